@@ -1,0 +1,32 @@
+/* cli/cmd_version.c: `semsearch version`: our version and those of the libraries we link. */
+#include "cli/cli.h"
+
+#include <cblas.h>
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <utf8proc.h>
+
+#ifndef SEM_VERSION
+#define SEM_VERSION "0.0.0"
+#endif
+
+int sem_cmd_version(int argc, char **argv)
+{
+    if (argc > 1 && sem_cli_is_help(argv[1])) {
+        printf("Usage: semsearch version\n\nPrints the semsearch version and the versions of the libraries it "
+               "uses.\n");
+        return SEM_EXIT_OK;
+    }
+    if (argc > 1)
+        return sem_cli_usage_error("version", "unexpected argument '%s'", argv[1]);
+    printf("semsearch %s\n", SEM_VERSION);
+    printf("faiss %s\n", sem_faiss_version());
+    printf("sqlite %s\n", sqlite3_libversion());
+    printf("openblas %s\n", openblas_get_config());
+    printf("libmicrohttpd %s\n", MHD_get_version());
+    printf("cjson %s\n", cJSON_Version());
+    printf("utf8proc %s\n", utf8proc_version());
+    return SEM_EXIT_OK;
+}

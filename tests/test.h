@@ -1,0 +1,59 @@
+/* tests/test.h: a tiny test harness. Each test program is a main() that runs CHECK()s and ends with
+ * TEST_END(), which prints "N passed, M failed" and returns non-zero if any check failed.
+ * SEM_SHARED_DIR (compile definition) points at ../shared; SEM_BINARY at the semsearch program. */
+#ifndef SEM_TEST_H
+#define SEM_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static int test_pass_, test_fail_;
+
+#define CHECK(cond)                                                                                      \
+    do {                                                                                                 \
+        if (cond) {                                                                                      \
+            test_pass_++;                                                                                \
+        } else {                                                                                         \
+            test_fail_++;                                                                                \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                     \
+        }                                                                                                \
+    } while (0)
+
+#define CHECK_MSG(cond, ...)                                                                             \
+    do {                                                                                                 \
+        if (cond) {                                                                                      \
+            test_pass_++;                                                                                \
+        } else {                                                                                         \
+            test_fail_++;                                                                                \
+            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);                     \
+            fprintf(stderr, __VA_ARGS__);                                                                \
+            fputc('\n', stderr);                                                                         \
+        }                                                                                                \
+    } while (0)
+
+#define CHECK_EQ_INT(a, b)                                                                               \
+    do {                                                                                                 \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                              \
+        CHECK_MSG(a_ == b_, "%lld != %lld", a_, b_);                                                     \
+    } while (0)
+
+#define CHECK_STREQ(a, b)                                                                                \
+    do {                                                                                                 \
+        const char *a_ = (a), *b_ = (b);                                                                 \
+        CHECK_MSG(a_ && b_ && strcmp(a_, b_) == 0, "\"%s\" != \"%s\"", a_ ? a_ : "(null)", b_ ? b_ : "(null)"); \
+    } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                                            \
+    do {                                                                                                 \
+        double a_ = (double)(a), b_ = (double)(b);                                                       \
+        CHECK_MSG(fabs(a_ - b_) <= (tol), "%.9g vs %.9g (tol %g)", a_, b_, (double)(tol));               \
+    } while (0)
+
+#define TEST_END()                                                                                       \
+    do {                                                                                                 \
+        printf("%d passed, %d failed\n", test_pass_, test_fail_);                                        \
+        return test_fail_ ? 1 : 0;                                                                       \
+    } while (0)
+
+#endif
