@@ -1,0 +1,100 @@
+/* encoder/encoder.h: semsearch's BERT encoder, exact against HuggingFace transformers.
+ *
+ * Usage:
+ *     sem_error err;
+ *     sem_model *m = sem_model_load("models/all-MiniLM-L6-v2", NULL, &err);   // immutable, shared
+ *     sem_encoder_ctx *ctx = sem_encoder_ctx_new(m, &err);                       // one per thread
+ *     float *vecs = malloc(sizeof(float) * n * sem_model_dim(m));               // (n, dim) row-major
+ *     sem_encode(ctx, texts, n, NULL, vecs, &err);
+ *     sem_encoder_ctx_free(ctx);
+ *     sem_model_free(m);
+ *
+ * Ownership: the caller owns what it allocates (output buffers); the model owns its weights (mmapped) and vocab;
+ * a context owns its scratch memory. Strings returned by sem_model_* getters live as long as the model.
+ * Threads: a sem_model is immutable after load and may be shared by any number of threads; a sem_encoder_ctx
+ * belongs to one thread at a time. No function here keeps global state (logging aside, see common/log.h).
+ * Errors: int functions return SEM_OK or a negative SEM_E* code and fill err (see common/error.h). */
+#ifndef SEM_ENCODER_H
+#define SEM_ENCODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sem_model sem_model;             /* immutable: config, vocab, weights */
+typedef struct sem_encoder_ctx sem_encoder_ctx; /* per-thread scratch */
+
+typedef enum sem_pooling {
+    SEM_POOL_AUTO = 0,      /* what modules.json / 1_Pooling/config.json say (mean when absent) */
+    SEM_POOL_CLS,           /* last_hidden_state[CLS] */
+    SEM_POOL_MEAN,          /* mean over tokens with attention_mask 1 */
+    SEM_POOL_MAX,           /* max over tokens with attention_mask 1 */
+    SEM_POOL_POOLER,        /* tanh(W h[CLS] + b): BERT's pooler_output */
+    SEM_POOL_FIRST_LAST_AVG, /* mean over tokens of (embedding layer output + last layer) / 2 */
+    SEM_POOL_LAST_TWO_AVG   /* mean over tokens of (second-to-last + last layer) / 2 */
+} sem_pooling;
+
+/* Parses "auto", "cls", "mean", "max", "pooler", "first-last-avg", "last-two-avg"; -1 if unknown. */
+int sem_pooling_parse(const char *name);
+const char *sem_pooling_name(sem_pooling p);
+
+typedef struct sem_model_params {
+    int n_threads; /* OpenBLAS threads used by contexts of this model; 0 = leave OpenBLAS's setting */
+} sem_model_params;
+sem_model_params sem_model_default_params(void);
+
+/* Loads a HuggingFace BERT model folder (config.json, vocab.txt, model.safetensors, tokenizer_config.json,
+ * special_tokens_map.json, modules.json, 1_Pooling/config.json, sentence_bert_config.json). params may be NULL.
+ * Returns NULL on failure with err naming the file or tensor at fault. */
+sem_model *sem_model_load(const char *dir, const sem_model_params *params, sem_error *err);
+void sem_model_free(sem_model *m); /* NULL is a no-op */
+
+/* What a knowledge base records about the model that made its vectors, so that it is never searched with
+ * another. All strings are owned by the model. */
+typedef struct sem_model_info {
+    const char *name;        /* the folder's base name (or the cached hub name) */
+    const char *config_hash; /* hex sha256 of config.json + vocab.txt + pooling config: the model's identity */
+    int dim;                 /* output vector dimension */
+    sem_pooling pooling;     /* resolved pooling for SEM_POOL_AUTO */
+    int normalize;           /* 1 if modules.json has a Normalize module */
+    int max_tokens;          /* max sequence length incl. [CLS]/[SEP] (sentence_bert_config or 512) */
+    int has_mlm_head;        /* 1 if the folder has cls.predictions.* */
+    const char *query_prefix; /* prefix prepended to queries (config's "query_prefix"), "" if none */
+} sem_model_info;
+void sem_model_get_info(const sem_model *m, sem_model_info *out);
+int sem_model_dim(const sem_model *m);
+
+/* Tokenization exactly as HF BertTokenizer (see encoder/tokenizer.h for the full API). Counts the WordPiece
+ * tokens of text (without [CLS]/[SEP], no truncation): what the chunker needs. len < 0 means NUL-terminated. */
+int sem_model_count_tokens(const sem_model *m, const char *text, ptrdiff_t len);
+
+sem_encoder_ctx *sem_encoder_ctx_new(const sem_model *m, sem_error *err);
+void sem_encoder_ctx_free(sem_encoder_ctx *ctx); /* NULL is a no-op */
+
+typedef struct sem_encode_params {
+    sem_pooling pooling; /* SEM_POOL_AUTO = the model's */
+    int normalize;       /* -1 = the model's (modules.json Normalize, applies to AUTO), 0 = no, 1 = L2-normalize */
+    int max_tokens;      /* truncation length incl. specials; 0 = the model's max_tokens */
+    int batch_size;      /* texts per forward pass; 0 = 32 */
+} sem_encode_params;
+sem_encode_params sem_encode_default_params(void);
+
+/* Encodes n UTF-8 texts into out, (n, dim) row-major floats the caller allocated. params may be NULL.
+ * Texts are sorted by length and batched internally; results do not depend on batch composition.
+ * Invalid UTF-8 is an error (SEM_EINVAL naming the text index). */
+int sem_encode(sem_encoder_ctx *ctx, const char *const *texts, int n, const sem_encode_params *params, float *out,
+               sem_error *err);
+
+/* Like sem_encode for sentence pairs (token_type_ids 0 for a, 1 for b). */
+int sem_encode_pairs(sem_encoder_ctx *ctx, const char *const *a, const char *const *b, int n,
+                     const sem_encode_params *params, float *out, sem_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
