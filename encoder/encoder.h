@@ -94,6 +94,47 @@ int sem_encode(sem_encoder_ctx *ctx, const char *const *texts, int n, const sem_
 int sem_encode_pairs(sem_encoder_ctx *ctx, const char *const *a, const char *const *b, int n,
                      const sem_encode_params *params, float *out, sem_error *err);
 
+/* ---- Lower level: token ids in, for tools that tokenize themselves, parity tests and benchmarks ---- */
+
+/* The model's tokenizer (owned by the model; NULL for a model built without one). */
+struct sem_tokenizer;
+const struct sem_tokenizer *sem_model_tokenizer(const sem_model *m);
+/* Loads only the tokenizer of a model folder (vocab.txt, tokenizer_config.json, special_tokens_map.json, checked
+ * as sem_model_load does) without the weights: what `semsearch tokenize` needs. *max_tokens (may be NULL)
+ * receives the model's max_tokens. The caller frees the result with sem_tokenizer_free(). */
+struct sem_tokenizer *sem_model_load_tokenizer(const char *dir, int *max_tokens, sem_error *err);
+int sem_model_hidden_size(const sem_model *m);
+int sem_model_n_layers(const sem_model *m);
+int sem_model_vocab_size(const sem_model *m);
+int sem_model_max_positions(const sem_model *m); /* max_position_embeddings: the longest sequence it runs */
+
+/* One tokenized sequence: ids as a tokenizer makes them, [CLS] … [SEP] included, no padding. */
+typedef struct sem_token_input {
+    const int32_t *input_ids;      /* (n) */
+    const int32_t *token_type_ids; /* (n), or NULL for all 0 */
+    int n;                         /* 1 <= n <= sem_model_max_positions() */
+} sem_token_input;
+
+/* Encodes n tokenized sequences into out (n, dim) as sem_encode does (params->max_tokens is ignored: inputs are
+ * not truncated; a sequence longer than the model's positions is SEM_ERANGE). Ids out of the vocabulary and
+ * token types out of range are SEM_EINVAL naming the input. */
+int sem_encode_tokens(sem_encoder_ctx *ctx, const sem_token_input *inputs, int n, const sem_encode_params *params,
+                      float *out, sem_error *err);
+
+/* Runs one sequence and writes every layer's output into out, (n_layers + 1, n, hidden) row-major: [0] is the
+ * embedding layer's output, [n_layers] the last_hidden_state (HF's output_hidden_states). */
+int sem_encoder_hidden_states(sem_encoder_ctx *ctx, const sem_token_input *input, float *out, sem_error *err);
+
+/* ---- Masked-LM head (models whose folder has cls.predictions.*; sem_model_info.has_mlm_head) ---- */
+
+/* Logits over the vocabulary at n_pos positions of one sequence: out (n_pos, vocab) row-major.
+ * SEM_ENOTFOUND if the model has no MLM head; positions out of [0, n) are SEM_ERANGE. */
+int sem_mlm_logits(sem_encoder_ctx *ctx, const sem_token_input *input, const int *positions, int n_pos, float *out,
+                   sem_error *err);
+
+/* The k largest of logits (n) in descending order (ties: lower id first): ids (k) and values (k), k <= n. */
+void sem_top_k(const float *logits, int n, int k, int32_t *ids, float *values);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,7 +18,7 @@ done
 pkgs=(build-essential cmake pkg-config dpkg-dev libssl-dev libfaiss-dev libopenblas-openmp-dev libsqlite3-dev
       libmicrohttpd-dev libcjson-dev libutf8proc-dev libcurl4-openssl-dev)
 if [ "$want_test" = 1 ]; then
-  pkgs+=(libclang-rt-14-dev clang curl)
+  pkgs+=(libclang-rt-14-dev clang curl chromium wrk)
 fi
 
 missing=()

@@ -1,0 +1,190 @@
+/* indexer/indexer.h: from files to a knowledge base: readers (JSONL, BEIR, CSV, text/Markdown), the chunker and
+ * the ingestion pipeline behind `semsearch index add` / `semsearch index rm`.
+ *
+ * Usage (what the CLI does):
+ *     sem_error err;
+ *     sem_index_params p = sem_index_default_params();
+ *     p.reader.format = SEM_FMT_AUTO;
+ *     sem_index_stats st;
+ *     const char *inputs[] = {"data/covid-faq/faq_covidbert.csv"};
+ *     int rc = sem_index_add("faq.kb", inputs, 1, &p, &st, &err);
+ *
+ * Readers stream their input: a record is read into one buffer of at most max_record_bytes; a longer record
+ * (a 50 MB line) is reported as an error for that record and skipped without being held in memory.
+ *
+ * Ownership: every char * in a sem_doc is malloc'd and owned by the doc (sem_doc_clear frees them). Spans from
+ * sem_chunk are malloc'd and owned by the caller.
+ * Threads: a sem_reader belongs to one thread; sem_chunk is reentrant; sem_index_add / sem_index_rm open their
+ * own KB handle and may run in any thread (SQLite serialises writers between processes).
+ * Errors: int functions return SEM_OK or a negative SEM_E* code and fill err (common/error.h). */
+#ifndef SEM_INDEXER_H
+#define SEM_INDEXER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------- readers */
+
+typedef enum sem_input_format {
+    SEM_FMT_AUTO = 0, /* by extension: .jsonl/.ndjson → jsonl, .csv → csv, .txt/.md/.markdown/.text → text;
+                         a folder → its text files, or its corpus.jsonl when it holds one (BEIR) */
+    SEM_FMT_JSONL,    /* one JSON object per line */
+    SEM_FMT_CSV,      /* RFC 4180 with a header row */
+    SEM_FMT_TEXT,     /* one document per file (a folder: every regular, non-hidden file under it) */
+    SEM_FMT_BEIR      /* a BEIR folder (its corpus.jsonl) or a corpus.jsonl file */
+} sem_input_format;
+
+/* Parses "auto", "jsonl", "csv", "text", "beir"; -1 if unknown. */
+int sem_input_format_parse(const char *name);
+
+#define SEM_DEFAULT_MAX_RECORD_BYTES ((size_t)16 << 20)
+
+typedef struct sem_reader_params {
+    sem_input_format format;
+    /* CSV column names (NULL = detect from the header: id/_id, question+answer (FAQ mode), text, title). */
+    const char *csv_id, *csv_question, *csv_answer, *csv_text, *csv_title;
+    const char *csv_metadata;   /* comma-separated column names; NULL = every column not used above */
+    size_t max_record_bytes;    /* a longer record (line, CSV row, text file) is an error; 0 = the default */
+} sem_reader_params;
+sem_reader_params sem_reader_default_params(void);
+
+/* One input document. text is what is indexed (FAQ mode: "question\n\nanswer"); answer (FAQ mode only, else
+ * NULL) is kept for display; metadata is a JSON object's text ("{}" when none). source/line say where the
+ * record began, for messages. */
+typedef struct sem_doc {
+    char *id;
+    char *title;         /* NULL when none */
+    char *text;
+    char *answer;        /* NULL unless FAQ mode */
+    char *metadata_json; /* never NULL after a successful read */
+    char *source;        /* the file it came from */
+    long line;           /* 1-based line where the record starts (1 for whole-file documents) */
+} sem_doc;
+void sem_doc_clear(sem_doc *d); /* frees the fields and zeroes d; NULL is a no-op */
+
+typedef struct sem_reader sem_reader;
+
+/* Opens path (a file or a folder) for reading. params may be NULL (defaults). Returns NULL on failure (missing
+ * file, unknown format, CSV header unusable). */
+sem_reader *sem_reader_open(const char *path, const sem_reader_params *params, sem_error *err);
+
+/* Reads the next document into *doc (cleared first). Returns 1 when a document was read, 0 at the end of the
+ * input, SEM_EINVAL / SEM_ERANGE for a bad record (err says "file:line: why"; the record has been skipped and
+ * the next call continues after it), or another negative code for a fatal error (I/O). */
+int sem_reader_next(sem_reader *r, sem_doc *doc, sem_error *err);
+/* How much of the input has been consumed, in [0, 1]. */
+double sem_reader_fraction(const sem_reader *r);
+void sem_reader_free(sem_reader *r); /* NULL is a no-op */
+
+/* ---------------------------------------------------------------------------------------------- chunker */
+
+/* Counts the tokens of text[0..len) (without [CLS]/[SEP]). Must be additive over whitespace-separated pieces
+ * (true of BERT's WordPiece): the chunker sums counts of sentences and words. */
+typedef int (*sem_count_tokens_fn)(void *user_data, const char *text, size_t len);
+
+/* A passage: byte offsets [start, end) into the document's UTF-8 text, always on character boundaries, with
+ * surrounding whitespace trimmed. */
+typedef struct sem_span {
+    size_t start, end;
+    int n_tokens; /* tokens counted for the span (sum over its pieces) */
+} sem_span;
+
+/* Splits text into passages of at most max_tokens tokens: whole paragraphs (separated by blank lines) where
+ * they fit, else sentences, else words (a single word longer than the limit is cut on character boundaries).
+ * Consecutive passages share up to overlap_tokens tokens of whole sentences/words (0 = none). An empty or
+ * all-whitespace text gives 0 spans. *out (caller frees) receives *n spans in text order.
+ * count may be NULL: then a token is a whitespace-separated word. */
+int sem_chunk(const char *text, size_t len, int max_tokens, int overlap_tokens, sem_count_tokens_fn count,
+              void *user_data, sem_span **out, size_t *n, sem_error *err);
+
+/* Whitespace word count: the counter used when a KB has no model (lexical-only). */
+int sem_count_words(void *user_data, const char *text, size_t len);
+
+/* --------------------------------------------------------------------------------------------- pipeline */
+
+typedef enum sem_on_error { SEM_ON_ERROR_SKIP = 0, SEM_ON_ERROR_FAIL = 1 } sem_on_error;
+
+/* Parses "skip" / "fail"; -1 if unknown. */
+int sem_on_error_parse(const char *name);
+
+typedef struct sem_index_progress {
+    long docs_done;     /* documents read so far (added, unchanged or failed) */
+    long passages_done; /* passages written */
+    double fraction;    /* of the input consumed, in [0, 1] (for an ETA) */
+    double elapsed_s;
+} sem_index_progress;
+typedef void (*sem_progress_fn)(void *user_data, const sem_index_progress *p);
+
+typedef struct sem_index_params {
+    sem_reader_params reader;
+    sem_on_error on_error;
+    int chunk_tokens;         /* 0 = the model's max_tokens - 2 (256 words for a KB without a model) */
+    int chunk_overlap;        /* tokens shared by consecutive passages; -1 = the default (16, or 0 when the
+                                 chunk is smaller than 64 tokens) */
+    int batch;                /* passages per encoder batch and write transaction; 0 = 64 */
+    int threads;              /* encoder threads; 0 = all cores */
+    const char *model;        /* a model folder or cached hub name; NULL = the one the KB records */
+    const char *index_spec;   /* for a KB created by this call: FAISS factory string or "auto" (NULL) */
+    sem_progress_fn progress; /* called from the calling thread after each batch; may be NULL */
+    void *progress_ud;
+} sem_index_params;
+sem_index_params sem_index_default_params(void);
+
+typedef struct sem_index_stats {
+    long docs_added;     /* new or changed documents written */
+    long docs_unchanged; /* skipped: same id and same content already in the KB (e.g. a resumed run) */
+    long docs_failed;    /* bad records skipped (on_error skip) */
+    long passages;       /* passages written */
+    int created;         /* 1 if this call created the KB */
+    int lexical_only;    /* 1 if the KB has no model (FTS5 search only) */
+    double seconds;
+} sem_index_stats;
+
+/* Adds every document of the inputs to the KB directory kb_dir, creating the KB when it does not exist (with
+ * params->model, or lexical-only without one). Reads, chunks, encodes on params->threads threads (one encoder
+ * context each) and writes batches of documents, each batch one transaction; a document replaces the one with
+ * the same id. Documents already stored with the same title, text, metadata and passage boundaries are
+ * skipped without encoding, so a run killed half-way is simply re-run. Duplicate ids within one call are bad
+ * records. stats may be NULL. Bad records are logged (sem_log warning "file:line: why") and skipped under
+ * SEM_ON_ERROR_SKIP; under SEM_ON_ERROR_FAIL the first one stops the run with its error. Documents committed
+ * before an error stay committed. */
+int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, const sem_index_params *params,
+                  sem_index_stats *stats, sem_error *err);
+
+/* Deletes documents by external id. Ids that do not exist are listed in err (SEM_ENOTFOUND) after the others
+ * were deleted. *n_deleted (may be NULL) receives how many were deleted. */
+int sem_index_rm(const char *kb_dir, const char *const *ids, int n_ids, int *n_deleted, sem_error *err);
+
+/* For callers that hold the KB and the model already (the web server's POST /documents): chunks docs, encodes
+ * their passages with ctx (model NULL: a lexical-only KB, zero vectors of the KB's dimension) and stores them
+ * in ONE transaction (sem_kb_put), each replacing the document of the same id. chunk_tokens 0 / chunk_overlap
+ * -1 mean the defaults. *n_passages (may be NULL) receives the passages written. Any thread (ctx is the
+ * caller's, used by this thread only). */
+typedef struct sem_kb sem_kb;
+typedef struct sem_model sem_model;
+typedef struct sem_encoder_ctx sem_encoder_ctx;
+int sem_index_put_docs(sem_kb *kb, const sem_model *model, sem_encoder_ctx *ctx, const sem_doc *docs, int n,
+                       int chunk_tokens, int chunk_overlap, long *n_passages, sem_error *err);
+
+/* Fills *doc from a parsed JSON object (a cJSON *) with the JSONL fields (id, text or question+answer, title,
+ * metadata, other fields as metadata). A missing id is an error here (SEM_EINVAL). source is set to "request". */
+int sem_doc_from_cjson(const void *cjson_object, sem_doc *doc, sem_error *err);
+
+/* The model folder a KB was indexed with: recorded in KB/model_dir by sem_index_add. Writes it into out;
+ * SEM_ENOTFOUND if none is recorded. (The web server and the query layer use it to find the model.) */
+int sem_index_recorded_model(const char *kb_dir, char *out, size_t cap, sem_error *err);
+
+/* Records model_dir (made absolute) in KB/model_dir (atomic write; unchanged content is not rewritten). For
+ * tools that create a KB with a model (`semsearch kb create --model DIR`), so that later commands find it. */
+int sem_index_record_model(const char *kb_dir, const char *model_dir, sem_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

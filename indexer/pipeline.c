@@ -1,0 +1,848 @@
+/* indexer/pipeline.c: read → chunk → encode (one encoder context per thread) → write (one transaction per batch).
+ *
+ * The calling thread reads and chunks documents into a batch of about params->batch passages; the batch's
+ * passages are encoded by T threads at once (thread t takes every T-th passage, with its own context), then the
+ * whole batch is written with one sem_kb_put (one transaction, so one fsync per batch rather than per document).
+ * A batch the store rejects is retried document by document so that one bad document does not sink the others.
+ * Resume: before a document is queued, the stored document of the same id is compared with it (title, text,
+ * metadata, passage boundaries); an identical one is skipped without encoding. */
+#include <cblas.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "common/log.h"
+#include "encoder/encoder.h"
+#include "hub/hub.h"
+#include "indexer/indexer.h"
+#include "indexer/reader_impl.h"
+#include "store/kb.h"
+
+#define MODEL_DIR_FILE "model_dir"
+#define DEFAULT_BATCH 64
+#define LEXICAL_CHUNK_WORDS 256
+
+int sem_on_error_parse(const char *name)
+{
+    if (name && strcmp(name, "skip") == 0)
+        return SEM_ON_ERROR_SKIP;
+    if (name && strcmp(name, "fail") == 0)
+        return SEM_ON_ERROR_FAIL;
+    return -1;
+}
+
+sem_index_params sem_index_default_params(void)
+{
+    sem_index_params p;
+    memset(&p, 0, sizeof p);
+    p.reader = sem_reader_default_params();
+    p.on_error = SEM_ON_ERROR_SKIP;
+    p.chunk_overlap = -1;
+    return p;
+}
+
+/* ------------------------------------------------------------------------------------------ model dir */
+
+static char *kb_file(const char *kb_dir, const char *name)
+{
+    size_t a = strlen(kb_dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (p)
+        snprintf(p, a + b + 2, "%s/%s", kb_dir, name);
+    return p;
+}
+
+int sem_index_recorded_model(const char *kb_dir, char *out, size_t cap, sem_error *err)
+{
+    char *path = kb_file(kb_dir, MODEL_DIR_FILE);
+    if (!path)
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    char *txt = NULL;
+    size_t n = 0;
+    sem_error e2;
+    int rc = sem_path_exists(path) ? sem_read_file(path, 8192, &txt, &n, &e2) : SEM_ENOTFOUND;
+    free(path);
+    if (rc != SEM_OK)
+        return sem_error_set(err, SEM_ENOTFOUND, "%s records no model folder", kb_dir);
+    while (n && (txt[n - 1] == '\n' || txt[n - 1] == '\r'))
+        txt[--n] = 0;
+    if (n == 0 || n + 1 > cap) {
+        free(txt);
+        return sem_error_set(err, n ? SEM_ERANGE : SEM_ENOTFOUND, "%s/%s: bad content", kb_dir, MODEL_DIR_FILE);
+    }
+    memcpy(out, txt, n + 1);
+    free(txt);
+    return SEM_OK;
+}
+
+int sem_index_record_model(const char *kb_dir, const char *model_dir, sem_error *err)
+{
+    char abs[PATH_MAX];
+    if (!realpath(model_dir, abs))
+        return sem_error_set(err, SEM_EIO, "%s: %s", model_dir, strerror(errno));
+    char *path = kb_file(kb_dir, MODEL_DIR_FILE);
+    if (!path)
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    char old[PATH_MAX];
+    int rc = SEM_OK;
+    if (sem_index_recorded_model(kb_dir, old, sizeof old, NULL) != SEM_OK || strcmp(old, abs) != 0) {
+        size_t n = strlen(abs);
+        abs[n] = '\n';
+        rc = sem_write_file_atomic(path, abs, n + 1, err);
+    }
+    free(path);
+    return rc;
+}
+
+static void model_identity(const sem_model *m, sem_kb_model *out)
+{
+    sem_model_info mi;
+    sem_model_get_info(m, &mi);
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", mi.name ? mi.name : "");
+    snprintf(out->config_hash, sizeof out->config_hash, "%s", mi.config_hash ? mi.config_hash : "");
+    snprintf(out->pooling, sizeof out->pooling, "%s", sem_pooling_name(mi.pooling));
+    out->normalize = mi.normalize;
+    out->dim = mi.dim;
+}
+
+/* Finds the model folder for a KB: the one given (folder or cached hub name), else the one recorded in the KB,
+ * else the KB's model name in the hub cache. */
+static int find_model_dir(const char *kb_dir, const char *given, const sem_kb_model *kbm, char *out, size_t cap,
+                          sem_error *err)
+{
+    if (given)
+        return sem_hub_resolve_model(given, out, cap, err);
+    if (sem_index_recorded_model(kb_dir, out, cap, NULL) == SEM_OK && sem_path_exists(out))
+        return SEM_OK;
+    if (kbm && sem_hub_valid_repo_id(kbm->name) && sem_hub_resolve_model(kbm->name, out, cap, NULL) == SEM_OK)
+        return SEM_OK;
+    return sem_error_set(err, SEM_ENOTFOUND, "cannot find the model '%s' this KB was made with: pass --model DIR",
+                         kbm ? kbm->name : "?");
+}
+
+/* ------------------------------------------------------------------------------------------ id set */
+
+typedef struct id_entry {
+    char *id;
+    char *where; /* "file:line" of its first occurrence */
+} id_entry;
+
+typedef struct id_set {
+    id_entry *t;
+    size_t cap, n;
+} id_set;
+
+static uint64_t fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Inserts id; returns NULL if inserted, the first location if present, or "" on ENOMEM (*oom set). */
+static const char *id_set_add(id_set *s, const char *id, const char *src, long line, int *oom)
+{
+    if (s->n * 2 >= s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        id_entry *t = calloc(cap, sizeof *t);
+        if (!t) {
+            *oom = 1;
+            return "";
+        }
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->t[i].id)
+                continue;
+            size_t j = fnv(s->t[i].id) & (cap - 1);
+            while (t[j].id)
+                j = (j + 1) & (cap - 1);
+            t[j] = s->t[i];
+        }
+        free(s->t);
+        s->t = t;
+        s->cap = cap;
+    }
+    size_t j = fnv(id) & (s->cap - 1);
+    while (s->t[j].id) {
+        if (strcmp(s->t[j].id, id) == 0)
+            return s->t[j].where;
+        j = (j + 1) & (s->cap - 1);
+    }
+    size_t wl = strlen(src) + 24;
+    char *w = malloc(wl);
+    char *d = strdup(id);
+    if (!w || !d) {
+        free(w);
+        free(d);
+        *oom = 1;
+        return "";
+    }
+    snprintf(w, wl, "%s:%ld", src, line);
+    s->t[j].id = d;
+    s->t[j].where = w;
+    s->n++;
+    return NULL;
+}
+
+static void id_set_free(id_set *s)
+{
+    for (size_t i = 0; i < s->cap; i++) {
+        free(s->t[i].id);
+        free(s->t[i].where);
+    }
+    free(s->t);
+    memset(s, 0, sizeof *s);
+}
+
+/* ------------------------------------------------------------------------------------------ batches */
+
+typedef struct prep_doc {
+    sem_doc d;
+    char *meta; /* metadata with "answer" added in FAQ mode */
+    sem_span *spans;
+    size_t n_spans;
+    char **ptext; /* n_spans NUL-terminated passage texts */
+} prep_doc;
+
+static void prep_free(prep_doc *p)
+{
+    sem_doc_clear(&p->d);
+    free(p->meta);
+    for (size_t i = 0; i < p->n_spans; i++)
+        free(p->ptext[i]);
+    free(p->ptext);
+    free(p->spans);
+    memset(p, 0, sizeof *p);
+}
+
+typedef struct chunk_cfg {
+    const sem_model *model; /* NULL: words */
+    int tokens, overlap;
+} chunk_cfg;
+
+static int count_model(void *ud, const char *text, size_t len)
+{
+    if (len > (size_t)PTRDIFF_MAX)
+        return -1;
+    return sem_model_count_tokens(ud, text, (ptrdiff_t)len);
+}
+
+/* Takes ownership of *d (cleared) and chunks it. */
+static int prep_doc_make(prep_doc *p, sem_doc *d, const chunk_cfg *cc, sem_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->d = *d;
+    memset(d, 0, sizeof *d);
+    const char *meta = p->d.metadata_json ? p->d.metadata_json : "{}";
+    if (p->d.answer) { /* FAQ: keep the answer for display */
+        cJSON *o = cJSON_Parse(meta);
+        if (o && cJSON_IsObject(o) && !cJSON_GetObjectItemCaseSensitive(o, "answer"))
+            cJSON_AddStringToObject(o, "answer", p->d.answer);
+        p->meta = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+    } else {
+        p->meta = strdup(meta);
+    }
+    if (!p->meta)
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    int rc = sem_chunk(p->d.text, strlen(p->d.text), cc->tokens, cc->overlap,
+                       cc->model ? count_model : sem_count_words, (void *)cc->model, &p->spans, &p->n_spans, err);
+    if (rc)
+        return sem_error_prefix(err, "%s:%ld", p->d.source ? p->d.source : "?", p->d.line);
+    if (p->n_spans && !(p->ptext = calloc(p->n_spans, sizeof *p->ptext)))
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < p->n_spans; i++)
+        if (!(p->ptext[i] = sem_strndup0(p->d.text + p->spans[i].start, p->spans[i].end - p->spans[i].start)))
+            return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    return SEM_OK;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static int json_eq(const char *a, const char *b)
+{
+    if (str_eq(a, b))
+        return 1;
+    cJSON *x = cJSON_Parse(a ? a : "{}"), *y = cJSON_Parse(b ? b : "{}");
+    int eq = x && y && cJSON_Compare(x, y, 1);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return eq;
+}
+
+/* 1 if the KB holds this document already with the same content and passages. */
+static int unchanged(sem_kb *kb, const prep_doc *p)
+{
+    sem_kb_doc_out *o = NULL;
+    if (sem_kb_get_doc(kb, p->d.id, 0, &o, NULL) != SEM_OK || !o)
+        return 0;
+    int same = str_eq(o->title, p->d.title) && str_eq(o->text, p->d.text) && json_eq(o->meta_json, p->meta) &&
+               o->n_passages == (int)p->n_spans;
+    for (int i = 0; same && i < o->n_passages; i++)
+        same = o->passages[i].start == (int64_t)p->spans[i].start && o->passages[i].end == (int64_t)p->spans[i].end;
+    sem_kb_doc_out_free(o);
+    return same;
+}
+
+typedef struct enc_job {
+    sem_encoder_ctx *ctx;
+    const sem_encode_params *ep;
+    const char **texts; /* this thread's passages */
+    int n;
+    float *out; /* (n, dim) */
+    int rc;
+    sem_error err;
+} enc_job;
+
+static void *enc_run(void *arg)
+{
+    enc_job *j = arg;
+    /* OpenBLAS (OpenMP build) keeps its thread count per calling thread: without this each worker would start
+     * a full OpenMP team and the workers would fight over the cores (measured 4x slower on 2 cores) */
+    openblas_set_num_threads(1);
+    j->rc = j->n ? sem_encode(j->ctx, j->texts, j->n, j->ep, j->out, &j->err) : SEM_OK;
+    return NULL;
+}
+
+typedef struct encoder_set {
+    const sem_model *model;
+    sem_encoder_ctx **ctx;
+    int n; /* threads */
+    int dim;
+    sem_encode_params ep; /* normalize = 1 for inner-product KBs: IP on unit vectors is cosine similarity */
+} encoder_set;
+
+static sem_encode_params encode_params_for(const sem_kb *kb)
+{
+    sem_encode_params ep = sem_encode_default_params();
+    if (sem_kb_get_metric(kb) == SEM_KB_METRIC_IP)
+        ep.normalize = 1;
+    return ep;
+}
+
+/* Encodes n texts into vecs (n, dim): thread t takes texts t, t+T, t+2T, ... */
+static int encode_all(const encoder_set *es, const char **texts, size_t n, float *vecs, sem_error *err)
+{
+    if (!es->model) {
+        memset(vecs, 0, n * (size_t)es->dim * sizeof *vecs); /* lexical-only KB */
+        return SEM_OK;
+    }
+    int T = es->n < 1 ? 1 : es->n;
+    if ((size_t)T > n)
+        T = (int)n;
+    if (T <= 0)
+        return SEM_OK;
+    size_t dim = (size_t)es->dim;
+    enc_job *jobs = calloc((size_t)T, sizeof *jobs);
+    const char **tx = malloc(n * sizeof *tx);
+    float *tmp = malloc(n * dim * sizeof *tmp);
+    pthread_t *th = calloc((size_t)T, sizeof *th);
+    int *started = calloc((size_t)T, sizeof *started);
+    int rc = SEM_OK;
+    if (!jobs || !tx || !tmp || !th || !started) {
+        rc = sem_error_set(err, SEM_ENOMEM, "out of memory for a batch of %zu passages", n);
+        goto done;
+    }
+    size_t k = 0;
+    for (int t = 0; t < T; t++) {
+        jobs[t].ctx = es->ctx[t];
+        jobs[t].ep = &es->ep;
+        jobs[t].texts = tx + k;
+        jobs[t].out = tmp + k * dim;
+        for (size_t i = (size_t)t; i < n; i += (size_t)T)
+            tx[k++] = texts[i];
+        jobs[t].n = (int)(k - (size_t)(jobs[t].texts - tx));
+    }
+    for (int t = 1; t < T; t++)
+        started[t] = pthread_create(&th[t], NULL, enc_run, &jobs[t]) == 0;
+    enc_run(&jobs[0]);
+    for (int t = 1; t < T; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            enc_run(&jobs[t]); /* could not start a thread: do its share here */
+    }
+    for (int t = 0; t < T && rc == SEM_OK; t++)
+        if (jobs[t].rc)
+            rc = sem_error_set(err, jobs[t].rc, "encoding failed: %s", jobs[t].err.msg);
+    if (rc == SEM_OK) { /* scatter back to the original order */
+        for (int t = 0; t < T; t++) {
+            size_t r = 0;
+            for (size_t i = (size_t)t; i < n; i += (size_t)T, r++)
+                memcpy(vecs + i * dim, jobs[t].out + r * dim, dim * sizeof *vecs);
+        }
+    }
+done:
+    free(jobs);
+    free(tx);
+    free(tmp);
+    free(th);
+    free(started);
+    return rc;
+}
+
+/* Encodes and writes docs[0..n) in one transaction. vecs (n_pass, dim). */
+static int write_docs(sem_kb *kb, const encoder_set *es, prep_doc *docs, int n, long *n_passages, sem_error *err)
+{
+    size_t np = 0;
+    for (int i = 0; i < n; i++)
+        np += docs[i].n_spans;
+    size_t dim = (size_t)es->dim;
+    if (np > SIZE_MAX / (dim * sizeof(float) + 64))
+        return sem_error_set(err, SEM_ENOMEM, "batch too large");
+    const char **texts = malloc((np ? np : 1) * sizeof *texts);
+    float *vecs = malloc((np ? np : 1) * dim * sizeof *vecs);
+    sem_kb_passage *ps = malloc((np ? np : 1) * sizeof *ps);
+    sem_kb_doc *kd = calloc((size_t)(n ? n : 1), sizeof *kd);
+    int rc = SEM_OK;
+    if (!texts || !vecs || !ps || !kd) {
+        rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t k = 0;
+    for (int i = 0; i < n; i++)
+        for (size_t j = 0; j < docs[i].n_spans; j++)
+            texts[k++] = docs[i].ptext[j];
+    if ((rc = encode_all(es, texts, np, vecs, err)))
+        goto done;
+    k = 0;
+    for (int i = 0; i < n; i++) {
+        kd[i].ext_id = docs[i].d.id;
+        kd[i].title = docs[i].d.title;
+        kd[i].text = docs[i].d.text;
+        kd[i].meta_json = docs[i].meta;
+        kd[i].passages = ps + k;
+        kd[i].n_passages = (int)docs[i].n_spans;
+        for (size_t j = 0; j < docs[i].n_spans; j++, k++) {
+            ps[k].text = docs[i].ptext[j];
+            ps[k].start = (int64_t)docs[i].spans[j].start;
+            ps[k].end = (int64_t)docs[i].spans[j].end;
+            ps[k].vec = vecs + k * dim;
+        }
+    }
+    rc = sem_kb_put(kb, kd, n, err);
+    if (rc == SEM_OK && n_passages)
+        *n_passages += (long)np;
+done:
+    free(texts);
+    free(vecs);
+    free(ps);
+    free(kd);
+    return rc;
+}
+
+static int default_overlap(int chunk_tokens)
+{
+    return chunk_tokens >= 64 ? 16 : 0;
+}
+
+int sem_index_put_docs(sem_kb *kb, const sem_model *model, sem_encoder_ctx *ctx, const sem_doc *docs, int n,
+                       int chunk_tokens, int chunk_overlap, long *n_passages, sem_error *err)
+{
+    if (n_passages)
+        *n_passages = 0;
+    if (n <= 0)
+        return SEM_OK;
+    sem_kb_model km;
+    sem_kb_get_model(kb, &km);
+    if (model) {
+        sem_kb_model mm;
+        model_identity(model, &mm);
+        if (!sem_kb_model_match(&km, &mm))
+            return sem_error_set(err, SEM_EMISMATCH, "the model '%s' is not the KB's model '%s'", mm.name,
+                                 km.name[0] ? km.name : "(none)");
+    } else if (km.config_hash[0]) {
+        return sem_error_set(err, SEM_EINVAL, "this KB holds vectors of the model '%s': pass it", km.name);
+    }
+    chunk_cfg cc = {model, chunk_tokens, chunk_overlap};
+    if (cc.tokens <= 0) {
+        if (model) {
+            sem_model_info mi;
+            sem_model_get_info(model, &mi);
+            cc.tokens = mi.max_tokens > 2 ? mi.max_tokens - 2 : 1;
+        } else {
+            cc.tokens = LEXICAL_CHUNK_WORDS;
+        }
+    }
+    if (cc.overlap < 0)
+        cc.overlap = default_overlap(cc.tokens);
+    encoder_set es = {model, &ctx, 1, model ? sem_model_dim(model) : sem_kb_dim(kb), encode_params_for(kb)};
+    prep_doc *p = calloc((size_t)n, sizeof *p);
+    if (!p)
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    int rc = SEM_OK;
+    for (int i = 0; i < n && rc == SEM_OK; i++) {
+        sem_doc copy = docs[i]; /* prep_doc_make takes ownership: give it copies */
+        sem_doc own = {0};
+        own.id = copy.id ? strdup(copy.id) : NULL;
+        own.title = copy.title ? strdup(copy.title) : NULL;
+        own.text = copy.text ? strdup(copy.text) : NULL;
+        own.answer = copy.answer ? strdup(copy.answer) : NULL;
+        own.metadata_json = strdup(copy.metadata_json ? copy.metadata_json : "{}");
+        own.source = strdup(copy.source ? copy.source : "request");
+        own.line = copy.line;
+        if (!own.id || !own.text || !own.metadata_json || !own.source || (copy.title && !own.title) ||
+            (copy.answer && !own.answer)) {
+            sem_doc_clear(&own);
+            rc = copy.id && copy.text ? sem_error_set(err, SEM_ENOMEM, "out of memory")
+                                      : sem_error_set(err, SEM_EINVAL, "document %d has no id or no text", i);
+            break;
+        }
+        rc = prep_doc_make(&p[i], &own, &cc, err);
+    }
+    if (rc == SEM_OK)
+        rc = write_docs(kb, &es, p, n, n_passages, err);
+    for (int i = 0; i < n; i++)
+        prep_free(&p[i]);
+    free(p);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ index add */
+
+typedef struct run {
+    sem_kb *kb;
+    encoder_set es;
+    chunk_cfg cc;
+    const sem_index_params *p;
+    sem_index_stats *st;
+    prep_doc *batch;
+    int n_batch, cap_batch;
+    size_t batch_passages;
+    double t0;
+    long docs_seen;
+} run;
+
+/* A bad record: logs it and continues (skip) or returns it (fail). */
+static int bad_record(run *r, int code, sem_error *rec_err, sem_error *err)
+{
+    r->st->docs_failed++;
+    if (r->p->on_error == SEM_ON_ERROR_FAIL) {
+        if (err && err != rec_err)
+            *err = *rec_err;
+        return code;
+    }
+    sem_log(SEM_LOG_WARN, "skipped: %s", rec_err->msg);
+    return SEM_OK;
+}
+
+static int flush(run *r, sem_error *err)
+{
+    if (r->n_batch == 0)
+        return SEM_OK;
+    sem_error e;
+    long np = 0;
+    int rc = write_docs(r->kb, &r->es, r->batch, r->n_batch, &np, &e);
+    if (rc == SEM_OK) {
+        r->st->docs_added += r->n_batch;
+        r->st->passages += np;
+    } else if (rc == SEM_EINVAL && r->n_batch > 1) {
+        /* the store rejected the batch: find the bad documents one by one */
+        rc = SEM_OK;
+        for (int i = 0; i < r->n_batch && rc == SEM_OK; i++) {
+            np = 0;
+            int rc1 = write_docs(r->kb, &r->es, &r->batch[i], 1, &np, &e);
+            if (rc1 == SEM_OK) {
+                r->st->docs_added++;
+                r->st->passages += np;
+            } else if (rc1 == SEM_EINVAL) {
+                sem_error_prefix(&e, "%s:%ld", r->batch[i].d.source, r->batch[i].d.line);
+                rc = bad_record(r, rc1, &e, err);
+            } else {
+                if (err)
+                    *err = e;
+                rc = rc1;
+            }
+        }
+    } else if (rc == SEM_EINVAL) {
+        sem_error_prefix(&e, "%s:%ld", r->batch[0].d.source, r->batch[0].d.line);
+        rc = bad_record(r, rc, &e, err);
+    } else if (err) {
+        *err = e;
+    }
+    for (int i = 0; i < r->n_batch; i++)
+        prep_free(&r->batch[i]);
+    r->n_batch = 0;
+    r->batch_passages = 0;
+    return rc;
+}
+
+static void report(run *r, double fraction)
+{
+    if (!r->p->progress)
+        return;
+    sem_index_progress pr = {r->docs_seen, r->st->passages, fraction, sem_now() - r->t0};
+    r->p->progress(r->p->progress_ud, &pr);
+}
+
+static int add_input(run *r, const char *input, id_set *ids, int idx, int n_inputs, sem_error *err)
+{
+    sem_reader *rd = sem_reader_open(input, &r->p->reader, err);
+    if (!rd)
+        return err ? err->code : SEM_EINVAL;
+    int rc = SEM_OK;
+    size_t batch_max = (size_t)(r->p->batch > 0 ? r->p->batch : DEFAULT_BATCH);
+    sem_doc d = {0};
+    double last_report = 0;
+    for (;;) {
+        sem_error e;
+        int got = sem_reader_next(rd, &d, &e);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            if (got != SEM_EINVAL && got != SEM_ERANGE) { /* I/O: fatal */
+                if (err)
+                    *err = e;
+                rc = got;
+                break;
+            }
+            r->docs_seen++;
+            if ((rc = bad_record(r, got, &e, err)))
+                break;
+            continue;
+        }
+        r->docs_seen++;
+        int oom = 0;
+        const char *first = id_set_add(ids, d.id, d.source, d.line, &oom);
+        if (oom) {
+            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+            break;
+        }
+        if (first) {
+            sem_error_set(&e, SEM_EINVAL, "%s:%ld: duplicate id '%s' (first seen at %s)", d.source, d.line, d.id,
+                          first);
+            sem_doc_clear(&d);
+            if ((rc = bad_record(r, SEM_EINVAL, &e, err)))
+                break;
+            continue;
+        }
+        if (r->n_batch == r->cap_batch) {
+            int cap = r->cap_batch ? r->cap_batch * 2 : 64;
+            prep_doc *b = realloc(r->batch, (size_t)cap * sizeof *b);
+            if (!b) {
+                rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+                break;
+            }
+            r->batch = b;
+            r->cap_batch = cap;
+        }
+        prep_doc *p = &r->batch[r->n_batch];
+        int prc = prep_doc_make(p, &d, &r->cc, &e);
+        if (prc) {
+            prep_free(p);
+            if (prc != SEM_EINVAL) {
+                if (err)
+                    *err = e;
+                rc = prc;
+                break;
+            }
+            if ((rc = bad_record(r, prc, &e, err)))
+                break;
+            continue;
+        }
+        if (unchanged(r->kb, p)) {
+            r->st->docs_unchanged++;
+            prep_free(p);
+            continue;
+        }
+        r->n_batch++;
+        r->batch_passages += p->n_spans;
+        if (r->batch_passages >= batch_max || r->n_batch >= (int)batch_max) {
+            if ((rc = flush(r, err)))
+                break;
+            double now = sem_now();
+            if (now - last_report > 0.2) {
+                last_report = now;
+                report(r, ((double)idx + sem_reader_fraction(rd)) / n_inputs);
+            }
+        }
+    }
+    sem_doc_clear(&d);
+    if (rc == SEM_OK) {
+        rc = flush(r, err);
+    } else if (r->n_batch) {
+        /* stopped by a bad record (--on-error fail) or an error: still commit the good documents read before
+         * it, so that a re-run after fixing the input skips them */
+        sem_error e2;
+        if (flush(r, &e2) != SEM_OK)
+            sem_log(SEM_LOG_WARN, "%s", e2.msg);
+    }
+    sem_reader_free(rd);
+    return rc;
+}
+
+int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, const sem_index_params *params,
+                  sem_index_stats *stats, sem_error *err)
+{
+    sem_index_params p = params ? *params : sem_index_default_params();
+    sem_index_stats st_local;
+    sem_index_stats *st = stats ? stats : &st_local;
+    memset(st, 0, sizeof *st);
+    run r = {0};
+    r.p = &p;
+    r.st = st;
+    r.t0 = sem_now();
+    sem_model *model = NULL;
+    id_set ids = {0};
+    int rc = SEM_OK;
+    char mdir[PATH_MAX];
+
+    if (n_inputs < 1)
+        return sem_error_set(err, SEM_EINVAL, "no input given");
+    for (int i = 0; i < n_inputs; i++) /* before a KB gets created for nothing */
+        if (!sem_path_exists(inputs[i]))
+            return sem_error_set(err, SEM_ENOTFOUND, "%s: No such file or directory", inputs[i]);
+    char *db = kb_file(kb_dir, "kb.sqlite");
+    if (!db)
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    int exists = sem_path_exists(db);
+    free(db);
+    if (exists) {
+        r.kb = sem_kb_open(kb_dir, NULL, err);
+        if (!r.kb)
+            return err ? err->code : SEM_EIO;
+        sem_kb_model km;
+        sem_kb_get_model(r.kb, &km);
+        if (km.config_hash[0]) {
+            if ((rc = find_model_dir(kb_dir, p.model, &km, mdir, sizeof mdir, err)))
+                goto done;
+        } else if (p.model) {
+            rc = sem_error_set(err, SEM_EMISMATCH,
+                               "%s is a KB without a model (lexical-only or raw vectors): it cannot take --model",
+                               kb_dir);
+            goto done;
+        }
+        if (km.config_hash[0]) {
+            sem_model_params mp = sem_model_default_params();
+            mp.n_threads = 1;
+            if (!(model = sem_model_load(mdir, &mp, err))) {
+                rc = err ? err->code : SEM_EIO;
+                goto done;
+            }
+            sem_kb_model mm;
+            model_identity(model, &mm);
+            if (!sem_kb_model_match(&km, &mm)) {
+                rc = sem_error_set(err, SEM_EMISMATCH,
+                                   "the model at %s (%s, dim %d) is not the one %s was made with (%s, dim %d)", mdir,
+                                   mm.name, mm.dim, kb_dir, km.name, km.dim);
+                goto done;
+            }
+        }
+    } else {
+        sem_kb_create_params cp = sem_kb_default_create_params();
+        cp.index_spec = p.index_spec;
+        if (p.model) {
+            if ((rc = sem_hub_resolve_model(p.model, mdir, sizeof mdir, err)))
+                goto done;
+            sem_model_params mp = sem_model_default_params();
+            mp.n_threads = 1;
+            if (!(model = sem_model_load(mdir, &mp, err))) {
+                rc = err ? err->code : SEM_EIO;
+                goto done;
+            }
+            model_identity(model, &cp.model);
+        } else {
+            cp.model.dim = 1; /* lexical-only: a one-float zero vector per passage keeps the store's invariants */
+            cp.index_spec = "Flat";
+        }
+        if (!(r.kb = sem_kb_create(kb_dir, &cp, err))) {
+            rc = err ? err->code : SEM_EIO;
+            goto done;
+        }
+        st->created = 1;
+    }
+    if (model && (rc = sem_index_record_model(kb_dir, mdir, err)))
+        goto done;
+    st->lexical_only = model == NULL;
+
+    r.es.model = model;
+    r.es.ep = encode_params_for(r.kb);
+    r.es.dim = model ? sem_model_dim(model) : sem_kb_dim(r.kb);
+    r.cc.model = model;
+    if (model) {
+        sem_model_info mi;
+        sem_model_get_info(model, &mi);
+        int lim = mi.max_tokens > 2 ? mi.max_tokens - 2 : 1;
+        r.cc.tokens = p.chunk_tokens > 0 ? p.chunk_tokens : lim;
+        if (r.cc.tokens > lim) {
+            sem_log(SEM_LOG_WARN, "--chunk-tokens %d exceeds the model's %d tokens per passage: using %d",
+                    r.cc.tokens, lim, lim);
+            r.cc.tokens = lim;
+        }
+        long nt = p.threads > 0 ? p.threads : sysconf(_SC_NPROCESSORS_ONLN);
+        r.es.n = (int)(nt < 1 ? 1 : nt > 256 ? 256 : nt);
+        if (!(r.es.ctx = calloc((size_t)r.es.n, sizeof *r.es.ctx))) {
+            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (int t = 0; t < r.es.n; t++)
+            if (!(r.es.ctx[t] = sem_encoder_ctx_new(model, err))) {
+                rc = err ? err->code : SEM_ENOMEM;
+                goto done;
+            }
+    } else {
+        r.cc.tokens = p.chunk_tokens > 0 ? p.chunk_tokens : LEXICAL_CHUNK_WORDS;
+    }
+    r.cc.overlap = p.chunk_overlap >= 0 ? p.chunk_overlap : default_overlap(r.cc.tokens);
+    if (r.cc.overlap >= r.cc.tokens) {
+        rc = sem_error_set(err, SEM_EINVAL, "--chunk-overlap %d must be smaller than the chunk size %d",
+                           r.cc.overlap, r.cc.tokens);
+        goto done;
+    }
+    for (int i = 0; i < n_inputs && rc == SEM_OK; i++)
+        rc = add_input(&r, inputs[i], &ids, i, n_inputs, err);
+    report(&r, 1.0);
+done:
+    st->seconds = sem_now() - r.t0;
+    if (r.es.ctx) {
+        for (int t = 0; t < r.es.n; t++)
+            sem_encoder_ctx_free(r.es.ctx[t]);
+        free(r.es.ctx);
+    }
+    free(r.batch);
+    id_set_free(&ids);
+    sem_kb_close(r.kb);
+    sem_model_free(model);
+    return rc;
+}
+
+int sem_index_rm(const char *kb_dir, const char *const *ids, int n_ids, int *n_deleted, sem_error *err)
+{
+    if (n_deleted)
+        *n_deleted = 0;
+    sem_kb *kb = sem_kb_open(kb_dir, NULL, err);
+    if (!kb)
+        return err ? err->code : SEM_EIO;
+    int rc = SEM_OK, missing = 0;
+    char list[512] = "";
+    size_t k = 0;
+    for (int i = 0; i < n_ids; i++) {
+        sem_error e;
+        int r1 = sem_kb_delete(kb, ids[i], &e);
+        if (r1 == SEM_OK) {
+            if (n_deleted)
+                (*n_deleted)++;
+        } else if (r1 == SEM_ENOTFOUND) {
+            missing++;
+            if (k + 8 < sizeof list)
+                k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", missing > 1 ? ", " : "", ids[i]);
+        } else {
+            rc = sem_error_set(err, r1, "%s", e.msg);
+            break;
+        }
+    }
+    if (rc == SEM_OK && missing)
+        rc = sem_error_set(err, SEM_ENOTFOUND, "%d id%s not in %s: %s", missing, missing > 1 ? "s" : "", kb_dir,
+                           list);
+    sem_kb_close(kb);
+    return rc;
+}

@@ -1,0 +1,484 @@
+/* query/search.c: semantic, lexical and hybrid search over a KB (see search.h).
+ * Hybrid search asks both rankings for more candidates than k (3k, at least 30), fuses them with reciprocal rank
+ * fusion and keeps the best k; hit details (text, title, metadata) are read in one store call at the end. */
+#include "query/search.h"
+
+#include <cblas.h>
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fileio.h"
+#include "encoder/encoder.h"
+#include "hub/hub.h"
+#include "store/kb.h"
+
+#define MAX_K 10000
+
+struct sem_search {
+    sem_kb *kb;
+    const sem_model *model;
+    int owns; /* 1: kb and model were opened here */
+    int dim;
+    char *query_prefix;
+    pthread_mutex_t mu; /* guards the context pool */
+    sem_encoder_ctx **pool;
+    int n_pool, cap_pool;
+};
+
+sem_search_open_params sem_search_default_open_params(void)
+{
+    sem_search_open_params p = {NULL, 1};
+    return p;
+}
+
+static sem_search *wrap(sem_kb *kb, const sem_model *model, int owns, sem_error *err)
+{
+    sem_search *s = calloc(1, sizeof *s);
+    if (!s) {
+        sem_error_set(err, SEM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    s->kb = kb;
+    s->model = model;
+    s->owns = owns;
+    s->dim = sem_kb_dim(kb);
+    pthread_mutex_init(&s->mu, NULL);
+    if (model) {
+        sem_model_info mi;
+        sem_model_get_info(model, &mi);
+        s->query_prefix = strdup(mi.query_prefix ? mi.query_prefix : "");
+        if (!s->query_prefix) {
+            sem_error_set(err, SEM_ENOMEM, "out of memory");
+            s->owns = 0;
+            sem_search_free(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+static void identity(const sem_model *m, sem_kb_model *out)
+{
+    sem_model_info mi;
+    sem_model_get_info(m, &mi);
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", mi.name ? mi.name : "");
+    snprintf(out->config_hash, sizeof out->config_hash, "%s", mi.config_hash ? mi.config_hash : "");
+    snprintf(out->pooling, sizeof out->pooling, "%s", sem_pooling_name(mi.pooling));
+    out->normalize = mi.normalize;
+    out->dim = mi.dim;
+}
+
+sem_search *sem_search_new(sem_kb *kb, const sem_model *model, sem_error *err)
+{
+    if (!kb) {
+        sem_error_set(err, SEM_EINVAL, "sem_search_new: no KB");
+        return NULL;
+    }
+    if (model) {
+        sem_kb_model km, mm;
+        sem_kb_get_model(kb, &km);
+        identity(model, &mm);
+        if (!sem_kb_model_match(&km, &mm)) {
+            sem_error_set(err, SEM_EMISMATCH, "the model '%s' (dim %d) is not the KB's model '%s' (dim %d)",
+                          mm.name, mm.dim, km.name, km.dim);
+            return NULL;
+        }
+    }
+    return wrap(kb, model, 0, err);
+}
+
+/* The model folder: the one given, the one `index add` recorded in KB/model_dir, or the KB's name in the hub
+ * cache. */
+static int model_dir_for(const char *kb_dir, const char *given, const sem_kb_model *km, char *out, size_t cap,
+                         sem_error *err)
+{
+    if (given)
+        return sem_hub_resolve_model(given, out, cap, err);
+    size_t n = strlen(kb_dir) + 16;
+    char *path = malloc(n);
+    if (!path)
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    snprintf(path, n, "%s/model_dir", kb_dir);
+    char *txt = NULL;
+    size_t len = 0;
+    int rc = sem_path_exists(path) ? sem_read_file(path, 8192, &txt, &len, NULL) : SEM_ENOTFOUND;
+    free(path);
+    if (rc == SEM_OK) {
+        while (len && (txt[len - 1] == '\n' || txt[len - 1] == '\r'))
+            txt[--len] = 0;
+        int ok = len && len < cap && sem_path_exists(txt);
+        if (ok)
+            memcpy(out, txt, len + 1);
+        free(txt);
+        if (ok)
+            return SEM_OK;
+    }
+    if (sem_hub_valid_repo_id(km->name) && sem_hub_resolve_model(km->name, out, cap, NULL) == SEM_OK)
+        return SEM_OK;
+    return sem_error_set(err, SEM_ENOTFOUND,
+                         "cannot find the model '%s' that %s was indexed with: pass --model DIR (or NAME)", km->name,
+                         kb_dir);
+}
+
+sem_search *sem_search_open(const char *kb_dir, const sem_search_open_params *params, sem_error *err)
+{
+    sem_search_open_params p = params ? *params : sem_search_default_open_params();
+    sem_kb_open_params op = sem_kb_default_open_params();
+    op.read_only = p.read_only;
+    sem_kb *kb = sem_kb_open(kb_dir, &op, err);
+    if (!kb)
+        return NULL;
+    sem_kb_model km;
+    sem_kb_get_model(kb, &km);
+    sem_model *m = NULL;
+    if (km.config_hash[0]) {
+        char dir[PATH_MAX];
+        if (model_dir_for(kb_dir, p.model, &km, dir, sizeof dir, err) != SEM_OK) {
+            sem_kb_close(kb);
+            return NULL;
+        }
+        if (!(m = sem_model_load(dir, NULL, err))) {
+            sem_kb_close(kb);
+            return NULL;
+        }
+    } else if (p.model) {
+        sem_error_set(err, SEM_EMISMATCH, "%s has no model (lexical-only or raw vectors): drop --model", kb_dir);
+        sem_kb_close(kb);
+        return NULL;
+    }
+    sem_search *s = m ? sem_search_new(kb, m, err) : wrap(kb, NULL, 0, err);
+    if (!s) {
+        sem_model_free(m);
+        sem_kb_close(kb);
+        return NULL;
+    }
+    s->owns = 1;
+    return s;
+}
+
+void sem_search_free(sem_search *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n_pool; i++)
+        sem_encoder_ctx_free(s->pool[i]);
+    free(s->pool);
+    pthread_mutex_destroy(&s->mu);
+    free(s->query_prefix);
+    if (s->owns) {
+        sem_kb_close(s->kb);
+        sem_model_free((sem_model *)s->model);
+    }
+    free(s);
+}
+
+sem_kb *sem_search_kb(const sem_search *s)
+{
+    return s->kb;
+}
+
+const sem_model *sem_search_model(const sem_search *s)
+{
+    return s->model;
+}
+
+void sem_search_result_clear(sem_search_result *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < r->n; i++) {
+        free(r->hits[i].doc_id);
+        free(r->hits[i].text);
+        free(r->hits[i].title);
+        free(r->hits[i].meta_json);
+        free(r->hits[i].answer);
+    }
+    free(r->hits);
+    memset(r, 0, sizeof *r);
+}
+
+/* ------------------------------------------------------------------------------------------ helpers */
+
+static sem_encoder_ctx *ctx_get(sem_search *s, sem_error *err)
+{
+    pthread_mutex_lock(&s->mu);
+    sem_encoder_ctx *c = s->n_pool ? s->pool[--s->n_pool] : NULL;
+    pthread_mutex_unlock(&s->mu);
+    return c ? c : sem_encoder_ctx_new(s->model, err);
+}
+
+static void ctx_put(sem_search *s, sem_encoder_ctx *c)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->n_pool == s->cap_pool) {
+        int cap = s->cap_pool ? s->cap_pool * 2 : 8;
+        sem_encoder_ctx **p = realloc(s->pool, (size_t)cap * sizeof *p);
+        if (p) {
+            s->pool = p;
+            s->cap_pool = cap;
+        }
+    }
+    if (s->n_pool < s->cap_pool) {
+        s->pool[s->n_pool++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+    sem_encoder_ctx_free(c); /* no room: drop it */
+}
+
+static int encode_query(sem_search *s, const char *q, float *vec, sem_error *err)
+{
+    size_t np = strlen(s->query_prefix), nq = strlen(q);
+    char *text = malloc(np + nq + 1);
+    if (!text)
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    memcpy(text, s->query_prefix, np);
+    memcpy(text + np, q, nq + 1);
+    /* one query is a few dozen tokens: BLAS threads would only fight with the other request threads (OpenBLAS's
+     * OpenMP build keeps the setting per calling thread, hence once per thread) */
+    static _Thread_local int blas_single;
+    if (!blas_single) {
+        openblas_set_num_threads(1);
+        blas_single = 1;
+    }
+    sem_encoder_ctx *c = ctx_get(s, err);
+    int rc = c ? SEM_OK : (err ? err->code : SEM_ENOMEM);
+    if (c) {
+        const char *t[1] = {text};
+        sem_encode_params ep = sem_encode_default_params();
+        if (sem_kb_get_metric(s->kb) == SEM_KB_METRIC_IP)
+            ep.normalize = 1; /* as the indexer: inner product of unit vectors = cosine similarity */
+        rc = sem_encode(c, t, 1, &ep, vec, err);
+        ctx_put(s, c);
+    }
+    free(text);
+    return rc;
+}
+
+static char *meta_answer(const char *meta)
+{
+    if (!meta || !strstr(meta, "\"answer\""))
+        return NULL;
+    cJSON *o = cJSON_Parse(meta);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "answer");
+    char *r = cJSON_IsString(a) ? strdup(a->valuestring) : NULL;
+    cJSON_Delete(o);
+    return r;
+}
+
+/* Joins ids (n, best first) with their details into out. */
+static int fill(sem_search *s, const int64_t *ids, const float *scores, const int *ra, const int *rb, int n,
+                sem_search_result *out, sem_error *err)
+{
+    if (n == 0)
+        return SEM_OK;
+    sem_kb_passage_info *info = calloc((size_t)n, sizeof *info);
+    out->hits = calloc((size_t)n, sizeof *out->hits);
+    if (!info || !out->hits) {
+        free(info);
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    }
+    int rc = sem_kb_get_passages(s->kb, ids, n, info, err);
+    if (rc) {
+        free(info);
+        return rc;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!info[i].found)
+            continue; /* deleted since the search */
+        sem_search_hit *h = &out->hits[out->n++];
+        h->doc_id = info[i].doc_ext_id;
+        h->text = info[i].text;
+        h->title = info[i].title && info[i].title[0] ? info[i].title : NULL;
+        if (!h->title)
+            free(info[i].title);
+        h->meta_json = info[i].meta_json;
+        info[i].doc_ext_id = info[i].text = info[i].title = info[i].meta_json = NULL;
+        h->passage_id = ids[i];
+        h->passage_no = info[i].passage_no;
+        h->start = info[i].start;
+        h->end = info[i].end;
+        h->score = scores[i];
+        h->semantic_rank = ra ? ra[i] : 0;
+        h->lexical_rank = rb ? rb[i] : 0;
+        h->answer = meta_answer(h->meta_json);
+    }
+    sem_kb_passage_info_clear(info, n);
+    free(info);
+    return SEM_OK;
+}
+
+static int check_params(const sem_search *s, const sem_query_params *p, sem_error *err)
+{
+    if (p->k < 1 || p->k > MAX_K)
+        return sem_error_set(err, SEM_ERANGE, "k must be in 1..%d (got %d)", MAX_K, p->k);
+    if (p->nprobe < 0)
+        return sem_error_set(err, SEM_ERANGE, "nprobe must be >= 0 (got %d)", p->nprobe);
+    if (p->mode != SEM_MODE_SEMANTIC && p->mode != SEM_MODE_LEXICAL && p->mode != SEM_MODE_HYBRID)
+        return sem_error_set(err, SEM_EINVAL, "unknown search mode %d", (int)p->mode);
+    if (p->n_filters < 0 || (p->n_filters && (!p->filter_keys || !p->filter_values)))
+        return sem_error_set(err, SEM_EINVAL, "bad filter");
+    if (p->mode != SEM_MODE_LEXICAL && !s->model)
+        return sem_error_set(err, SEM_EINVAL,
+                             "this KB has no model: only --mode lexical works (index it with --model for %s search)",
+                             sem_search_mode_name(p->mode));
+    return SEM_OK;
+}
+
+/* The core: vec (semantic/hybrid, may be NULL for lexical) and words (lexical/hybrid). */
+static int run_query(sem_search *s, const float *vec, const char *words, const sem_query_params *p,
+                     sem_search_result *out, sem_error *err)
+{
+    sem_kb_filter f = {p->filter_keys, p->filter_values, p->n_filters};
+    sem_kb_search_params sp = sem_kb_default_search_params();
+    sp.nprobe = p->nprobe;
+    sp.filter = p->n_filters ? &f : NULL;
+    int cand = p->mode == SEM_MODE_HYBRID ? (p->k * 3 < 30 ? 30 : p->k * 3) : p->k;
+    if (cand > MAX_K)
+        cand = MAX_K;
+    sp.k = cand;
+    sem_kb_hit *hs = NULL, *hl = NULL;
+    int ns = 0, nl = 0, rc = SEM_OK;
+    int64_t *ids = NULL, *ia = NULL, *ib = NULL;
+    float *sc = NULL;
+    int *ra = NULL, *rb = NULL;
+    double *fs = NULL;
+    if (vec) {
+        if (!(hs = malloc((size_t)cand * sizeof *hs))) {
+            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = sem_kb_search(s->kb, vec, 1, &sp, hs, &ns, err)))
+            goto done;
+    }
+    if (words && words[0]) {
+        if (!(hl = malloc((size_t)cand * sizeof *hl))) {
+            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = sem_kb_search_text(s->kb, words, &sp, hl, &nl, err)))
+            goto done;
+    }
+    int n_max = ns + nl;
+    ids = malloc(((size_t)n_max + 1) * sizeof *ids);
+    sc = malloc(((size_t)n_max + 1) * sizeof *sc);
+    ra = calloc((size_t)n_max + 1, sizeof *ra);
+    rb = calloc((size_t)n_max + 1, sizeof *rb);
+    if (!ids || !sc || !ra || !rb) {
+        rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+        goto done;
+    }
+    int n = 0;
+    if (p->mode == SEM_MODE_HYBRID) {
+        ia = malloc(((size_t)ns + 1) * sizeof *ia);
+        ib = malloc(((size_t)nl + 1) * sizeof *ib);
+        fs = malloc(((size_t)n_max + 1) * sizeof *fs);
+        if (!ia || !ib || !fs) {
+            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (int i = 0; i < ns; i++)
+            ia[i] = hs[i].passage_id;
+        for (int i = 0; i < nl; i++)
+            ib[i] = hl[i].passage_id;
+        n = sem_rrf_fuse(ia, ns, ib, nl, SEM_RRF_K, p->k, ids, fs, ra, rb);
+        if (n < 0) {
+            rc = sem_error_set(err, n, "out of memory");
+            goto done;
+        }
+        for (int i = 0; i < n; i++)
+            sc[i] = (float)fs[i];
+    } else {
+        const sem_kb_hit *h = vec ? hs : hl;
+        n = vec ? ns : nl;
+        if (n > p->k)
+            n = p->k;
+        for (int i = 0; i < n; i++) {
+            ids[i] = h[i].passage_id;
+            sc[i] = h[i].score;
+            if (vec)
+                ra[i] = i + 1;
+            else
+                rb[i] = i + 1;
+        }
+    }
+    rc = fill(s, ids, sc, ra, rb, n, out, err);
+done:
+    free(hs);
+    free(hl);
+    free(ids);
+    free(ia);
+    free(ib);
+    free(sc);
+    free(ra);
+    free(rb);
+    free(fs);
+    return rc;
+}
+
+int sem_search_query(sem_search *s, const char *query, const sem_query_params *params, sem_search_result *out,
+                     sem_error *err)
+{
+    memset(out, 0, sizeof *out);
+    double t0 = sem_now();
+    sem_query_params p = params ? *params : sem_query_default_params();
+    int rc = check_params(s, &p, err);
+    if (rc)
+        return rc;
+    if (!query)
+        return sem_error_set(err, SEM_EINVAL, "empty query");
+    size_t bad, qn = strlen(query);
+    if (!sem_utf8_valid(query, qn, &bad))
+        return sem_error_set(err, SEM_EINVAL, "the query is not valid UTF-8 (byte %zu)", bad);
+    int blank = 1;
+    for (size_t i = 0; i < qn && blank; i++)
+        blank = query[i] == ' ' || query[i] == '\t' || query[i] == '\n' || query[i] == '\r';
+    if (blank)
+        return sem_error_set(err, SEM_EINVAL, "empty query");
+    float *vec = NULL;
+    char *words = NULL;
+    if (p.mode != SEM_MODE_LEXICAL) {
+        if (!(vec = malloc((size_t)s->dim * sizeof *vec)))
+            return sem_error_set(err, SEM_ENOMEM, "out of memory");
+        if ((rc = encode_query(s, query, vec, err))) {
+            free(vec);
+            return rc;
+        }
+    }
+    if (p.mode != SEM_MODE_SEMANTIC && !(words = sem_fts_words(query))) {
+        free(vec);
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    }
+    rc = run_query(s, vec, words, &p, out, err);
+    free(vec);
+    free(words);
+    if (rc)
+        sem_search_result_clear(out);
+    else
+        out->took_ms = (sem_now() - t0) * 1000.0;
+    return rc;
+}
+
+int sem_search_query_vector(sem_search *s, const float *vec, int dim, const sem_query_params *params,
+                            sem_search_result *out, sem_error *err)
+{
+    memset(out, 0, sizeof *out);
+    double t0 = sem_now();
+    sem_query_params p = params ? *params : sem_query_default_params();
+    if (p.mode != SEM_MODE_SEMANTIC)
+        return sem_error_set(err, SEM_EINVAL, "a query vector needs semantic mode");
+    if (p.k < 1 || p.k > MAX_K)
+        return sem_error_set(err, SEM_ERANGE, "k must be in 1..%d (got %d)", MAX_K, p.k);
+    if (!vec || dim != s->dim)
+        return sem_error_set(err, SEM_EINVAL, "the vector has %d dimensions, the KB %d", dim, s->dim);
+    int rc = run_query(s, vec, NULL, &p, out, err);
+    if (rc)
+        sem_search_result_clear(out);
+    else
+        out->took_ms = (sem_now() - t0) * 1000.0;
+    return rc;
+}

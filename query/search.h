@@ -1,0 +1,132 @@
+/* query/search.h: asking a knowledge base a question: semantic (vector), lexical (FTS5 bm25) and hybrid
+ * (reciprocal rank fusion of both) search, with metadata filters, returning hits joined with their passage text,
+ * document title and metadata.
+ *
+ * Usage:
+ *     sem_error err;
+ *     sem_search *s = sem_search_open("kb/faq", NULL, &err);   // opens the KB and loads its model
+ *     sem_query_params q = sem_query_default_params();
+ *     q.k = 5; q.mode = SEM_MODE_HYBRID;
+ *     sem_search_result res;
+ *     if (sem_search_query(s, "how does the virus spread?", &q, &res, &err) == SEM_OK) {
+ *         for (int i = 0; i < res.n; i++) printf("%.3f %s\n", res.hits[i].score, res.hits[i].doc_id);
+ *         sem_search_result_clear(&res);
+ *     }
+ *     sem_search_free(s);
+ *
+ * THREADS: a sem_search handle is THREAD-SAFE. Any number of threads may call sem_search_query /
+ * sem_search_query_vector on the same handle at once (the KB handle is thread-safe, see store/kb.h; encoder
+ * contexts come from an internal pool, one per concurrent caller, created on demand and reused). Only
+ * sem_search_free must not overlap any other call.
+ *
+ * Ownership: sem_search_open owns the KB and model it opens; sem_search_new borrows them (they must outlive the
+ * handle). A sem_search_result's strings and array are owned by it (sem_search_result_clear frees them).
+ * Errors: SEM_OK or a negative SEM_E* code with err filled (common/error.h). Nothing here prints. */
+#ifndef SEM_SEARCH_H
+#define SEM_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sem_search sem_search;
+typedef struct sem_kb sem_kb;
+typedef struct sem_model sem_model;
+
+typedef enum sem_search_mode {
+    SEM_MODE_SEMANTIC = 0, /* vector search with the KB's model (the default) */
+    SEM_MODE_LEXICAL = 1,  /* FTS5 bm25 over passage texts */
+    SEM_MODE_HYBRID = 2    /* reciprocal rank fusion (k = 60) of both rankings */
+} sem_search_mode;
+
+/* "semantic" / "lexical" / "hybrid" <-> enum; parse returns -1 if unknown. */
+int sem_search_mode_parse(const char *name);
+const char *sem_search_mode_name(int mode);
+
+#define SEM_RRF_K 60
+
+typedef struct sem_search_open_params {
+    const char *model; /* a model folder or cached hub name; NULL = the folder recorded in the KB by
+                          `semsearch index add`, else the KB's model name in the hub cache */
+    int read_only;     /* 1 (default): open the KB read-only, so that an indexer may hold it read-write */
+} sem_search_open_params;
+sem_search_open_params sem_search_default_open_params(void);
+
+/* Opens the KB directory kb_dir and loads its model (unless the KB has none: then only lexical search works).
+ * params may be NULL. Fails with SEM_EMISMATCH when the model is not the one the KB was made with. */
+sem_search *sem_search_open(const char *kb_dir, const sem_search_open_params *params, sem_error *err);
+
+/* Wraps a KB and model the caller holds (model may be NULL: lexical only). Both are borrowed and must outlive
+ * the handle; the model must be the KB's (checked: SEM_EMISMATCH). */
+sem_search *sem_search_new(sem_kb *kb, const sem_model *model, sem_error *err);
+
+/* Frees the handle (and what sem_search_open opened). NULL is a no-op. */
+void sem_search_free(sem_search *s);
+
+/* The KB and model behind the handle (model NULL for a lexical-only KB). */
+sem_kb *sem_search_kb(const sem_search *s);
+const sem_model *sem_search_model(const sem_search *s);
+
+typedef struct sem_query_params {
+    int k;                           /* hits wanted, 1..10000; default 10 */
+    int nprobe;                      /* IVF lists to visit; 0 = the KB's default */
+    sem_search_mode mode;            /* default SEM_MODE_SEMANTIC */
+    const char *const *filter_keys;  /* n_filters metadata keys; a hit's document must have metadata */
+    const char *const *filter_values;/*   keys[i] equal (as text) to values[i], for every i */
+    int n_filters;
+} sem_query_params;
+sem_query_params sem_query_default_params(void);
+
+typedef struct sem_search_hit {
+    char *doc_id;       /* the document's external id */
+    int64_t passage_id; /* the store's passage id */
+    int passage_no;     /* 0-based within the document */
+    int64_t start, end; /* UTF-8 byte offsets of the passage in the document text */
+    float score;        /* semantic: similarity; lexical: -bm25 (higher is better); hybrid: the RRF score */
+    int semantic_rank;  /* 1-based rank in the vector ranking, 0 if absent from it (or not searched) */
+    int lexical_rank;   /* 1-based rank in the bm25 ranking, 0 if absent */
+    char *text;         /* the passage text */
+    char *title;        /* the document title (NULL if none) */
+    char *meta_json;    /* the document metadata, a JSON object as text */
+    char *answer;       /* FAQ documents: the answer (metadata "answer"), else NULL */
+} sem_search_hit;
+
+typedef struct sem_search_result {
+    sem_search_hit *hits; /* n entries, best first */
+    int n;
+    double took_ms;
+} sem_search_result;
+void sem_search_result_clear(sem_search_result *r); /* frees; NULL is a no-op */
+
+/* Searches for the UTF-8 question text (the model's query_prefix is prepended for semantic search). An empty
+ * or all-blank query is SEM_EINVAL; semantic and hybrid modes on a KB without a model are SEM_EINVAL. */
+int sem_search_query(sem_search *s, const char *query, const sem_query_params *params, sem_search_result *out,
+                     sem_error *err);
+
+/* Semantic search with a vector the caller computed ((dim) floats); mode must be semantic. */
+int sem_search_query_vector(sem_search *s, const float *vec, int dim, const sem_query_params *params,
+                            sem_search_result *out, sem_error *err);
+
+/* Reciprocal rank fusion: score(id) = sum over the two lists of 1 / (k0 + rank), rank 1-based. a (na ids) and
+ * b (nb ids) are rankings best first (an id appears at most once in each). Writes at most cap fused ids, best
+ * first (ties: the better best rank, then the smaller id), with their scores and ranks (0 = absent) into
+ * out_ids / out_scores / ranks_a / ranks_b (the last three may be NULL); returns how many, or SEM_ENOMEM. */
+int sem_rrf_fuse(const int64_t *a, int na, const int64_t *b, int nb, int k0, int cap, int64_t *out_ids,
+                 double *out_scores, int *ranks_a, int *ranks_b);
+
+/* The words of free text for lexical search: each run of letters/digits (bytes >= 0x80, i.e. any non-ASCII
+ * character, count as letters) is kept, separated by single spaces; all punctuation (FTS5 operators, quotes,
+ * parentheses, '*', '^', ':', '-') is dropped, so no user input reaches FTS5 as syntax. (The store quotes each
+ * word again before MATCH.) Returns a malloc'd string (caller frees; "" when the text has no words) or NULL on
+ * ENOMEM. */
+char *sem_fts_words(const char *text);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

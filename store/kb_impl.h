@@ -1,0 +1,78 @@
+/* store/kb_impl.h (internal): the sem_kb struct and helpers shared by kb.c, db.c, search.c and maint.c. */
+#ifndef SEM_KB_IMPL_H
+#define SEM_KB_IMPL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/kb.h"
+#include "store/vindex.h"
+
+struct sem_kb {
+    char *dir, *db_path, *index_path, *lock_path;
+    int read_only;
+    sem_kb_model model;
+    int metric;
+    char spec[128]; /* configured: a factory string or "auto" */
+    char uuid[40];
+    int schema_version;
+    int lock_fd; /* flock'd LOCK file (read-write only), -1 otherwise */
+
+    pthread_mutex_t write_mu; /* serializes put/delete/save/compact; guards wdb, dirty, saved_seq */
+    sqlite3 *wdb;             /* the writer's connection (NULL when read-only) */
+    int dirty;                /* the in-memory index differs from the file */
+    int64_t saved_seq;        /* change-log seq covered by the index file */
+
+    pthread_mutex_t pool_mu; /* guards the reader connection pool */
+    sqlite3 **pool;
+    int npool, pool_cap;
+
+    pthread_rwlock_t ilock; /* guards vi: searches shared, changes exclusive */
+    sem_vindex *vi;
+};
+
+/* ---- db.c ---- */
+#define SEM_KB_DB_FILE "kb.sqlite"
+#define SEM_KB_INDEX_FILE "index.faiss"
+#define SEM_KB_LOCK_FILE "LOCK"
+
+/* Opens a connection with our settings (busy timeout, foreign keys, synchronous=FULL). create: may create. */
+int sem_db_open(const char *path, int read_only, int create, sqlite3 **out, sem_error *err);
+/* Sets err from db's last error: code SEM_ESQLITE (or SEM_EFORMAT for "not a database"), prefixed by what. */
+int sem_db_fail(sqlite3 *db, sem_error *err, const char *what);
+/* Runs SQL with no results. */
+int sem_db_exec(sqlite3 *db, const char *sql, sem_error *err);
+/* Prepares one statement. */
+int sem_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, sem_error *err);
+/* One integer from a query with optional one text parameter (NULL = none); *out = dflt when no row. */
+int sem_db_int(sqlite3 *db, const char *sql, const char *param, int64_t dflt, int64_t *out, sem_error *err);
+/* Meta table access; get returns SEM_ENOTFOUND when absent; out gets a NUL-terminated copy. */
+int sem_db_meta_get(sqlite3 *db, const char *key, char *out, size_t out_size, sem_error *err);
+int sem_db_meta_set(sqlite3 *db, const char *key, const char *value, sem_error *err);
+/* Writes the v1 schema into an empty database (tests use it to make old KBs) and migrates to the newest. */
+int sem_db_create_v1(sqlite3 *db, sem_error *err);
+int sem_db_migrate(sqlite3 *db, int *from_version, sem_error *err);
+/* The last change-log sequence (0 if none). */
+int sem_db_current_seq(sqlite3 *db, int64_t *seq, sem_error *err);
+
+/* Borrow / return a reader connection (any thread). */
+sqlite3 *sem_kb_conn_get(sem_kb *kb, sem_error *err);
+void sem_kb_conn_put(sem_kb *kb, sqlite3 *db);
+
+/* ---- kb.c ---- */
+/* Builds a fresh index from SQLite through db (a read snapshot): resolves spec for the current size, trains on
+ * a sample when there are enough vectors, adds every vector. *out caller-owned. */
+int sem_kb_build_index(sem_kb *kb, sqlite3 *db, const char *spec, sem_vindex **out, sem_error *err);
+/* Decodes a vector blob; 0 if its size is wrong or a value is not finite. */
+int sem_kb_vec_ok(const void *blob, int bytes, int dim);
+/* Saves the index (caller holds write_mu). */
+int sem_kb_save_locked(sem_kb *kb, sem_error *err);
+
+/* ---- search.c ---- */
+/* Validates a filter and appends " AND CAST(json_extract(d.meta, ?N) AS TEXT) = ?M ..." to sql (size cap),
+ * numbering parameters from first_param. */
+int sem_kb_filter_sql(const sem_kb_filter *f, int first_param, char *sql, size_t cap, sem_error *err);
+/* Binds the filter's parameters (paths and values) from first_param. */
+int sem_kb_filter_bind(sqlite3_stmt *st, const sem_kb_filter *f, int first_param);
+
+#endif

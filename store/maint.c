@@ -1,0 +1,369 @@
+/* store/maint.c: info, check, compact and export. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "store/kb_impl.h"
+
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
+int sem_kb_get_info(sem_kb *kb, sem_kb_info *out, sem_error *err)
+{
+    sem_error_clear(err);
+    memset(out, 0, sizeof *out);
+    out->model = kb->model;
+    out->metric = kb->metric;
+    out->schema_version = SEM_KB_SCHEMA_VERSION;
+    out->read_only = kb->read_only;
+    snprintf(out->index_spec, sizeof out->index_spec, "%s", kb->spec);
+    int rc = sem_kb_count(kb, &out->n_docs, &out->n_passages, err);
+    if (rc)
+        return rc;
+    sqlite3 *db = sem_kb_conn_get(kb, err);
+    if (!db)
+        return err ? err->code : SEM_EIO;
+    int64_t cur = 0;
+    rc = sem_db_current_seq(db, &cur, err);
+    sem_kb_conn_put(kb, db);
+    if (rc)
+        return rc;
+    /* Writers hold write_mu while saved_seq changes; the value here is a snapshot for display. */
+    pthread_mutex_lock(&kb->write_mu);
+    int64_t saved = kb->saved_seq;
+    pthread_mutex_unlock(&kb->write_mu);
+    pthread_rwlock_rdlock(&kb->ilock);
+    const sem_vindex *v = kb->vi;
+    snprintf(out->index_built, sizeof out->index_built, "%s", v->spec);
+    sem_vindex_type(v, out->index_type, sizeof out->index_type);
+    out->trained = !sem_vindex_untrained(v);
+    out->nlist = sem_vindex_nlist(v);
+    out->ntotal = sem_vindex_ntotal(v);
+    out->n_tombstones = (int64_t)v->ntomb;
+    out->trained_on = v->trained_on;
+    out->mem_bytes = sem_vindex_mem(v);
+    if (out->nlist > 0) {
+        int64_t np = out->nlist / 64;
+        if (np < 8)
+            np = 8;
+        out->default_nprobe = (int)(np > out->nlist ? out->nlist : np);
+    }
+    pthread_rwlock_unlock(&kb->ilock);
+    out->changes_unsaved = saved < 0 ? cur : cur - saved;
+    if (out->changes_unsaved < 0)
+        out->changes_unsaved = 0;
+    out->index_file_bytes = file_size(kb->index_path);
+    size_t n = strlen(kb->db_path) + 8;
+    char *wal = malloc(n);
+    out->db_file_bytes = file_size(kb->db_path);
+    if (wal) {
+        snprintf(wal, n, "%s-wal", kb->db_path);
+        out->db_file_bytes += file_size(wal);
+        free(wal);
+    }
+    return SEM_OK;
+}
+
+void sem_kb_check_report_clear(sem_kb_check_report *r)
+{
+    if (!r)
+        return;
+    free(r->missing_ids);
+    free(r->extra_ids);
+    memset(r, 0, sizeof *r);
+}
+
+#define LIST_MAX 100
+
+int sem_kb_check(sem_kb *kb, sem_kb_check_report *r, sem_error *err)
+{
+    sem_error_clear(err);
+    memset(r, 0, sizeof *r);
+    r->missing_ids = malloc(LIST_MAX * sizeof(int64_t));
+    r->extra_ids = malloc(LIST_MAX * sizeof(int64_t));
+    if (!r->missing_ids || !r->extra_ids) {
+        sem_kb_check_report_clear(r);
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    }
+    sqlite3 *db = sem_kb_conn_get(kb, err);
+    if (!db) {
+        sem_kb_check_report_clear(r);
+        return err ? err->code : SEM_EIO;
+    }
+    int64_t *ids = NULL;
+    size_t nids = 0;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    /* Hold the writer out so that SQLite and the index are compared at the same point. */
+    pthread_mutex_lock(&kb->write_mu);
+    pthread_rwlock_rdlock(&kb->ilock);
+    rc = sem_vindex_list_ids(kb->vi, &ids, &nids, err);
+    pthread_rwlock_unlock(&kb->ilock);
+    if (rc)
+        goto out;
+    r->n_index = (int64_t)nids;
+    if ((rc = sem_db_exec(db, "BEGIN", err)))
+        goto out;
+    if ((rc = sem_db_prepare(db, "SELECT id, length(vec), vec FROM passages ORDER BY id", &st, err)))
+        goto out;
+    size_t j = 0;
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        r->n_passages++;
+        if (!sem_kb_vec_ok(sqlite3_column_blob(st, 2), sqlite3_column_bytes(st, 2), kb->model.dim))
+            r->bad_vectors++;
+        while (j < nids && ids[j] < id) {
+            if (r->n_extra_ids < LIST_MAX)
+                r->extra_ids[r->n_extra_ids++] = ids[j];
+            r->extra_in_index++;
+            j++;
+        }
+        if (j < nids && ids[j] == id) {
+            j++;
+        } else {
+            if (r->n_missing_ids < LIST_MAX)
+                r->missing_ids[r->n_missing_ids++] = id;
+            r->missing_in_index++;
+        }
+    }
+    if (s != SQLITE_DONE) {
+        rc = sem_db_fail(db, err, "reading passages");
+        goto out;
+    }
+    for (; j < nids; j++) {
+        if (r->n_extra_ids < LIST_MAX)
+            r->extra_ids[r->n_extra_ids++] = ids[j];
+        r->extra_in_index++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    int64_t nfts = 0;
+    if ((rc = sem_db_int(db, "SELECT count(*) FROM passages_fts", NULL, 0, &nfts, err)))
+        goto out;
+    r->fts_mismatch = nfts > r->n_passages ? nfts - r->n_passages : r->n_passages - nfts;
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    /* FTS5's own check (needs no write: it raises an error when the index and its content disagree). */
+    if (sqlite3_exec(db, "INSERT INTO passages_fts(passages_fts, rank) VALUES ('integrity-check', 1)", NULL, NULL,
+                     NULL) != SQLITE_OK &&
+        sqlite3_errcode(db) != SQLITE_READONLY && r->fts_mismatch == 0)
+        r->fts_mismatch = 1;
+    if ((rc = sem_db_prepare(db, "PRAGMA integrity_check", &st, err)))
+        goto out;
+    s = sqlite3_step(st);
+    r->sqlite_ok = s == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+out:
+    pthread_mutex_unlock(&kb->write_mu);
+    sqlite3_finalize(st);
+    sem_kb_conn_put(kb, db);
+    free(ids);
+    if (rc)
+        sem_kb_check_report_clear(r);
+    return rc;
+}
+
+int sem_kb_compact(sem_kb *kb, const char *index_spec, sem_error *err)
+{
+    sem_error_clear(err);
+    if (kb->read_only)
+        return sem_error_set(err, SEM_EINVAL, "KB %s is open read-only", kb->dir);
+    char spec[128], tmp[128];
+    snprintf(spec, sizeof spec, "%s", index_spec && *index_spec ? index_spec : kb->spec);
+    int rc = sem_kb_resolve_spec(spec, 0, kb->model.dim, tmp, sizeof tmp, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&kb->write_mu);
+    sem_vindex *nv = NULL;
+    rc = sem_kb_build_index(kb, kb->wdb, spec, &nv, err);
+    if (rc)
+        goto out;
+    pthread_rwlock_wrlock(&kb->ilock);
+    sem_vindex *old = kb->vi;
+    kb->vi = nv;
+    pthread_rwlock_unlock(&kb->ilock);
+    sem_vindex_free(old);
+    kb->dirty = 1;
+    /* The spec is recorded before the file is saved: a crash in between makes the next open see a file built
+     * from another spec than the KB's, and rebuild it. */
+    if (strcmp(spec, kb->spec) != 0) {
+        if ((rc = sem_db_meta_set(kb->wdb, "index_spec", spec, err)))
+            goto out;
+        snprintf(kb->spec, sizeof kb->spec, "%s", spec);
+    }
+    rc = sem_kb_save_locked(kb, err);
+out:
+    pthread_mutex_unlock(&kb->write_mu);
+    return rc;
+}
+
+/* ---- export ------------------------------------------------------------------------------------------------- */
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':
+            fputs("\\\"", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '\n':
+            fputs("\\n", f);
+            break;
+        case '\r':
+            fputs("\\r", f);
+            break;
+        case '\t':
+            fputs("\\t", f);
+            break;
+        default:
+            if (*p < 0x20)
+                fprintf(f, "\\u%04x", *p);
+            else
+                fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+int sem_kb_export_jsonl(sem_kb *kb, FILE *out, int64_t *n_out, sem_error *err)
+{
+    sem_error_clear(err);
+    if (n_out)
+        *n_out = 0;
+    sqlite3 *db = sem_kb_conn_get(kb, err);
+    if (!db)
+        return err ? err->code : SEM_EIO;
+    sqlite3_stmt *st = NULL;
+    int d = kb->model.dim, s, rc;
+    int64_t n = 0;
+    float *v = malloc((size_t)d * sizeof *v);
+    if (!v) {
+        rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = sem_db_exec(db, "BEGIN", err)))
+        goto out;
+    if ((rc = sem_db_prepare(db, "SELECT p.id, d.ext_id, p.passage_no, p.start_off, p.end_off, p.text, p.vec "
+                                 "FROM passages p JOIN documents d ON d.id = p.doc_id ORDER BY p.id",
+                             &st, err)))
+        goto out;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        const void *b = sqlite3_column_blob(st, 6);
+        if (!sem_kb_vec_ok(b, sqlite3_column_bytes(st, 6), d)) {
+            rc = sem_error_set(err, SEM_EFORMAT, "passage %lld has a damaged vector", (long long)id);
+            goto out;
+        }
+        memcpy(v, b, (size_t)d * sizeof *v);
+        fprintf(out, "{\"id\":%lld,\"doc\":", (long long)id);
+        json_str(out, (const char *)sqlite3_column_text(st, 1));
+        fprintf(out, ",\"passage\":%d,\"start\":%lld,\"end\":%lld,\"text\":", sqlite3_column_int(st, 2),
+                (long long)sqlite3_column_int64(st, 3), (long long)sqlite3_column_int64(st, 4));
+        json_str(out, (const char *)sqlite3_column_text(st, 5));
+        fputs(",\"vector\":[", out);
+        for (int j = 0; j < d; j++)
+            fprintf(out, j ? ",%.9g" : "%.9g", (double)v[j]);
+        fputs("]}\n", out);
+        n++;
+    }
+    if (s != SQLITE_DONE) {
+        rc = sem_db_fail(db, err, "reading passages");
+        goto out;
+    }
+    if (ferror(out) || fflush(out) != 0)
+        rc = sem_error_set(err, SEM_EIO, "writing the export failed");
+out:
+    sqlite3_finalize(st);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sem_kb_conn_put(kb, db);
+    free(v);
+    if (n_out)
+        *n_out = n;
+    return rc;
+}
+
+/* A NumPy v1.0 header for a C-order array; total header length padded to a multiple of 64. */
+static int npy_header(FILE *f, const char *descr, int64_t rows, int cols)
+{
+    char dict[160];
+    if (cols > 0)
+        snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%lld, %d), }", descr,
+                 (long long)rows, cols);
+    else
+        snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%lld,), }", descr,
+                 (long long)rows);
+    size_t base = 10 + strlen(dict) + 1; /* magic(6) + version(2) + len(2) + dict + '\n' */
+    size_t total = (base + 63) / 64 * 64;
+    size_t hlen = total - 10;
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
+                             (unsigned char)(hlen >> 8)};
+    if (fwrite(pre, 1, 10, f) != 10 || fputs(dict, f) < 0)
+        return -1;
+    for (size_t i = 10 + strlen(dict); i < total - 1; i++)
+        fputc(' ', f);
+    fputc('\n', f);
+    return ferror(f) ? -1 : 0;
+}
+
+int sem_kb_export_npy(sem_kb *kb, FILE *vectors_out, FILE *ids_out, int64_t *n_out, sem_error *err)
+{
+    sem_error_clear(err);
+    if (n_out)
+        *n_out = 0;
+    sqlite3 *db = sem_kb_conn_get(kb, err);
+    if (!db)
+        return err ? err->code : SEM_EIO;
+    sqlite3_stmt *st = NULL;
+    int d = kb->model.dim, s, rc;
+    int64_t n = 0, total = 0;
+    if ((rc = sem_db_exec(db, "BEGIN", err)))
+        goto out;
+    if ((rc = sem_db_int(db, "SELECT count(*) FROM passages", NULL, 0, &total, err)))
+        goto out;
+    if (npy_header(vectors_out, "<f4", total, d) || (ids_out && npy_header(ids_out, "<i8", total, 0))) {
+        rc = sem_error_set(err, SEM_EIO, "writing the npy header failed");
+        goto out;
+    }
+    if ((rc = sem_db_prepare(db, "SELECT id, vec FROM passages ORDER BY id", &st, err)))
+        goto out;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        const void *b = sqlite3_column_blob(st, 1);
+        if (!sem_kb_vec_ok(b, sqlite3_column_bytes(st, 1), d)) {
+            rc = sem_error_set(err, SEM_EFORMAT, "passage %lld has a damaged vector", (long long)id);
+            goto out;
+        }
+        /* The platform is little-endian (x86-64/aarch64), as '<f4' / '<i8' say. */
+        if (fwrite(b, sizeof(float), (size_t)d, vectors_out) != (size_t)d ||
+            (ids_out && fwrite(&id, sizeof id, 1, ids_out) != 1)) {
+            rc = sem_error_set(err, SEM_EIO, "writing the export failed");
+            goto out;
+        }
+        n++;
+    }
+    if (s != SQLITE_DONE) {
+        rc = sem_db_fail(db, err, "reading passages");
+        goto out;
+    }
+    if (n != total) {
+        rc = sem_error_set(err, SEM_EINTERNAL, "passage count changed during export");
+        goto out;
+    }
+    if (fflush(vectors_out) != 0 || (ids_out && fflush(ids_out) != 0))
+        rc = sem_error_set(err, SEM_EIO, "writing the export failed");
+out:
+    sqlite3_finalize(st);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sem_kb_conn_put(kb, db);
+    if (n_out)
+        *n_out = n;
+    return rc;
+}

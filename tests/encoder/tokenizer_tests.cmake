@@ -1,0 +1,29 @@
+# tests/encoder/tokenizer_tests.cmake: tests of encoder/tokenizer.c (included by tests/encoder/CMakeLists.txt).
+#   test_tokenizer_parity  (parity) ids/types/mask/tokens exactly as HF transformers made them, all four models
+#   test_tokenizer_unit    (unit)   edge cases, real bert-base-uncased / bert-base-chinese vocabularies
+#   test_tokenizer_fuzz    (fuzz)   replays the saved corpus through the libFuzzer entry point, any compiler
+#   fuzz_tokenizer         libFuzzer binary (clang only, not a ctest): run it to grow the corpus, e.g.
+#                          build/tests/encoder/fuzz_tokenizer -max_total_time=60 tests/encoder/corpus/tokenizer
+sem_add_test(test_tokenizer_parity LABELS parity SOURCES test_tokenizer_parity.c
+  LIBS sem_encoder PkgConfig::CJSON TIMEOUT 120)
+sem_add_test(test_tokenizer_unit LABELS unit SOURCES test_tokenizer_unit.c LIBS sem_encoder Threads::Threads
+  TIMEOUT 120)
+sem_add_test(test_tokenizer_fuzz LABELS fuzz SOURCES test_tokenizer_fuzz_replay.c fuzz_tokenizer.c
+  LIBS sem_encoder ARGS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/tokenizer TIMEOUT 120)
+
+if(CMAKE_C_COMPILER_ID MATCHES "Clang")
+  # tokenizer.c is compiled in here (not taken from sem_encoder) so that it gets the fuzzer's coverage
+  # instrumentation.
+  add_executable(fuzz_tokenizer fuzz_tokenizer.c ${CMAKE_SOURCE_DIR}/encoder/tokenizer.c)
+  sem_target(fuzz_tokenizer)
+  target_compile_options(fuzz_tokenizer PRIVATE -fsanitize=fuzzer,address,undefined -g)
+  target_link_options(fuzz_tokenizer PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(fuzz_tokenizer PRIVATE sem_common PkgConfig::UTF8PROC)
+endif()
+
+# Throughput benchmark (not a test): build/tests/encoder/test_tokenizer_bench [VOCAB [TEXT_FILE [SECONDS]]]
+add_executable(test_tokenizer_bench test_tokenizer_bench.c)
+sem_target(test_tokenizer_bench)
+target_compile_definitions(test_tokenizer_bench PRIVATE SEM_SHARED_DIR="${SEM_SHARED_DIR}"
+  SEM_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+target_link_libraries(test_tokenizer_bench PRIVATE sem_encoder sem_common)

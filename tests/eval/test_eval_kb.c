@@ -1,0 +1,150 @@
+/* tests/eval/test_eval_kb.c: `semsearch eval` over a knowledge base, end to end through the binary: a small
+ * BEIR corpus indexed with `semsearch index add` and a fixture model, then
+ *  - eval ann --kb: the KB's stored vectors as the base with held-out queries (Flat recall 1.0, the KB's
+ *    inner-product metric picked up), and too many held-out queries refused;
+ *  - eval retrieval --kb: all three modes side by side in the JSON report, per-query results, and a query
+ *    whose only relevant document contains its exact words found first by lexical search. */
+#include "test.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/sem_evalkb_XXXXXX";
+static char out[1 << 18];
+
+static const char *path_of(const char *name)
+{
+    static char p[8][300];
+    static int slot;
+    char *s = p[slot++ % 8];
+    snprintf(s, 300, "%s/%s", dir, name);
+    return s;
+}
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+    char args[4096], cmd[5000];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s 2>%s/stderr.txt", SEM_BINARY, args, dir);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *err_text(void)
+{
+    static char buf[4096];
+    FILE *f = fopen(path_of("stderr.txt"), "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = 0;
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    /* 240 documents of made-up words; document i contains the unique word "marker<i>" */
+    static const char *words[] = {"alpha", "beta", "gamma", "delta", "virus", "mask", "hand", "soap", "fever",
+                                  "cough", "spread", "droplet", "water", "school", "child", "vaccine", "test",
+                                  "doctor", "season", "result"};
+    FILE *f = fopen(path_of("corpus.jsonl"), "w");
+    unsigned s = 12345;
+    for (int i = 0; f && i < 240; i++) {
+        fprintf(f, "{\"_id\": \"doc%d\", \"title\": \"t%d\", \"text\": \"marker%d", i, i, i);
+        for (int w = 0; w < 10; w++) {
+            s = s * 1103515245u + 12345u;
+            fprintf(f, " %s", words[(s >> 16) % 20]);
+        }
+        fprintf(f, "\"}\n");
+    }
+    if (f)
+        fclose(f);
+    f = fopen(path_of("queries.jsonl"), "w");
+    for (int i = 0; f && i < 5; i++)
+        fprintf(f, "{\"_id\": \"q%d\", \"text\": \"marker%d\"}\n", i, i * 7);
+    if (f)
+        fclose(f);
+    f = fopen(path_of("qrels.tsv"), "w");
+    for (int i = 0; f && i < 5; i++)
+        fprintf(f, "q%d\tdoc%d\t1\n", i, i * 7);
+    if (f)
+        fclose(f);
+
+    char model[512];
+    snprintf(model, sizeof model, "%s/testdata/models/bert-tiny-uncased", SEM_SHARED_DIR);
+    int st = run("index add %s %s --model %s -q", path_of("kb"), path_of("corpus.jsonl"), model);
+    CHECK_MSG(st == 0, "index add failed (%d): %s", st, err_text());
+    if (st != 0)
+        goto end;
+
+    /* ANN over the KB's vectors, 20 held out as queries */
+    st = run("eval ann --kb %s --sample 20 --index Flat --index HNSW8 --ef 16 --json - -q", path_of("kb"));
+    CHECK_MSG(st == 0, "eval ann --kb: %s", err_text());
+    cJSON *o = cJSON_Parse(out);
+    const cJSON *res = o ? cJSON_GetObjectItemCaseSensitive(o, "results") : NULL;
+    CHECK_EQ_INT(cJSON_GetArraySize(res), 2);
+    const cJSON *flat = cJSON_GetArrayItem(res, 0);
+    CHECK(flat && num(flat, "recall@1") == 1.0 && num(flat, "k-recall@k") == 1.0);
+    const cJSON *ds = o ? cJSON_GetObjectItemCaseSensitive(o, "dataset") : NULL;
+    CHECK(ds && num(ds, "nb") == 220 && num(ds, "nq") == 20);
+    CHECK(ds && strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ds, "metric")), "ip") == 0);
+    cJSON_Delete(o);
+    CHECK_EQ_INT(run("eval ann --kb %s --sample 240", path_of("kb")), 1);
+
+    /* retrieval over the KB in all three modes */
+    st = run("eval retrieval --kb %s --queries %s --qrels %s --json %s", path_of("kb"), path_of("queries.jsonl"),
+             path_of("qrels.tsv"), path_of("r.json"));
+    CHECK_MSG(st == 0, "eval retrieval --kb: %s", err_text());
+    CHECK(strstr(out, "semantic") && strstr(out, "lexical") && strstr(out, "hybrid"));
+    f = fopen(path_of("r.json"), "r");
+    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[n] = 0;
+    if (f)
+        fclose(f);
+    o = cJSON_Parse(out);
+    const cJSON *modes = o ? cJSON_GetObjectItemCaseSensitive(o, "modes") : NULL;
+    const char *names[] = {"semantic", "lexical", "hybrid"};
+    for (int m = 0; m < 3; m++) {
+        const cJSON *mo = cJSON_GetObjectItemCaseSensitive(modes, names[m]);
+        CHECK_MSG(mo != NULL, "no %s mode in the report", names[m]);
+        CHECK(num(mo, "n") == 5);
+        CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(mo, "per_query")), 5);
+        double r100 = num(mo, "recall@100");
+        CHECK(r100 >= 0 && r100 <= 1);
+    }
+    const cJSON *lex = cJSON_GetObjectItemCaseSensitive(modes, "lexical");
+    CHECK_MSG(lex && num(lex, "mrr@10") == 1.0, "lexical search should find each marker document first");
+    cJSON_Delete(o);
+    CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s --mode lexical -k 5", path_of("kb"),
+                     path_of("queries.jsonl"), path_of("qrels.tsv")),
+                 0);
+    CHECK(strstr(out, "nDCG@5") && !strstr(out, "semantic"));
+end:;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    TEST_END();
+}

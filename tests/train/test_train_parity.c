@@ -1,0 +1,151 @@
+/* tests/train/test_train_parity.c: the training forward pass (dropout off) agrees with HuggingFace transformers
+ * on ../shared/testdata/models/bert-tiny-uncased: every layer's hidden states and the mean-pooled embedding, for
+ * texts run alone and right-padded together in one batch. Weights are read by the trainer's own safetensors
+ * reader (train/hfio.c). When the inference encoder is built, its output on the same texts is compared too:
+ * training and inference then provably compute the same function. */
+#include "test.h"
+#include "train/hfio.h"
+
+#include "common/fileio.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#ifdef SEM_TRAIN_TEST_ENCODER
+#include "encoder/encoder.h"
+#endif
+
+#define MODEL SEM_SHARED_DIR "/testdata/models/bert-tiny-uncased"
+#define EXPECTED SEM_SHARED_DIR "/testdata/expected/bert-tiny-uncased"
+
+static double max_diff_rows(const sem_real *got, const cJSON *rows, int n, int H)
+{
+    double worst = 0;
+    for (int t = 0; t < n; t++) {
+        const cJSON *row = cJSON_GetArrayItem(rows, t);
+        for (int k = 0; k < H; k++) {
+            double d = fabs((double)got[(size_t)t * H + k] - cJSON_GetArrayItem(row, k)->valuedouble);
+            if (d > worst)
+                worst = d;
+        }
+    }
+    return worst;
+}
+
+int main(void)
+{
+    sem_error err;
+    int missing = -1;
+    sem_tmodel *m = sem_tmodel_load_hf(MODEL, 1, &missing, &err);
+    CHECK_MSG(m != NULL, "%s", err.msg);
+    if (!m)
+        TEST_END();
+    CHECK_EQ_INT(m->cfg.hidden, 64);
+    CHECK_EQ_INT(m->cfg.layers, 2);
+    CHECK_EQ_INT(missing, 5); /* the BertModel file has no MLM head */
+    int H = m->cfg.hidden;
+
+    char *buf = NULL;
+    size_t len = 0;
+    CHECK(sem_read_file(EXPECTED "/hidden_first3.jsonl", 64u << 20, &buf, &len, &err) == SEM_OK);
+    if (!buf)
+        TEST_END();
+    cJSON *rec[3] = {0};
+    int n_rec = 0, maxT = 0;
+    for (char *line = strtok(buf, "\n"); line && n_rec < 3; line = strtok(NULL, "\n")) {
+        rec[n_rec] = cJSON_Parse(line);
+        if (!rec[n_rec])
+            break;
+        int n = cJSON_GetObjectItem(rec[n_rec], "n_tokens")->valueint;
+        if (n > maxT)
+            maxT = n;
+        n_rec++;
+    }
+    CHECK_EQ_INT(n_rec, 3);
+    sem_tacts *a = sem_tacts_new(&m->cfg, 3, maxT, 0, &err);
+    CHECK(a != NULL);
+    int32_t *ids = calloc((size_t)3 * maxT, sizeof(int32_t)), *mask = calloc((size_t)3 * maxT, sizeof(int32_t));
+    sem_real *pooled = malloc(sizeof(sem_real) * 3 * H);
+    int n_tok[3];
+    sem_tfwd fw = {0, 0};
+    for (int i = 0; i < n_rec; i++) { /* each text alone: every layer */
+        const cJSON *jids = cJSON_GetObjectItem(rec[i], "input_ids");
+        int n = n_tok[i] = cJSON_GetArraySize(jids);
+        for (int t = 0; t < n; t++) {
+            ids[(size_t)i * maxT + t] = cJSON_GetArrayItem(jids, t)->valueint;
+            mask[(size_t)i * maxT + t] = 1;
+        }
+        sem_tbatch b = {.B = 1, .T = n, .ids = ids + (size_t)i * maxT};
+        const sem_real *last = sem_tmodel_encode(m, a, &b, &fw, &err);
+        CHECK(last != NULL);
+        if (!last)
+            break;
+        double d = max_diff_rows(last, cJSON_GetObjectItem(rec[i], "last_hidden_f64"), n, H);
+        CHECK_MSG(d < 2e-4, "text %d: last hidden differs by %g", i, d);
+        /* the embedding output is hidden_states[0]; the last layer equals last_hidden */
+        const cJSON *hs = cJSON_GetObjectItem(rec[i], "hidden_states_f64");
+        CHECK_EQ_INT(cJSON_GetArraySize(hs), 3);
+        sem_tmodel_pool(m, a, &b, SEM_TPOOL_MEAN, pooled);
+        const cJSON *emb = cJSON_GetObjectItem(rec[i], "embedding_f64");
+        double pd = 0;
+        for (int k = 0; k < H; k++)
+            pd = fmax(pd, fabs(pooled[k] - cJSON_GetArrayItem(emb, k)->valuedouble));
+        CHECK_MSG(pd < 1e-4, "text %d: mean pooling differs by %g", i, pd);
+    }
+    /* all three right-padded in one batch: padding must not change anything */
+    sem_tbatch b = {.B = n_rec, .T = maxT, .ids = ids, .mask = mask};
+    const sem_real *last = sem_tmodel_encode(m, a, &b, &fw, &err);
+    CHECK(last != NULL);
+    for (int i = 0; last && i < n_rec; i++) {
+        double d = max_diff_rows(last + (size_t)i * maxT * H, cJSON_GetObjectItem(rec[i], "last_hidden_f64"),
+                                 n_tok[i], H);
+        CHECK_MSG(d < 2e-4, "batched text %d: last hidden differs by %g", i, d);
+    }
+    sem_tmodel_pool(m, a, &b, SEM_TPOOL_MEAN, pooled);
+    for (int i = 0; last && i < n_rec; i++) {
+        const cJSON *emb = cJSON_GetObjectItem(rec[i], "embedding_f64");
+        double pd = 0;
+        for (int k = 0; k < H; k++)
+            pd = fmax(pd, fabs(pooled[(size_t)i * H + k] - cJSON_GetArrayItem(emb, k)->valuedouble));
+        CHECK_MSG(pd < 1e-4, "batched text %d: mean pooling differs by %g", i, pd);
+    }
+#ifdef SEM_TRAIN_TEST_ENCODER
+    {   /* the inference encoder on the same token ids gives the same vectors */
+        sem_model *em = sem_model_load(MODEL, NULL, &err);
+        CHECK_MSG(em != NULL, "%s", err.msg);
+        sem_encoder_ctx *ctx = em ? sem_encoder_ctx_new(em, &err) : NULL;
+        char *tbuf = NULL;
+        size_t tlen = 0;
+        if (ctx && sem_read_file(SEM_SHARED_DIR "/testdata/texts.jsonl", 64u << 20, &tbuf, &tlen, &err) == SEM_OK) {
+            char *save = NULL;
+            char *line = strtok_r(tbuf, "\n", &save);
+            for (int i = 0; line && i < n_rec; i++, line = strtok_r(NULL, "\n", &save)) {
+                cJSON *s = cJSON_Parse(line);
+                const char *text = cJSON_IsString(s) ? s->valuestring : "";
+                float vec[64];
+                sem_encode_params ep = sem_encode_default_params();
+                ep.pooling = SEM_POOL_MEAN;
+                ep.normalize = 0;
+                CHECK(sem_encode(ctx, &text, 1, &ep, vec, &err) == SEM_OK);
+                double pd = 0;
+                for (int k = 0; k < H; k++)
+                    pd = fmax(pd, fabs(pooled[(size_t)i * H + k] - vec[k]));
+                CHECK_MSG(pd < 1e-4, "text %d: trainer and encoder differ by %g", i, pd);
+                cJSON_Delete(s);
+            }
+        }
+        free(tbuf);
+        sem_encoder_ctx_free(ctx);
+        sem_model_free(em);
+    }
+#endif
+    for (int i = 0; i < n_rec; i++)
+        cJSON_Delete(rec[i]);
+    free(buf);
+    free(ids);
+    free(mask);
+    free(pooled);
+    sem_tacts_free(a);
+    sem_tmodel_free(m);
+    TEST_END();
+}

@@ -1,0 +1,182 @@
+/* web/internal.h: what the files of web/ share. Not a public header: nothing outside web/ (and its tests)
+ * includes it.
+ *
+ * The request path: server.c (libmicrohttpd) accumulates a request's body and hands a web_http_req to
+ * web_dispatch() (routes.c), which picks a handler; handlers fill a web_reply (status, body, content type) and
+ * know nothing of libmicrohttpd, so that tests and fuzzers can call them directly. server.c turns the reply into a
+ * response, and on completion records metrics (metrics.c) and the access log line. */
+#ifndef SEM_WEB_INTERNAL_H
+#define SEM_WEB_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/error.h"
+#include "encoder/encoder.h"
+#include "web/web.h"
+
+/* ---- routes (metrics are kept per route) ---- */
+enum web_route {
+    WEB_R_PAGE = 0, /* GET / and the page's static files */
+    WEB_R_SEARCH,   /* POST /search */
+    WEB_R_EMBED,    /* POST /embed */
+    WEB_R_OPENAI,   /* POST /v1/embeddings */
+    WEB_R_ENCODE,   /* POST /encode */
+    WEB_R_DOCS_ADD, /* POST /documents */
+    WEB_R_DOC_GET,  /* GET /documents/{id} */
+    WEB_R_DOC_DEL,  /* DELETE /documents/{id} */
+    WEB_R_HEALTH,   /* GET /health */
+    WEB_R_STATS,    /* GET /stats */
+    WEB_R_METRICS,  /* GET /metrics */
+    WEB_R_OTHER,    /* anything else (404/405) */
+    WEB_R_COUNT
+};
+/* A route's method and path pattern ("POST", "/search"; "GET", "/documents/{id}"; "*", "other"): its labels in
+ * metrics and logs. */
+const char *web_route_method(int route);
+const char *web_route_path(int route);
+
+/* ---- one HTTP request, as the handlers see it ---- */
+typedef struct web_http_req {
+    const char *method;        /* "GET", "POST", ... */
+    const char *path;          /* URL path without the query string, percent-decoded by libmicrohttpd */
+    const char *body;          /* NUL-terminated; "" when none */
+    size_t body_len;
+    const char *authorization; /* Authorization header or NULL */
+    const char *api_key;       /* api-key header or NULL */
+    const char *kb_arg;        /* the "kb" query-string argument or NULL (GET/DELETE /documents/{id}) */
+} web_http_req;
+
+/* What a handler answers. body is malloc'd (owned by the reply) unless body_static is set. */
+typedef struct web_reply {
+    int status;
+    char *body;
+    size_t len;
+    int body_static;          /* 1: body points at static data, not freed */
+    const char *content_type; /* static string */
+    const char *hdr_name;     /* one extra header (Allow for 405, WWW-Authenticate for 401), static, or NULL */
+    const char *hdr_value;
+    int route;                /* enum web_route, set by web_dispatch */
+} web_reply;
+
+void web_reply_free(web_reply *r); /* frees the body; the struct is the caller's */
+
+/* ---- errors.c: JSON error replies ---- */
+/* Sets r to status with {"error":{"code":status,"type":...,"message":...}}; the type follows from the status
+ * (400 invalid_request, 401 unauthorized, 404 not_found, 405 method_not_allowed, 413 payload_too_large,
+ * 500 internal_error, 503 unavailable). Any previous body is freed. Returns -1 so handlers can `return`. */
+int web_error(web_reply *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same from a sem_error: SEM_EINVAL/ERANGE/EMISMATCH 400, ENOTFOUND 404, EBUSY 503, the rest 500. */
+int web_error_from(web_reply *r, const sem_error *err);
+const char *web_error_type(int status);
+
+/* ---- json.c: request parsing and response building ---- */
+/* Parses the request body as a JSON object: 400 (and NULL) for an empty body, invalid UTF-8, malformed JSON or a
+ * non-object. The caller frees the result with cJSON_Delete. */
+cJSON *web_parse_object(const web_http_req *req, web_reply *r);
+
+/* Field readers: each returns 0 when the field was read or is absent (then *out keeps its default and *present,
+ * when given, is 0), -1 after filling r with a 400 naming the field (wrong type, out of range). */
+int web_get_string(const cJSON *obj, const char *key, int required, const char **out, web_reply *r);
+int web_get_int(const cJSON *obj, const char *key, long lo, long hi, long *out, int *present, web_reply *r);
+int web_get_bool(const cJSON *obj, const char *key, int *out, web_reply *r);
+
+/* Reads a field that is a string or an array of strings (TEI "inputs", OpenAI "input", bert-as-service "texts")
+ * into *texts (malloc'd array of pointers into obj, caller frees the array only) of *n entries; checks 1 <= n <=
+ * max_batch, UTF-8 validity and max_chars per text. -1 with r filled on error. */
+int web_get_texts(const cJSON *obj, const char *key, int max_batch, int max_chars, const char ***texts, int *n,
+                  web_reply *r);
+
+/* Sets r to 200 application/json with cJSON_PrintUnformatted(json); deletes json. 500 on allocation failure. */
+int web_reply_json(web_reply *r, int status, cJSON *json);
+
+/* A growable string for large responses (embeddings); errors stick in oom. */
+typedef struct web_sb {
+    char *p;
+    size_t len, cap;
+    int oom;
+} web_sb;
+void web_sb_put(web_sb *b, const char *s, size_t n);
+void web_sb_puts(web_sb *b, const char *s);
+void web_sb_printf(web_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void web_sb_float(web_sb *b, float v); /* shortest round-trip text; non-finite as 0 (JSON has no NaN) */
+/* Moves the string into r as a 200 reply of the given content type (500 if oom) and resets b. */
+int web_sb_reply(web_sb *b, web_reply *r, const char *content_type);
+
+/* ---- auth.c ---- */
+/* 1 if the request carries key (Authorization: Bearer KEY or api-key: KEY), compared in constant time. */
+int web_auth_ok(const char *key, const web_http_req *req);
+
+/* ---- metrics.c: Prometheus counters, lock-free ---- */
+typedef struct web_metrics web_metrics;
+web_metrics *web_metrics_new(void);
+void web_metrics_free(web_metrics *m);
+/* Records one finished request (any thread). */
+void web_metrics_observe(web_metrics *m, int route, int status, double seconds);
+/* Adds to the count of texts and tokens encoded (any thread). */
+void web_metrics_encoded(web_metrics *m, long texts, long tokens);
+/* Appends the Prometheus text exposition of the request and encoder counters to b. */
+void web_metrics_write(web_metrics *m, web_sb *b);
+
+/* ---- encpool.c: encoder contexts shared by the request threads ---- */
+typedef struct web_encpool web_encpool;
+web_encpool *web_encpool_new(const sem_model *m);
+void web_encpool_free(web_encpool *p); /* frees every context; none may be checked out */
+/* Takes an idle context or creates one; NULL with err on failure. Give it back with web_encpool_put. */
+sem_encoder_ctx *web_encpool_get(web_encpool *p, sem_error *err);
+void web_encpool_put(web_encpool *p, sem_encoder_ctx *ctx);
+
+/* ---- page.c: the static files of the search page ---- */
+/* Finds the file for a GET path ("/", "/index.html", "/app.js", "/style.css"); 0 and the reply set, or -1. */
+int web_page_lookup(const char *path, web_reply *r);
+
+/* ---- the server state the handlers use (server.c) ---- */
+typedef struct web_kb web_kb; /* one open knowledge base (handlers_kb.c) */
+
+typedef struct web_state {
+    sem_server_params p; /* limits; strings point at copies owned by the server */
+    web_kb **kbs;        /* n_kbs, the first the default */
+    int n_kbs;
+    web_metrics *metrics;
+    double t_start; /* sem_now() at start */
+} web_state;
+
+/* Picks the KB named name (NULL/absent = the default): the KB, or NULL after a 404 reply. */
+web_kb *web_kb_pick(const web_state *st, const char *name, web_reply *r);
+
+/* ---- routes.c ---- */
+/* Routes req to its handler and fills r (always: some status and body). Any thread. */
+void web_dispatch(const web_state *st, const web_http_req *req, web_reply *r);
+
+/* ---- handlers ---- */
+int web_h_search(const web_state *st, const web_http_req *req, web_reply *r);
+int web_h_embed(const web_state *st, const web_http_req *req, web_reply *r);
+int web_h_openai(const web_state *st, const web_http_req *req, web_reply *r);
+int web_h_encode(const web_state *st, const web_http_req *req, web_reply *r);
+int web_h_docs_add(const web_state *st, const web_http_req *req, web_reply *r);
+int web_h_doc_get(const web_state *st, const web_http_req *req, const char *id, web_reply *r);
+int web_h_doc_del(const web_state *st, const web_http_req *req, const char *id, web_reply *r);
+int web_h_health(const web_state *st, web_reply *r);
+int web_h_stats(const web_state *st, web_reply *r);
+int web_h_metrics(const web_state *st, web_reply *r);
+
+/* ---- kb.c: the knowledge bases behind the server ---- */
+struct sem_kb;
+struct sem_search;
+/* Opens the KB at path read-write with its model: model_dir (a folder or cached hub name), else the folder the KB
+ * records; it must be the model the KB was built with. NULL with err on failure. Controlling thread only. */
+web_kb *web_kb_open(const char *path, const char *model_dir, sem_error *err);
+void web_kb_close(web_kb *kb); /* NULL is a no-op; no request may be using it */
+const char *web_kb_name(const web_kb *kb);
+struct sem_kb *web_kb_store(const web_kb *kb);
+struct sem_search *web_kb_search(const web_kb *kb); /* thread-safe search handle (query/search.h) */
+const sem_model *web_kb_model(const web_kb *kb); /* NULL when the KB has no model */
+web_encpool *web_kb_encpool(const web_kb *kb);   /* NULL when the KB has no model */
+/* Like web_kb_pick, but the KB must have a model (400 otherwise): for the embedding routes. */
+web_kb *web_kb_pick_model(const web_state *st, const char *name, web_reply *r);
+
+#endif

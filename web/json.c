@@ -1,0 +1,258 @@
+/* web/json.c: reading request fields with precise 400 errors, and writing JSON responses. */
+#include "web/internal.h"
+
+#include "common/fileio.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+cJSON *web_parse_object(const web_http_req *req, web_reply *r)
+{
+    if (req->body_len == 0) {
+        web_error(r, 400, "the request body is empty: expected a JSON object");
+        return NULL;
+    }
+    size_t bad = 0;
+    if (!sem_utf8_valid(req->body, req->body_len, &bad)) {
+        web_error(r, 400, "the request body is not valid UTF-8 (byte %zu)", bad);
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
+    if (!root) {
+        /* cJSON reports where it stopped; say where, so the client can find its mistake. */
+        const char *at = cJSON_GetErrorPtr();
+        size_t off = (at && at >= req->body && at <= req->body + req->body_len) ? (size_t)(at - req->body) : 0;
+        web_error(r, 400, "malformed JSON near byte %zu", off);
+        return NULL;
+    }
+    /* Only whitespace may follow the value. */
+    for (const char *p = end; p && p < req->body + req->body_len; p++) {
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            cJSON_Delete(root);
+            web_error(r, 400, "malformed JSON: unexpected data after the value at byte %zu", (size_t)(p - req->body));
+            return NULL;
+        }
+    }
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        web_error(r, 400, "the request body must be a JSON object");
+        return NULL;
+    }
+    return root;
+}
+
+int web_get_string(const cJSON *obj, const char *key, int required, const char **out, web_reply *r)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v)) {
+        if (required)
+            return web_error(r, 400, "missing field \"%s\"", key);
+        return 0;
+    }
+    if (!cJSON_IsString(v) || !v->valuestring)
+        return web_error(r, 400, "field \"%s\" must be a string", key);
+    *out = v->valuestring;
+    return 0;
+}
+
+int web_get_int(const cJSON *obj, const char *key, long lo, long hi, long *out, int *present, web_reply *r)
+{
+    if (present)
+        *present = 0;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsNumber(v))
+        return web_error(r, 400, "field \"%s\" must be an integer", key);
+    double d = v->valuedouble;
+    if (!isfinite(d) || d != floor(d))
+        return web_error(r, 400, "field \"%s\" must be an integer", key);
+    if (d < (double)lo || d > (double)hi)
+        return web_error(r, 400, "field \"%s\" is out of range: %.17g not in [%ld, %ld]", key, d, lo, hi);
+    *out = (long)d;
+    if (present)
+        *present = 1;
+    return 0;
+}
+
+int web_get_bool(const cJSON *obj, const char *key, int *out, web_reply *r)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsBool(v))
+        return web_error(r, 400, "field \"%s\" must be true or false", key);
+    *out = cJSON_IsTrue(v) ? 1 : 0;
+    return 0;
+}
+
+static int check_text(const char *what, int i, const char *s, int max_chars, web_reply *r)
+{
+    size_t len = strlen(s);
+    if (len > (size_t)max_chars)
+        return web_error(r, 400, "%s[%d] is too long: %zu bytes, the limit is %d", what, i, len, max_chars);
+    /* The body was checked already, but \u escapes can still produce lone surrogates (cJSON encodes them). */
+    if (!sem_utf8_valid(s, len, NULL))
+        return web_error(r, 400, "%s[%d] is not valid UTF-8 (a lone surrogate escape?)", what, i);
+    return 0;
+}
+
+int web_get_texts(const cJSON *obj, const char *key, int max_batch, int max_chars, const char ***texts, int *n,
+                  web_reply *r)
+{
+    *texts = NULL;
+    *n = 0;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v))
+        return web_error(r, 400, "missing field \"%s\"", key);
+    if (cJSON_IsString(v)) {
+        if (check_text(key, 0, v->valuestring, max_chars, r))
+            return -1;
+        const char **a = malloc(sizeof *a);
+        if (!a)
+            return web_error(r, 500, "out of memory");
+        a[0] = v->valuestring;
+        *texts = a;
+        *n = 1;
+        return 0;
+    }
+    if (!cJSON_IsArray(v))
+        return web_error(r, 400, "field \"%s\" must be a string or an array of strings", key);
+    int count = cJSON_GetArraySize(v);
+    if (count < 1)
+        return web_error(r, 400, "field \"%s\" is an empty array", key);
+    if (count > max_batch)
+        return web_error(r, 400, "field \"%s\" has %d texts, the batch limit is %d", key, count, max_batch);
+    const char **a = malloc(sizeof *a * (size_t)count);
+    if (!a)
+        return web_error(r, 500, "out of memory");
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, v)
+    {
+        if (!cJSON_IsString(e)) {
+            free(a);
+            return web_error(r, 400, "field \"%s\" must be a string or an array of strings (item %d is not)", key, i);
+        }
+        if (check_text(key, i, e->valuestring, max_chars, r)) {
+            free(a);
+            return -1;
+        }
+        a[i++] = e->valuestring;
+    }
+    *texts = a;
+    *n = i;
+    return 0;
+}
+
+int web_reply_json(web_reply *r, int status, cJSON *json)
+{
+    char *text = json ? cJSON_PrintUnformatted(json) : NULL;
+    cJSON_Delete(json);
+    if (!text)
+        return web_error(r, 500, "out of memory");
+    web_reply_free(r);
+    r->status = status;
+    r->body = text;
+    r->len = strlen(text);
+    r->content_type = "application/json";
+    return 0;
+}
+
+static int sb_grow(web_sb *b, size_t extra)
+{
+    if (b->oom)
+        return -1;
+    if (extra > SIZE_MAX - b->len - 1) {
+        b->oom = 1;
+        return -1;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void web_sb_put(web_sb *b, const char *s, size_t n)
+{
+    if (sb_grow(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void web_sb_puts(web_sb *b, const char *s)
+{
+    web_sb_put(b, s, strlen(s));
+}
+
+void web_sb_printf(web_sb *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = 1;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        web_sb_put(b, small, (size_t)n);
+        return;
+    }
+    if (sb_grow(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void web_sb_float(web_sb *b, float v)
+{
+    if (!isfinite(v)) {
+        web_sb_put(b, "0", 1);
+        return;
+    }
+    /* 8 significant digits suffice for most floats; 9 always round-trip. */
+    char s[32];
+    int n = snprintf(s, sizeof s, "%.8g", (double)v);
+    if (strtof(s, NULL) != v)
+        n = snprintf(s, sizeof s, "%.9g", (double)v);
+    web_sb_put(b, s, (size_t)n);
+}
+
+int web_sb_reply(web_sb *b, web_reply *r, const char *content_type)
+{
+    if (b->oom) {
+        free(b->p);
+        *b = (web_sb){0};
+        return web_error(r, 500, "out of memory while writing the response");
+    }
+    web_reply_free(r);
+    r->status = 200;
+    r->body = b->p ? b->p : NULL;
+    r->len = b->len;
+    r->content_type = content_type;
+    if (!r->body) {
+        r->body = (char *)"";
+        r->body_static = 1;
+    }
+    *b = (web_sb){0};
+    return 0;
+}

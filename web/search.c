@@ -1,0 +1,248 @@
+/* web/search.c: POST /search
+ *   {"query":"…","k":5,"kb":"name","mode":"semantic|lexical|hybrid","nprobe":16,"filter":{"key":"value"}}
+ *   or {"vector":[…],…} (semantic only)
+ *   → {"hits":[{"id":"doc id","passage":12,"score":0.83,"text":"…","title":"…","metadata":{…}}],"took_ms":3.1,…}
+ * The query layer (query/search.h) does the work; this file maps JSON to its parameters and back. */
+#include "web/internal.h"
+
+#include "common/fileio.h"
+#include "query/search.h"
+#include "store/kb.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reads "filter": an object of scalar values; each value becomes the text the store compares with (strings as
+ * they are, integers in decimal, true/false as 1/0, as SQLite's CAST(... AS TEXT) of json_extract shows them).
+ * keys/values (malloc'd arrays, caller frees; strings in vals_buf, caller frees) of *n entries. */
+static int read_filter(const cJSON *o, const char ***keys, const char ***values, char **vals_buf, int *n,
+                       web_reply *r)
+{
+    *keys = *values = NULL;
+    *vals_buf = NULL;
+    *n = 0;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "filter");
+    if (!f || cJSON_IsNull(f))
+        return 0;
+    if (!cJSON_IsObject(f))
+        return web_error(r, 400, "field \"filter\" must be an object of key: value");
+    int count = cJSON_GetArraySize(f);
+    if (count == 0)
+        return 0;
+    if (count > 64)
+        return web_error(r, 400, "field \"filter\" has %d keys; at most 64 are allowed", count);
+    const char **ks = calloc((size_t)count, sizeof *ks), **vs = calloc((size_t)count, sizeof *vs);
+    char *buf = calloc((size_t)count, 40); /* numbers and booleans as text, 40 bytes each */
+    if (!ks || !vs || !buf) {
+        free(ks);
+        free(vs);
+        free(buf);
+        return web_error(r, 500, "out of memory");
+    }
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, f)
+    {
+        char *slot = buf + (size_t)i * 40;
+        ks[i] = e->string;
+        if (cJSON_IsString(e)) {
+            vs[i] = e->valuestring;
+        } else if (cJSON_IsBool(e)) {
+            snprintf(slot, 40, "%d", cJSON_IsTrue(e) ? 1 : 0);
+            vs[i] = slot;
+        } else if (cJSON_IsNumber(e) && isfinite(e->valuedouble)) {
+            double d = e->valuedouble;
+            if (d == floor(d) && fabs(d) < 9e15)
+                snprintf(slot, 40, "%.0f", d);
+            else
+                snprintf(slot, 40, "%.17g", d);
+            vs[i] = slot;
+        } else {
+            free(ks);
+            free(vs);
+            free(buf);
+            return web_error(r, 400, "filter \"%s\" must be a string, number or boolean", e->string);
+        }
+        i++;
+    }
+    *keys = ks;
+    *values = vs;
+    *vals_buf = buf;
+    *n = i;
+    return 0;
+}
+
+/* Reads "vector": an array of exactly dim finite numbers into a new array (*out, caller frees). */
+static int read_vector(const cJSON *v, int dim, float **out, web_reply *r)
+{
+    if (!cJSON_IsArray(v))
+        return web_error(r, 400, "field \"vector\" must be an array of numbers");
+    int n = cJSON_GetArraySize(v);
+    if (n != dim)
+        return web_error(r, 400, "field \"vector\" has %d numbers; the knowledge base's vectors have %d", n, dim);
+    float *x = malloc(sizeof(float) * (size_t)(dim > 0 ? dim : 1));
+    if (!x)
+        return web_error(r, 500, "out of memory");
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, v)
+    {
+        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || fabs(e->valuedouble) > 3.4e38) {
+            free(x);
+            return web_error(r, 400, "vector[%d] must be a finite number", i);
+        }
+        x[i++] = (float)e->valuedouble;
+    }
+    *out = x;
+    return 0;
+}
+
+static int blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r' && *s != '\f' && *s != '\v')
+            return 0;
+    return 1;
+}
+
+static cJSON *hit_json(const sem_search_hit *h)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "id", h->doc_id ? h->doc_id : "");
+    cJSON_AddNumberToObject(o, "passage", h->passage_no);
+    /* a float printed as a double shows noise digits (0.8300000429); round-trip precision is enough */
+    char sc[32];
+    snprintf(sc, sizeof sc, "%.9g", (double)h->score);
+    cJSON_AddItemToObject(o, "score", cJSON_CreateNumber(strtod(sc, NULL)));
+    cJSON_AddStringToObject(o, "text", h->text ? h->text : "");
+    cJSON_AddStringToObject(o, "title", h->title ? h->title : "");
+    cJSON *m = h->meta_json ? cJSON_Parse(h->meta_json) : NULL;
+    if (!cJSON_IsObject(m)) {
+        cJSON_Delete(m);
+        m = cJSON_CreateObject();
+    }
+    cJSON_AddItemToObject(o, "metadata", m);
+    if (h->answer)
+        cJSON_AddStringToObject(o, "answer", h->answer);
+    cJSON_AddNumberToObject(o, "start", (double)h->start);
+    cJSON_AddNumberToObject(o, "end", (double)h->end);
+    if (h->semantic_rank)
+        cJSON_AddNumberToObject(o, "semantic_rank", h->semantic_rank);
+    if (h->lexical_rank)
+        cJSON_AddNumberToObject(o, "lexical_rank", h->lexical_rank);
+    return o;
+}
+
+int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
+{
+    double t0 = sem_now();
+    cJSON *o = web_parse_object(req, r);
+    if (!o)
+        return -1;
+    const char *query = NULL, *kb_name = NULL, *mode_name = NULL;
+    const char **fkeys = NULL, **fvals = NULL;
+    char *fbuf = NULL;
+    float *vec = NULL;
+    int rc = -1, nf = 0, mode_given = 0;
+    long k = 10, nprobe = 0;
+    sem_search_result res = {0};
+    const cJSON *vj = cJSON_GetObjectItemCaseSensitive(o, "vector");
+    if (vj && cJSON_IsNull(vj))
+        vj = NULL;
+    if (web_get_string(o, "query", 0, &query, r) || web_get_string(o, "kb", 0, &kb_name, r)
+        || web_get_string(o, "mode", 0, &mode_name, r) || web_get_int(o, "k", 1, st->p.max_k, &k, NULL, r)
+        || web_get_int(o, "nprobe", 1, 1 << 16, &nprobe, NULL, r) || read_filter(o, &fkeys, &fvals, &fbuf, &nf, r))
+        goto done;
+    if (query && vj) {
+        web_error(r, 400, "give either \"query\" or \"vector\", not both");
+        goto done;
+    }
+    if (!query && !vj) {
+        web_error(r, 400, "missing field \"query\" (or \"vector\")");
+        goto done;
+    }
+    if (query && blank(query)) {
+        web_error(r, 400, "the query is empty");
+        goto done;
+    }
+    if (query && strlen(query) > (size_t)st->p.max_text_chars) {
+        web_error(r, 400, "the query is too long: %zu bytes, the limit is %d", strlen(query), st->p.max_text_chars);
+        goto done;
+    }
+    int mode = SEM_MODE_SEMANTIC;
+    if (mode_name) {
+        mode = sem_search_mode_parse(mode_name);
+        mode_given = 1;
+        if (mode < 0) {
+            web_error(r, 400, "unknown mode \"%s\": use semantic, lexical or hybrid", mode_name);
+            goto done;
+        }
+    }
+    web_kb *kb = web_kb_pick(st, kb_name, r);
+    if (!kb)
+        goto done;
+    sem_query_params qp = sem_query_default_params();
+    qp.k = (int)k;
+    qp.nprobe = (int)nprobe;
+    qp.mode = (sem_search_mode)mode;
+    qp.filter_keys = fkeys;
+    qp.filter_values = fvals;
+    qp.n_filters = nf;
+    sem_error err = {0};
+    int src;
+    if (vj) {
+        if (mode_given && mode != SEM_MODE_SEMANTIC) {
+            web_error(r, 400, "a \"vector\" query searches in semantic mode only");
+            goto done;
+        }
+        int dim = sem_kb_dim(web_kb_store(kb));
+        if (read_vector(vj, dim, &vec, r))
+            goto done;
+        src = sem_search_query_vector(web_kb_search(kb), vec, dim, &qp, &res, &err);
+    } else {
+        if (mode != SEM_MODE_LEXICAL && !web_kb_model(kb)) {
+            web_error(r, 400, "knowledge base '%s' has no encoder model: use \"mode\": \"lexical\"",
+                      web_kb_name(kb));
+            goto done;
+        }
+        src = sem_search_query(web_kb_search(kb), query, &qp, &res, &err);
+        if (src == SEM_OK && mode != SEM_MODE_LEXICAL) {
+            sem_model_info mi;
+            sem_model_get_info(web_kb_model(kb), &mi);
+            int t = sem_model_count_tokens(web_kb_model(kb), query, -1);
+            long toks = t < 0 ? 0 : (long)t + 2 > mi.max_tokens ? mi.max_tokens : (long)t + 2;
+            web_metrics_encoded(st->metrics, 1, toks);
+        }
+    }
+    if (src != SEM_OK) {
+        web_error_from(r, &err);
+        goto done;
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON *hits = cJSON_AddArrayToObject(out, "hits");
+    for (int i = 0; hits && i < res.n; i++) {
+        cJSON *h = hit_json(&res.hits[i]);
+        if (!h || !cJSON_AddItemToArray(hits, h)) {
+            cJSON_Delete(h);
+            cJSON_Delete(out);
+            web_error(r, 500, "out of memory");
+            goto done;
+        }
+    }
+    cJSON_AddStringToObject(out, "kb", web_kb_name(kb));
+    cJSON_AddStringToObject(out, "mode", sem_search_mode_name(mode));
+    cJSON_AddNumberToObject(out, "took_ms", round((sem_now() - t0) * 1e6) / 1e3);
+    rc = web_reply_json(r, 200, out);
+done:
+    sem_search_result_clear(&res);
+    free(vec);
+    free(fkeys);
+    free(fvals);
+    free(fbuf);
+    cJSON_Delete(o);
+    return rc;
+}

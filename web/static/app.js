@@ -1,0 +1,136 @@
+// The search page: posts the question to /search and shows the hits, with the question's words highlighted.
+// No external resources; all text from the server goes through textContent (never innerHTML).
+"use strict";
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const form = $("search"), q = $("q"), mode = $("mode"), k = $("k"), kb = $("kb");
+  const status = $("status"), results = $("results"), go = $("go");
+
+  function setStatus(text, isError) {
+    status.textContent = text;
+    status.className = isError ? "error" : "";
+  }
+
+  // Words of the question (letters and digits, 2+ characters), for highlighting.
+  function queryWords(text) {
+    const words = text.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) || [];
+    return Array.from(new Set(words)).sort((a, b) => b.length - a.length);
+  }
+
+  // Appends text to el with every word that starts with one of the question's words wrapped in <mark>
+  // ("rise" marks "rises" too).
+  function highlight(el, text, words) {
+    if (!words.length) { el.textContent = text; return; }
+    const esc = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    const re = new RegExp("(?<![\\p{L}\\p{N}])(?:" + esc.join("|") + ")[\\p{L}\\p{N}]*", "giu");
+    let last = 0, m;
+    while ((m = re.exec(text)) !== null) {
+      if (m.index > last) el.appendChild(document.createTextNode(text.slice(last, m.index)));
+      const mark = document.createElement("mark");
+      mark.textContent = m[0];
+      el.appendChild(mark);
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) el.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function render(hits, words) {
+    results.replaceChildren();
+    for (const h of hits) {
+      const li = document.createElement("li");
+      li.className = "hit";
+      const h2 = document.createElement("h2");
+      const title = document.createElement("span");
+      title.className = "title";
+      title.textContent = h.title || h.id;
+      const score = document.createElement("span");
+      score.className = "score";
+      score.textContent = "score " + Number(h.score).toFixed(4);
+      h2.append(title, score);
+      const p = document.createElement("p");
+      p.className = "text";
+      highlight(p, h.text || "", words);
+      const id = document.createElement("div");
+      id.className = "id";
+      id.textContent = "document " + h.id + " · passage " + h.passage;
+      li.append(h2, p);
+      const meta = h.metadata && typeof h.metadata === "object" ? Object.entries(h.metadata) : [];
+      if (meta.length) {
+        const ul = document.createElement("ul");
+        ul.className = "meta";
+        for (const [key, val] of meta) {
+          const m = document.createElement("li");
+          m.textContent = key + ": " + (typeof val === "string" ? val : JSON.stringify(val));
+          ul.appendChild(m);
+        }
+        li.appendChild(ul);
+      }
+      li.appendChild(id);
+      results.appendChild(li);
+    }
+    results.dataset.count = String(hits.length);
+  }
+
+  async function search() {
+    const text = q.value.trim();
+    if (!text) { setStatus("Type a question first.", true); return; }
+    const body = { query: text, mode: mode.value, k: Number(k.value) || 5 };
+    if (kb.value) body.kb = kb.value;
+    const params = new URLSearchParams({ q: text, mode: body.mode, k: String(body.k) });
+    if (body.kb) params.set("kb", body.kb);
+    history.replaceState(null, "", "#" + params.toString());
+    go.disabled = true;
+    setStatus("Searching…");
+    try {
+      const res = await fetch("/search", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      const data = await res.json();
+      if (!res.ok) throw new Error(data.error ? data.error.message : "HTTP " + res.status);
+      render(data.hits, queryWords(text));
+      // What was searched, as attributes (form values are properties, invisible in the DOM's markup).
+      results.dataset.query = text;
+      results.dataset.mode = data.mode;
+      results.dataset.k = String(body.k);
+      setStatus(data.hits.length + (data.hits.length === 1 ? " result" : " results") + " in " +
+                Number(data.took_ms).toFixed(1) + " ms");
+    } catch (e) {
+      results.replaceChildren();
+      results.dataset.count = "0";
+      setStatus("Search failed: " + e.message, true);
+    } finally {
+      go.disabled = false;
+    }
+  }
+
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); search(); });
+
+  async function loadKbs() {
+    try {
+      const res = await fetch("/stats");
+      const data = await res.json();
+      const kbs = data.kbs || [];
+      for (const one of kbs) {
+        const o = document.createElement("option");
+        o.value = o.textContent = one.name;
+        kb.appendChild(o);
+      }
+      $("kb-label").hidden = kbs.length < 2;
+    } catch (e) { /* the selector stays hidden: the default KB is used */ }
+  }
+
+  // A link like /#q=question&mode=hybrid&k=10 types the question and submits it on load.
+  async function start() {
+    await loadKbs();
+    const p = new URLSearchParams(location.hash.slice(1) || location.search.slice(1));
+    if (p.get("mode")) mode.value = p.get("mode");
+    if (p.get("k")) k.value = p.get("k");
+    if (p.get("kb")) kb.value = p.get("kb");
+    if (p.get("q")) {
+      q.value = p.get("q");
+      q.dispatchEvent(new Event("input", { bubbles: true }));
+      form.requestSubmit(go);
+    }
+  }
+  start();
+})();
