@@ -1,22 +1,31 @@
 /* bench/bench_encoder.c: encoder throughput on random-weight models of real shapes (MiniLM-L6: 6 layers, hidden
  * 384, 12 heads, ffn 1536; bert-base: 12 / 768 / 12 / 3072; vocab 30522), at batch 1 and 32, sequence 32 and
- * 128, 1 and 2 threads. For each it prints texts/s, tokens/s and achieved GFLOP/s next to a plain cblas_sgemm
- * GFLOP/s measured in the same run at the same thread count (the shape of the FFN's first GEMM for the batch's
- * tokens), their ratio, and, where Debian's python3-torch is installed, the same model in PyTorch
- * (bench/torch_bert.py) run in the same process tree, with our speed-up over it.
+ * 128, 1 and 2 threads, plus a batch of 32 texts of mixed lengths (16..128 tokens, what real batches look like).
+ *
+ * For each it prints texts/s, tokens/s (real tokens) and achieved GFLOP/s next to a plain cblas_sgemm GFLOP/s
+ * (the FFN's first GEMM over the batch's tokens) at the same thread count, their ratio, and, where Debian's
+ * python3-torch is installed, the same model in PyTorch (bench/torch_bert.py, a co-process that pads each batch
+ * to its longest text, as HF does) with our speed-up over it.
+ *
+ * The machine is shared, so measurements are interleaved: each of 3 rounds times our encoder, then PyTorch,
+ * then sgemm, back to back, and each column keeps its best round; load from other processes hits all three
+ * alike. A bert-base pass of 32 x 128 takes seconds: it gets one round and no warm-up on either side.
  *
  * Usage: bench_encoder [--quick] [--no-torch] [--min-time S]
- *   --quick     MiniLM only (a few seconds)
+ *   --quick     MiniLM only
  *   --no-torch  skip the PyTorch comparison
- *   --min-time  seconds each measurement runs at least (default 1.0)
- * The machine is shared: numbers are noisy; the ratios measured back to back are the meaningful part. */
+ *   --min-time  seconds per configuration and side (default 0.6, split over the 3 rounds) */
+#define _GNU_SOURCE
 #include "common/fileio.h"
 #include "encoder/internal.h"
 
 #include <cblas.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #ifndef SEM_SOURCE_DIR
 #define SEM_SOURCE_DIR "."
@@ -27,12 +36,22 @@ typedef struct shape {
     int layers, hidden, heads, ffn;
 } shape;
 
-static double flops_per_forward(const shape *s, int batch, int seq)
+typedef struct config {
+    int batch, seq; /* seq: the length, or the longest for mixed */
+    int mixed;      /* lengths 16 + (i * 37) % 113: 16..128; torch_bert.py uses the same formula */
+} config;
+
+static int seq_len(const config *c, int i) { return c->mixed ? 16 + (i * 37) % 113 : c->seq; }
+
+static double flops_per_forward(const shape *s, const config *c)
 {
-    double H = s->hidden, F = s->ffn, L = seq;
-    /* per layer: QKV + output projection + FFN (2 flops per multiply-add), and attention's two L x L products */
-    double per_seq = s->layers * (L * 2.0 * (4.0 * H * H + 2.0 * H * F) + 4.0 * L * L * H);
-    return per_seq * batch;
+    double H = s->hidden, F = s->ffn, total = 0;
+    for (int i = 0; i < c->batch; i++) {
+        double L = seq_len(c, i);
+        /* per layer: QKV + output projection + FFN (2 flops per multiply-add), attention's two L x L products */
+        total += s->layers * (L * 2.0 * (4.0 * H * H + 2.0 * H * F) + 4.0 * L * L * H);
+    }
+    return total;
 }
 
 /* GFLOP/s of cblas_sgemm (M, N, K) row-major, run for at least min_time seconds. */
@@ -40,51 +59,107 @@ static double sgemm_rate(int M, int N, int K, double min_time)
 {
     float *a = malloc((size_t)M * K * sizeof *a), *b = malloc((size_t)K * N * sizeof *b),
           *c = malloc((size_t)M * N * sizeof *c);
-    if (!a || !b || !c) {
-        free(a);
-        free(b);
-        free(c);
-        return 0;
-    }
-    for (size_t i = 0; i < (size_t)M * K; i++)
-        a[i] = (float)(i % 17) * 0.01f;
-    for (size_t i = 0; i < (size_t)K * N; i++)
-        b[i] = (float)(i % 13) * 0.01f;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
-    int n = 0;
-    double t0 = sem_now(), el;
-    do {
+    double rate = 0;
+    if (a && b && c) {
+        for (size_t i = 0; i < (size_t)M * K; i++)
+            a[i] = (float)(i % 17) * 0.01f;
+        for (size_t i = 0; i < (size_t)K * N; i++)
+            b[i] = (float)(i % 13) * 0.01f;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
-        n++;
-        el = sem_now() - t0;
-    } while (el < min_time);
+        int n = 0;
+        double t0 = sem_now(), el;
+        do {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
+            n++;
+            el = sem_now() - t0;
+        } while (el < min_time);
+        rate = 2.0 * M * N * K * n / el / 1e9;
+    }
     free(a);
     free(b);
     free(c);
-    return 2.0 * M * N * K * n / el / 1e9;
+    return rate;
 }
 
-/* tokens/s of the PyTorch baseline, or 0 when torch is not available. */
-static double torch_rate(const shape *s, int batch, int seq, int threads, double min_time, int rounds)
+/* ---- the PyTorch co-process: one per model shape and thread count (importing torch takes seconds) ---- */
+
+typedef struct torch_proc {
+    pid_t pid;
+    FILE *to, *from;
+} torch_proc;
+
+static int torch_start(torch_proc *tp, const shape *s, int threads)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "/usr/bin/python3 '%s/bench/torch_bert.py' --layers %d --hidden %d --heads %d --ffn %d --batch %d "
-             "--seq %d --threads %d --min-time %.2f --rounds %d%s 2>/dev/null",
-             SEM_SOURCE_DIR, s->layers, s->hidden, s->heads, s->ffn, batch, seq, threads, min_time, rounds,
-             min_time > 0 ? "" : " --no-warmup");
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return 0;
-    char line[512] = "";
-    double tps = 0;
-    if (fgets(line, sizeof line, p)) {
-        const char *k = strstr(line, "\"tokens_per_s\":");
-        if (k)
-            tps = strtod(k + 15, NULL);
+    int in[2], out[2];
+    memset(tp, 0, sizeof *tp);
+    if (pipe(in) != 0)
+        return -1;
+    if (pipe(out) != 0) {
+        close(in[0]);
+        close(in[1]);
+        return -1;
     }
-    pclose(p);
-    return tps;
+    char script[1024], a[5][32];
+    snprintf(script, sizeof script, "%s/bench/torch_bert.py", SEM_SOURCE_DIR);
+    snprintf(a[0], 32, "%d", s->layers);
+    snprintf(a[1], 32, "%d", s->hidden);
+    snprintf(a[2], 32, "%d", s->heads);
+    snprintf(a[3], 32, "%d", s->ffn);
+    snprintf(a[4], 32, "%d", threads);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        if (!freopen("/dev/null", "w", stderr))
+            _exit(127);
+        execl("/usr/bin/python3", "python3", script, "--layers", a[0], "--hidden", a[1], "--heads", a[2], "--ffn",
+              a[3], "--threads", a[4], "--serve", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    if (pid < 0) {
+        close(in[1]);
+        close(out[0]);
+        return -1;
+    }
+    tp->pid = pid;
+    tp->to = fdopen(in[1], "w");
+    tp->from = fdopen(out[0], "r");
+    char line[256];
+    /* the script says "ready" once torch is imported and the model built */
+    if (!tp->to || !tp->from || !fgets(line, sizeof line, tp->from) || strncmp(line, "ready", 5) != 0)
+        return -1;
+    return 0;
+}
+
+/* Forward passes per second of PyTorch on config c, timed for at least t seconds (one pass when t is 0),
+ * after a warm-up pass when warm. 0 on failure. */
+static double torch_measure(torch_proc *tp, const config *c, double t, int warm)
+{
+    if (!tp->to)
+        return 0;
+    fprintf(tp->to, "%d %d %d %.3f %d\n", c->batch, c->seq, c->mixed, t, warm);
+    fflush(tp->to);
+    char line[256];
+    if (!fgets(line, sizeof line, tp->from))
+        return 0;
+    return strtod(line, NULL);
+}
+
+static void torch_stop(torch_proc *tp)
+{
+    if (tp->to)
+        fclose(tp->to); /* EOF on its stdin ends the script */
+    if (tp->from)
+        fclose(tp->from);
+    if (tp->pid > 0)
+        waitpid(tp->pid, NULL, 0);
+    memset(tp, 0, sizeof *tp);
 }
 
 static int torch_available(void)
@@ -95,7 +170,7 @@ static int torch_available(void)
 int main(int argc, char **argv)
 {
     int quick = 0, use_torch = 1;
-    double min_time = 1.0;
+    double min_time = 0.6;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
@@ -108,6 +183,7 @@ int main(int argc, char **argv)
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }
+    signal(SIGPIPE, SIG_IGN);
     if (use_torch && !torch_available()) {
         fprintf(stderr, "bench_encoder: /usr/bin/python3 has no torch (apt-get install python3-torch): "
                         "skipping the PyTorch column\n");
@@ -120,10 +196,10 @@ int main(int argc, char **argv)
             load[0] = -1;
         fclose(la);
     }
-    printf("load average at start: %.2f %.2f %.2f (2 cores shared with other jobs: compare ratios, not absolutes)"
-           "\n\n", load[0], load[1], load[2]);
+    printf("load average at start: %.2f %.2f %.2f\n\n", load[0], load[1], load[2]);
     static const shape shapes[] = {{"MiniLM-L6", 6, 384, 12, 1536}, {"bert-base", 12, 768, 12, 3072}};
-    static const int batches[] = {1, 32}, seqs[] = {32, 128}, threads[] = {1, 2};
+    static const config configs[] = {{1, 32, 0}, {1, 128, 0}, {32, 32, 0}, {32, 128, 0}, {32, 128, 1}};
+    static const int threads[] = {1, 2};
     printf("| model | batch | seq | threads | texts/s | tokens/s | GFLOP/s | sgemm GFLOP/s | ratio | torch tokens/s "
            "| vs torch |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
@@ -142,66 +218,83 @@ int main(int argc, char **argv)
                 sem_model_free(m);
                 return 1;
             }
-            for (int bi = 0; bi < 2; bi++)
-                for (int qi = 0; qi < 2; qi++) {
-                    const int B = batches[bi], L = seqs[qi];
-                    int32_t *ids = malloc((size_t)B * L * sizeof *ids);
-                    sem_token_input *in = malloc((size_t)B * sizeof *in);
-                    float *out = malloc((size_t)B * s->hidden * sizeof *out);
-                    uint64_t r = 12345;
-                    for (int i = 0; i < B * L; i++) {
-                        r = r * 6364136223846793005ull + 1442695040888963407ull;
-                        ids[i] = 1000 + (int32_t)((r >> 33) % 29000);
-                    }
-                    for (int i = 0; i < B; i++) {
-                        ids[i * L] = 101;
-                        ids[i * L + L - 1] = 102;
-                        in[i] = (sem_token_input){ids + (size_t)i * L, NULL, L};
-                    }
-                    sem_encode_params p = sem_encode_default_params();
-                    p.batch_size = B;
-                    /* A pass of bert-base at 32 x 128 takes seconds: measure it once, without a warm-up (the
-                     * PyTorch side is treated the same). Smaller shapes: a warm-up pass, then the best of 3
-                     * rounds, each next to an sgemm measurement, so that load from other processes on this
-                     * shared machine affects both sides of the ratio alike. */
-                    const int big = flops_per_forward(s, B, L) > 1e11;
-                    const int rounds = big ? 1 : 3;
-                    if (!big && sem_encode_tokens(ctx, in, B, &p, out, &err)) {
-                        fprintf(stderr, "bench_encoder: %s\n", err.msg);
-                        return 1;
-                    }
-                    double best = 0, sg = 0;
-                    for (int round = 0; round < rounds; round++) {
-                        int n = 0;
-                        double t0 = sem_now(), el;
-                        do {
-                            if (sem_encode_tokens(ctx, in, B, &p, out, &err)) {
-                                fprintf(stderr, "bench_encoder: %s\n", err.msg);
-                                return 1;
-                            }
-                            n++;
-                            el = sem_now() - t0;
-                        } while (!big && el < min_time / rounds);
-                        double rate = (double)n / el; /* forward passes per second */
-                        best = rate > best ? rate : best;
-                        double g = sgemm_rate(B * L, s->ffn, s->hidden, 0.15);
-                        sg = g > sg ? g : sg;
-                    }
-                    double gflops = flops_per_forward(s, B, L) * best / 1e9;
-                    double tps = (double)B * L * best;
-                    double torch = use_torch ? torch_rate(s, B, L, threads[ti], big ? 0.0 : min_time, rounds) : 0;
-                    char tcol[32] = "-", vcol[32] = "-";
-                    if (torch > 0) {
-                        snprintf(tcol, sizeof tcol, "%.0f", torch);
-                        snprintf(vcol, sizeof vcol, "%.2fx", tps / torch);
-                    }
-                    printf("| %s | %d | %d | %d | %.1f | %.0f | %.1f | %.1f | %.0f%% | %s | %s |\n", s->name, B, L,
-                           threads[ti], (double)B * best, tps, gflops, sg, 100.0 * gflops / sg, tcol, vcol);
-                    fflush(stdout);
-                    free(ids);
-                    free(in);
-                    free(out);
+            torch_proc tp = {0};
+            if (use_torch && torch_start(&tp, s, threads[ti]) != 0) {
+                fprintf(stderr, "bench_encoder: the PyTorch co-process did not start\n");
+                torch_stop(&tp);
+            }
+            for (size_t ci = 0; ci < sizeof configs / sizeof configs[0]; ci++) {
+                const config *cf = &configs[ci];
+                const int B = cf->batch;
+                size_t T = 0;
+                for (int i = 0; i < B; i++)
+                    T += (size_t)seq_len(cf, i);
+                int32_t *ids = malloc(T * sizeof *ids);
+                sem_token_input *in = malloc((size_t)B * sizeof *in);
+                float *out = malloc((size_t)B * s->hidden * sizeof *out);
+                if (!ids || !in || !out) {
+                    fprintf(stderr, "bench_encoder: out of memory\n");
+                    return 1;
                 }
+                uint64_t r = 12345;
+                size_t t = 0;
+                for (int i = 0; i < B; i++) {
+                    int L = seq_len(cf, i);
+                    for (int j = 0; j < L; j++) {
+                        r = r * 6364136223846793005ull + 1442695040888963407ull;
+                        ids[t + (size_t)j] = j == 0 ? 101 : j == L - 1 ? 102 : 1000 + (int32_t)((r >> 33) % 29000);
+                    }
+                    in[i] = (sem_token_input){ids + t, NULL, L};
+                    t += (size_t)L;
+                }
+                sem_encode_params p = sem_encode_default_params();
+                p.batch_size = B;
+                const double flops = flops_per_forward(s, cf);
+                const int big = flops > 1e11;
+                const int rounds = big ? 1 : 3;
+                const double window = big ? 0.0 : min_time / rounds;
+                if (!big && sem_encode_tokens(ctx, in, B, &p, out, &err)) { /* warm-up: scratch allocated */
+                    fprintf(stderr, "bench_encoder: %s\n", err.msg);
+                    return 1;
+                }
+                double best = 0, sg = 0, tbest = 0;
+                for (int round = 0; round < rounds; round++) {
+                    int n = 0;
+                    double t0 = sem_now(), el;
+                    do {
+                        if (sem_encode_tokens(ctx, in, B, &p, out, &err)) {
+                            fprintf(stderr, "bench_encoder: %s\n", err.msg);
+                            return 1;
+                        }
+                        n++;
+                        el = sem_now() - t0;
+                    } while (el < window);
+                    best = (double)n / el > best ? (double)n / el : best; /* forward passes per second */
+                    if (tp.to) {
+                        double tr = torch_measure(&tp, cf, window, round == 0 && !big);
+                        tbest = tr > tbest ? tr : tbest;
+                    }
+                    double g = sgemm_rate((int)T, s->ffn, s->hidden, 0.15);
+                    sg = g > sg ? g : sg;
+                }
+                double gflops = flops * best / 1e9;
+                char tcol[32] = "-", vcol[32] = "-", seqcol[16];
+                if (tbest > 0) {
+                    snprintf(tcol, sizeof tcol, "%.0f", tbest * (double)T);
+                    snprintf(vcol, sizeof vcol, "%.2fx", best / tbest);
+                }
+                if (cf->mixed)
+                    snprintf(seqcol, sizeof seqcol, "16-128");
+                else
+                    snprintf(seqcol, sizeof seqcol, "%d", cf->seq);
+                printf("| %s | %d | %s | %d | %.1f | %.0f | %.1f | %.1f | %.0f%% | %s | %s |\n", s->name, B, seqcol,
+                       threads[ti], (double)B * best, (double)T * best, gflops, sg, 100.0 * gflops / sg, tcol, vcol);
+                fflush(stdout);
+                free(ids);
+                free(in);
+                free(out);
+            }
+            torch_stop(&tp);
             sem_encoder_ctx_free(ctx);
             sem_model_free(m);
         }

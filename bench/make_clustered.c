@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 {
     double n = 100000, nq = 1000, d = 384, centers = 300, spread = 0.8, seed = 1;
     const char *ob = NULL, *oq = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* options come in pairs: --name value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -66,7 +66,6 @@ int main(int argc, char **argv)
             fprintf(stderr, "make_clustered: bad value for %s: %s\n", a, v);
             return 2;
         }
-        i++;
     }
     if (!ob || !oq) {
         fprintf(stderr, "make_clustered: --out-base and --out-queries are required\n");

@@ -1,12 +1,23 @@
 #!/usr/bin/python3
-"""bench/torch_bert.py: the PyTorch baseline for bench_encoder: a BERT encoder forward pass (the same math as
-HF transformers' BertModel: embeddings + LayerNorm, post-LN layers with a padding mask, GELU) with random
-weights, in float32, timed at the shapes bench_encoder asks for. Needs Debian's python3-torch
-(`apt-get install python3-torch`; run with /usr/bin/python3). Prints one JSON line:
-{"tokens_per_s": ..., "texts_per_s": ..., "seconds": ...}."""
+"""bench/torch_bert.py: the PyTorch baseline for bench_encoder.
+
+A BERT encoder forward pass with the same math as HF transformers' BertModel (word + position + type
+embeddings and LayerNorm; post-LN layers with Q/K/V projections, scaled dot-product attention with the padding
+mask, output projection, GELU FFN) and mean pooling, random weights, float32, torch.inference_mode().
+A batch of mixed lengths is padded to its longest text, as HF tokenizers do with padding=True.
+
+Needs Debian's python3-torch (`apt-get install python3-torch`; run with /usr/bin/python3).
+
+bench_encoder runs it with --serve: it prints "ready", then answers each request line
+"BATCH SEQ MIXED SECONDS WARM" on stdin with the forward passes per second on stdout (timed for at least
+SECONDS, at least one pass; a warm-up pass first when WARM is 1), until stdin closes. MIXED 1 means the
+lengths 16 + (i * 37) % 113 for text i, as in bench_encoder.c.
+
+Standalone: /usr/bin/python3 bench/torch_bert.py --layers 6 --hidden 384 --heads 12 --ffn 1536 --batch 32 --seq 128
+"""
 import argparse
-import json
 import math
+import sys
 import time
 
 import torch
@@ -56,9 +67,31 @@ class Bert(torch.nn.Module):
         mask = (1.0 - attention_mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
         for layer in self.layers:
             x = layer(x, mask)
-        # mean pooling over real tokens, as the C benchmark does
         m = attention_mask.unsqueeze(-1).float()
         return (x * m).sum(1) / m.sum(1)
+
+
+def make_batch(batch, seq, mixed, vocab):
+    lens = [16 + (i * 37) % 113 if mixed else seq for i in range(batch)]
+    width = max(lens)
+    ids = torch.randint(1000, vocab, (batch, width))
+    mask = torch.zeros(batch, width, dtype=torch.long)
+    for i, n in enumerate(lens):
+        mask[i, :n] = 1
+    return ids, mask
+
+
+def passes_per_second(model, ids, mask, seconds, warm):
+    with torch.inference_mode():
+        if warm:
+            model(ids, mask)
+        n, t0 = 0, time.perf_counter()
+        while True:
+            model(ids, mask)
+            n += 1
+            el = time.perf_counter() - t0
+            if el >= seconds:
+                return n / el
 
 
 def main():
@@ -68,33 +101,35 @@ def main():
     ap.add_argument("--heads", type=int, required=True)
     ap.add_argument("--ffn", type=int, required=True)
     ap.add_argument("--vocab", type=int, default=30522)
-    ap.add_argument("--batch", type=int, required=True)
-    ap.add_argument("--seq", type=int, required=True)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--min-time", type=float, default=1.0)
-    ap.add_argument("--rounds", type=int, default=3, help="best of this many timing windows")
-    ap.add_argument("--no-warmup", action="store_true", help="time the first pass too (large shapes)")
+    ap.add_argument("--serve", action="store_true", help="answer timing requests on stdin (bench_encoder)")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--mixed", action="store_true", help="lengths 16..128 instead of --seq")
+    ap.add_argument("--seconds", type=float, default=1.0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = Bert(a.layers, a.hidden, a.heads, a.ffn, a.vocab).eval()
-    ids = torch.randint(1000, a.vocab, (a.batch, a.seq))
-    mask = torch.ones(a.batch, a.seq, dtype=torch.long)
-    best = 0.0
-    with torch.inference_mode():
-        if not a.no_warmup:
-            model(ids, mask)
-        for _ in range(a.rounds):
-            n, t0 = 0, time.perf_counter()
-            while True:
-                model(ids, mask)
-                n += 1
-                el = time.perf_counter() - t0
-                if el >= a.min_time / a.rounds:
-                    break
-            best = max(best, n / el)  # forward passes per second
-    print(json.dumps({"tokens_per_s": best * a.batch * a.seq, "texts_per_s": best * a.batch,
-                      "seconds": 1.0 / best}))
+    if not a.serve:
+        ids, mask = make_batch(a.batch, a.seq, a.mixed, a.vocab)
+        pps = passes_per_second(model, ids, mask, a.seconds, True)
+        print(f"{pps * int(mask.sum()):.1f} tokens/s, {pps * a.batch:.2f} texts/s")
+        return
+    print("ready", flush=True)
+    cache = {}
+    for line in sys.stdin:
+        parts = line.split()
+        if len(parts) != 5:
+            print("0", flush=True)
+            continue
+        batch, seq, mixed, seconds, warm = int(parts[0]), int(parts[1]), int(parts[2]), float(parts[3]), int(parts[4])
+        key = (batch, seq, mixed)
+        if key not in cache:
+            cache = {key: make_batch(batch, seq, mixed, a.vocab)}
+        ids, mask = cache[key]
+        print(f"{passes_per_second(model, ids, mask, seconds, warm):.6f}", flush=True)
+
 
 if __name__ == "__main__":
     main()

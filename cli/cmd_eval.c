@@ -8,6 +8,7 @@
 #include "eval/kbsource.h"
 #include "eval/sts.h"
 #include "eval/vecio.h"
+#include "hub/hub.h"
 
 #include <errno.h>
 #include <math.h>
@@ -97,7 +98,8 @@ static void ann_usage(FILE *f)
             "                       named after the metric, depth and a hash of the vectors)\n"
             "  --metric l2|ip       distance (default l2; a KB's own metric with --kb)\n"
             "Indexes and search settings:\n"
-            "  --index SPEC         a faiss_index_factory string, repeatable (default: Flat and IVF<4*sqrt(n)>,Flat)\n"
+            "  --index SPEC         a faiss_index_factory string, repeatable (default: Flat and IVF<4*sqrt(n)>,Flat;\n"
+            "                       with --kb, Flat and the KB's own index spec)\n"
             "  --nprobe LIST        nprobe values for IVF indexes (default 1,2,4,...,256 up to nlist)\n"
             "  --ef LIST            efSearch values for HNSW indexes (default 16,32,64,128,256)\n"
             "  -k N                 results per query and the k of k-recall@k (default 10)\n"
@@ -353,11 +355,11 @@ static int cmd_ann(int argc, char **argv)
     sem_ann_bench *bench = NULL;
     char *text = NULL;
     int st = SEM_EXIT_FAIL;
-    char auto_spec[64];
+    char auto_spec[64], kb_spec[SEM_ANN_SPEC_MAX + 1] = "";
     char kb_desc[4200];
     if (kb) {
         int kb_ip = 0;
-        if (sem_eval_kb_vectors(kb, &base, &kb_ip, &err) != SEM_OK)
+        if (sem_eval_kb_vectors(kb, &base, &kb_ip, kb_spec, sizeof kb_spec, &err) != SEM_OK)
             goto fail;
         if (metric_ip < 0)
             metric_ip = kb_ip;
@@ -385,7 +387,10 @@ static int cmd_ann(int argc, char **argv)
         sem_error_set(&err, SEM_EMISMATCH, "queries have dimension %zu but the base has %zu", q.d, base.d);
         goto fail;
     }
-    if (n_specs == 0) {
+    if (n_specs == 0 && kb_spec[0] && strcmp(kb_spec, "Flat") != 0) {
+        specs[n_specs++] = "Flat"; /* a KB: its own index against exact search */
+        specs[n_specs++] = kb_spec;
+    } else if (n_specs == 0) {
         specs[n_specs++] = "Flat";
         size_t nl = 1;
         double target_nl = 4 * sqrt((double)base.n);
@@ -491,7 +496,8 @@ static void sts_usage(FILE *f)
             "gold similarity scores, next to a word-overlap baseline (Jaccard of lowercased word sets).\n\n"
             "  --pairs FILE     sentence pairs in the STS Benchmark format: tab-separated genre, file, year, id,\n"
             "                   score, sentence 1, sentence 2 (split on tabs only; quotes are plain characters)\n"
-            "  --model DIR      the model folder (default: the project's default model, or $%s)\n"
+            "  --model DIR      the model folder or a pulled ORG/NAME (default: the project's default model,\n"
+            "                   or $%s)\n"
             "  --threads N      encoder threads (default: OpenBLAS's own setting)\n"
             "  --baseline-only  only the word-overlap baseline (no model needed)\n"
             "  --json           print {\"n\":…,\"spearman\":…,\"pearson\":…,\"baseline_spearman\":…,"
@@ -549,6 +555,12 @@ static int cmd_sts(int argc, char **argv)
                 SEM_DEFAULT_MODEL_ENV);
         return SEM_EXIT_FAIL;
     }
+    char model_dir[4096];
+    if (model) { /* a folder, or a model pulled into the hub cache (ORG/NAME) */
+        if (sem_hub_resolve_model(model, model_dir, sizeof model_dir, &err) != SEM_OK)
+            return sem_cli_fail(&err);
+        model = model_dir;
+    }
     sem_sts_set set;
     if (sem_sts_read(pairs, &set, &err) != SEM_OK)
         return sem_cli_fail(&err);
@@ -605,10 +617,46 @@ static void retrieval_usage(FILE *f)
             "  --mode M         semantic, lexical, hybrid or all (default all; with --kb)\n"
             "  --model DIR      the model for semantic search (default: the KB's own)\n"
             "  -k N             cut-off of nDCG and MRR (default 10); every query retrieves max(k, 100)\n"
-            "  --json OUT       write the JSON report (with per-query results) to OUT (- for stdout)\n\n"
+            "  --json OUT       write the JSON report (with per-query results) to OUT (- for stdout)\n"
+            "  --worst N        also list the N queries with the lowest nDCG in each mode (error analysis)\n\n"
             "Example:\n"
             "  semsearch eval retrieval --kb kb/scifact --queries scifact/queries.jsonl \\\n"
             "      --qrels scifact/qrels/test.tsv --json scifact-eval.json\n");
+}
+
+static int cmp_ndcg(const void *a, const void *b)
+{
+    const sem_retrieval_query *x = *(const sem_retrieval_query *const *)a, *y = *(const sem_retrieval_query *const *)b;
+    return x->s.ndcg < y->s.ndcg ? -1 : x->s.ndcg > y->s.ndcg;
+}
+
+/* The n queries of one mode with the lowest nDCG, with their text. */
+static void print_worst(FILE *f, const sem_retrieval_report *r, const sem_beir_set *set, size_t n)
+{
+    if (r->n_scored == 0)
+        return;
+    const sem_retrieval_query **q = malloc(r->n_scored * sizeof *q);
+    if (!q)
+        return;
+    for (size_t i = 0; i < r->n_scored; i++)
+        q[i] = &r->per_query[i];
+    qsort(q, r->n_scored, sizeof *q, cmp_ndcg);
+    fprintf(f, "\nworst queries, %s (nDCG@%d, rank of the first relevant document):\n", r->mode, r->k);
+    for (size_t i = 0; i < n && i < r->n_scored; i++) {
+        const char *text = "";
+        for (size_t j = 0; j < set->n_queries; j++)
+            if (set->queries[j].id == q[i]->id) {
+                text = set->queries[j].text;
+                break;
+            }
+        char rank[24];
+        if (q[i]->first_rank)
+            snprintf(rank, sizeof rank, "%zu", q[i]->first_rank);
+        else
+            snprintf(rank, sizeof rank, "-");
+        fprintf(f, "  %.4f  %5s  %-12.12s %.70s\n", q[i]->s.ndcg, rank, q[i]->id, text);
+    }
+    free(q);
 }
 
 static int cmd_retrieval(int argc, char **argv)
@@ -616,7 +664,7 @@ static int cmd_retrieval(int argc, char **argv)
     const char *kb = NULL, *qpath = NULL, *qrels = NULL, *mode = "all", *json = NULL, *model = NULL;
     const char *runs[MAX_RUNS];
     size_t n_runs = 0;
-    long k = 10;
+    long k = 10, worst = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (sem_cli_is_help(a)) {
@@ -646,6 +694,9 @@ static int cmd_retrieval(int argc, char **argv)
         } else if (!strcmp(a, "-k")) {
             if (sem_cli_parse_int(v, 1, 1000, &k))
                 return sem_cli_usage_error("eval retrieval", "-k wants 1..1000 (got '%s')", v);
+        } else if (!strcmp(a, "--worst")) {
+            if (sem_cli_parse_int(v, 0, 1000000, &worst))
+                return sem_cli_usage_error("eval retrieval", "--worst wants a count (got '%s')", v);
         } else
             return sem_cli_usage_error("eval retrieval", "unknown option '%s'", a);
     }
@@ -722,9 +773,12 @@ static int cmd_retrieval(int argc, char **argv)
         sem_error_set(&err, SEM_ENOMEM, "out of memory");
         goto fail;
     }
-    fputs(text, json && !strcmp(json, "-") ? stderr : stdout);
+    FILE *tout = json && !strcmp(json, "-") ? stderr : stdout;
+    fputs(text, tout);
     free(text);
     text = NULL;
+    for (size_t m = 0; m < n_rep && worst > 0; m++)
+        print_worst(tout, &rep[m], &set, (size_t)worst);
     if (json) {
         if (!(text = sem_retrieval_report_json(rep, n_rep, 1))) {
             sem_error_set(&err, SEM_ENOMEM, "out of memory");

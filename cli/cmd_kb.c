@@ -1,12 +1,358 @@
-/* cli/cmd_kb.c: placeholder until its issue lands; owned by the part that implements it. */
-#include "cli/cli.h"
+/* cli/cmd_kb.c: `semsearch kb`: create and inspect knowledge bases (store/kb.h).
+ * A KB is a directory (kb.sqlite + index.faiss); see docs/store.md. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+#include "encoder/encoder.h"
+#include "store/kb.h"
+
+static const char *KB_USAGE =
+    "Usage: semsearch kb SUBCOMMAND KB [OPTIONS]\n"
+    "\n"
+    "A KB is a directory holding kb.sqlite (documents, passages, vectors, FTS5) and index.faiss.\n"
+    "\n"
+    "Subcommands:\n"
+    "  create KB (--model DIR | --dim N) [--index SPEC|auto] [--metric ip|l2]\n"
+    "                 create an empty KB for the vectors of the model in DIR (its identity is recorded and\n"
+    "                 checked on every later add/search), or for raw vectors of dimension N\n"
+    "  info KB        counts, model, index type and sizes, memory estimate\n"
+    "  check KB       compare the vector index with SQLite; exit 1 if they differ or the index file was damaged\n"
+    "  compact KB [--index SPEC|auto]\n"
+    "                 rebuild and retrain the index from SQLite (after many deletes or much growth);\n"
+    "                 --index also changes the KB's index spec\n"
+    "  export KB --format jsonl|npy [-o FILE]\n"
+    "                 jsonl: one line per passage (id, doc, passage, start, end, text, vector), to stdout or FILE;\n"
+    "                 npy: FILE gets float32 (n, dim) vectors and FILE.ids.npy (or X.ids.npy for X.npy) int64 ids\n"
+    "\n"
+    "SPEC is any faiss index_factory string (Flat, IVF1024,Flat, IVF1024,PQ48np, OPQ48,IVF1024,PQ48np, HNSW32,\n"
+    "PCAW256,Flat, ...) or auto (default): Flat below 10000 passages, then IVF with nlist ~ 4*sqrt(N), PQ when the\n"
+    "flat vectors would exceed 2 GiB. Untrained indexes search exactly until enough vectors exist to train.\n";
+
+static int help(void)
+{
+    fputs(KB_USAGE, stdout);
+    return SEM_EXIT_OK;
+}
+
+/* Options shared by the subcommands; each subcommand accepts only its own. */
+typedef struct kb_opts {
+    const char *kb, *model, *index, *metric, *format, *out;
+    long dim;
+} kb_opts;
+
+/* allowed: the option names this subcommand takes, e.g. "--model --dim". */
+static int parse(const char *sub, int argc, char **argv, const char *allowed, kb_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "kb %s", sub);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] == '-' && a[1] != 0) {
+            const char *name = a;
+            if (strcmp(a, "-o") == 0)
+                name = "--output";
+            if (!strstr(allowed, name) || (strcmp(name, "--dim") && strcmp(name, "--model") && strcmp(name, "--index") &&
+                                           strcmp(name, "--metric") && strcmp(name, "--format") &&
+                                           strcmp(name, "--output")))
+                return sem_cli_usage_error(cmd, "unknown option '%s'", a);
+            if (i + 1 >= argc)
+                return sem_cli_usage_error(cmd, "%s needs a value", a);
+            const char *v = argv[++i];
+            if (strcmp(name, "--model") == 0)
+                o->model = v;
+            else if (strcmp(name, "--index") == 0)
+                o->index = v;
+            else if (strcmp(name, "--metric") == 0)
+                o->metric = v;
+            else if (strcmp(name, "--format") == 0)
+                o->format = v;
+            else if (strcmp(name, "--output") == 0)
+                o->out = v;
+            else if (sem_cli_parse_int(v, 1, 65536, &o->dim) != 0)
+                return sem_cli_usage_error(cmd, "--dim must be an integer in 1..65536, not '%s'", v);
+        } else if (!o->kb) {
+            o->kb = a;
+        } else {
+            return sem_cli_usage_error(cmd, "unexpected argument '%s'", a);
+        }
+    }
+    if (!o->kb)
+        return sem_cli_usage_error(cmd, "missing the KB directory");
+    return SEM_EXIT_OK;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+    kb_opts o;
+    int rc = parse("create", argc, argv, "--model --dim --index --metric", &o);
+    if (rc)
+        return rc;
+    if (!o.model == !o.dim)
+        return sem_cli_usage_error("kb create", "give exactly one of --model DIR and --dim N");
+    sem_kb_create_params cp = sem_kb_default_create_params();
+    if (o.metric) {
+        cp.metric = sem_kb_metric_parse(o.metric);
+        if (cp.metric < 0)
+            return sem_cli_usage_error("kb create", "--metric must be ip or l2, not '%s'", o.metric);
+    }
+    cp.index_spec = o.index ? o.index : "auto";
+    sem_error err;
+    sem_error_clear(&err);
+    if (o.model) {
+        sem_model *m = sem_model_load(o.model, NULL, &err);
+        if (!m)
+            return sem_cli_fail(&err);
+        sem_model_info mi;
+        sem_model_get_info(m, &mi);
+        snprintf(cp.model.name, sizeof cp.model.name, "%s", mi.name ? mi.name : "");
+        snprintf(cp.model.config_hash, sizeof cp.model.config_hash, "%s", mi.config_hash ? mi.config_hash : "");
+        snprintf(cp.model.pooling, sizeof cp.model.pooling, "%s", sem_pooling_name(mi.pooling));
+        cp.model.normalize = mi.normalize;
+        cp.model.dim = mi.dim;
+        sem_model_free(m);
+    } else {
+        cp.model.dim = (int)o.dim;
+    }
+    sem_kb *kb = sem_kb_create(o.kb, &cp, &err);
+    if (!kb)
+        return sem_cli_fail(&err);
+    sem_kb_close(kb);
+    printf("created %s: %s, dim %d, metric %s, index %s\n", o.kb, cp.model.name[0] ? cp.model.name : "raw vectors",
+           cp.model.dim, sem_kb_metric_name(cp.metric), cp.index_spec);
+    return SEM_EXIT_OK;
+}
+
+static sem_kb *open_ro(const char *dir, sem_error *err)
+{
+    sem_kb_open_params op = sem_kb_default_open_params();
+    op.read_only = 1;
+    return sem_kb_open(dir, &op, err);
+}
+
+static void human(int64_t b, char *out, size_t n)
+{
+    if (b >= (int64_t)1 << 30)
+        snprintf(out, n, "%.2f GiB", (double)b / (1 << 30));
+    else if (b >= 1 << 20)
+        snprintf(out, n, "%.1f MiB", (double)b / (1 << 20));
+    else if (b >= 1 << 10)
+        snprintf(out, n, "%.1f KiB", (double)b / (1 << 10));
+    else
+        snprintf(out, n, "%lld B", (long long)b);
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    kb_opts o;
+    int rc = parse("info", argc, argv, "", &o);
+    if (rc)
+        return rc;
+    sem_error err;
+    sem_kb *kb = open_ro(o.kb, &err);
+    if (!kb)
+        return sem_cli_fail(&err);
+    sem_kb_info in;
+    if (sem_kb_get_info(kb, &in, &err) != SEM_OK) {
+        sem_kb_close(kb);
+        return sem_cli_fail(&err);
+    }
+    sem_kb_close(kb);
+    char a[32], b[32], c[32];
+    human(in.index_file_bytes, a, sizeof a);
+    human(in.db_file_bytes, b, sizeof b);
+    human(in.mem_bytes, c, sizeof c);
+    printf("kb:             %s\n", o.kb);
+    printf("schema:         %d\n", in.schema_version);
+    if (in.model.config_hash[0])
+        printf("model:          %s (config %s, pooling %s%s)\n", in.model.name, in.model.config_hash, in.model.pooling,
+               in.model.normalize ? ", normalized" : "");
+    else
+        printf("model:          none (raw vectors)\n");
+    printf("dim:            %d\n", in.model.dim);
+    printf("metric:         %s\n", sem_kb_metric_name(in.metric));
+    printf("documents:      %lld\n", (long long)in.n_docs);
+    printf("passages:       %lld\n", (long long)in.n_passages);
+    printf("index spec:     %s\n", in.index_spec);
+    printf("index built:    %s\n", in.index_built);
+    printf("index type:     %s\n", in.index_type);
+    printf("trained:        %s", in.trained ? "yes" : "no (exact search until enough vectors)");
+    if (in.trained && in.trained_on)
+        printf(" (on %lld vectors)", (long long)in.trained_on);
+    printf("\n");
+    if (in.nlist)
+        printf("nlist:          %lld (default nprobe %d)\n", (long long)in.nlist, in.default_nprobe);
+    printf("vectors:        %lld\n", (long long)in.ntotal);
+    if (in.n_tombstones)
+        printf("tombstones:     %lld (run 'semsearch kb compact')\n", (long long)in.n_tombstones);
+    printf("unsaved changes: %lld\n", (long long)in.changes_unsaved);
+    printf("index file:     %s (%lld bytes)\n", a, (long long)in.index_file_bytes);
+    printf("database:       %s (%lld bytes)\n", b, (long long)in.db_file_bytes);
+    printf("index memory:   %s (estimate)\n", c);
+    return SEM_EXIT_OK;
+}
+
+/* Counts warnings while forwarding them to the normal stderr logger. */
+static int g_warnings;
+static void counting_log(int level, const char *msg, void *ud)
+{
+    if (level >= SEM_LOG_WARN)
+        g_warnings++;
+    sem_log_stderr(level, msg, ud);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    kb_opts o;
+    int rc = parse("check", argc, argv, "", &o);
+    if (rc)
+        return rc;
+    static int lvl = SEM_LOG_WARN;
+    sem_log_set(counting_log, &lvl);
+    sem_error err;
+    sem_kb *kb = open_ro(o.kb, &err);
+    if (!kb)
+        return sem_cli_fail(&err);
+    sem_kb_check_report r;
+    if (sem_kb_check(kb, &r, &err) != SEM_OK) {
+        sem_kb_close(kb);
+        return sem_cli_fail(&err);
+    }
+    sem_kb_close(kb);
+    printf("passages in SQLite:   %lld\n", (long long)r.n_passages);
+    printf("vectors in index:     %lld\n", (long long)r.n_index);
+    printf("missing from index:   %lld", (long long)r.missing_in_index);
+    for (int i = 0; i < r.n_missing_ids; i++)
+        printf("%s%lld", i ? "," : " (ids ", (long long)r.missing_ids[i]);
+    printf("%s\n", r.n_missing_ids ? (r.missing_in_index > r.n_missing_ids ? ",...)" : ")") : "");
+    printf("extra in index:       %lld", (long long)r.extra_in_index);
+    for (int i = 0; i < r.n_extra_ids; i++)
+        printf("%s%lld", i ? "," : " (ids ", (long long)r.extra_ids[i]);
+    printf("%s\n", r.n_extra_ids ? (r.extra_in_index > r.n_extra_ids ? ",...)" : ")") : "");
+    printf("FTS mismatches:       %lld\n", (long long)r.fts_mismatch);
+    printf("damaged vectors:      %lld\n", (long long)r.bad_vectors);
+    printf("SQLite integrity:     %s\n", r.sqlite_ok ? "ok" : "FAILED");
+    printf("index file:           %s\n", g_warnings ? "damaged or stale (repaired in memory; open the KB read-write "
+                                                      "or run 'semsearch kb compact' to rewrite it)"
+                                                    : "ok");
+    int bad = r.missing_in_index || r.extra_in_index || r.fts_mismatch || r.bad_vectors || !r.sqlite_ok || g_warnings;
+    printf("%s\n", bad ? "check: PROBLEMS FOUND" : "check: ok");
+    sem_kb_check_report_clear(&r);
+    return bad ? SEM_EXIT_FAIL : SEM_EXIT_OK;
+}
+
+static int cmd_compact(int argc, char **argv)
+{
+    kb_opts o;
+    int rc = parse("compact", argc, argv, "--index", &o);
+    if (rc)
+        return rc;
+    sem_error err;
+    sem_kb *kb = sem_kb_open(o.kb, NULL, &err);
+    if (!kb)
+        return sem_cli_fail(&err);
+    if (sem_kb_compact(kb, o.index, &err) != SEM_OK) {
+        sem_kb_close(kb);
+        return sem_cli_fail(&err);
+    }
+    sem_kb_info in;
+    rc = sem_kb_get_info(kb, &in, &err);
+    sem_kb_close(kb);
+    if (rc)
+        return sem_cli_fail(&err);
+    printf("compacted %s: %s, %lld vectors%s\n", o.kb, in.index_built, (long long)in.ntotal,
+           in.trained ? "" : " (not trained yet: too few vectors)");
+    return SEM_EXIT_OK;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+    kb_opts o;
+    int rc = parse("export", argc, argv, "--format --output", &o);
+    if (rc)
+        return rc;
+    if (!o.format || (strcmp(o.format, "jsonl") && strcmp(o.format, "npy")))
+        return sem_cli_usage_error("kb export", "--format must be jsonl or npy");
+    int npy = strcmp(o.format, "npy") == 0;
+    if (npy && !o.out)
+        return sem_cli_usage_error("kb export", "--format npy needs -o FILE");
+    sem_error err;
+    sem_error_clear(&err);
+    sem_kb *kb = open_ro(o.kb, &err);
+    if (!kb)
+        return sem_cli_fail(&err);
+    FILE *f = stdout, *fi = NULL;
+    char *ids_path = NULL;
+    int64_t n = 0;
+    if (o.out) {
+        f = fopen(o.out, "wb");
+        if (!f) {
+            sem_error_set(&err, SEM_EIO, "cannot write %s: %s", o.out, strerror(errno));
+            sem_kb_close(kb);
+            return sem_cli_fail(&err);
+        }
+    }
+    if (npy) {
+        size_t len = strlen(o.out);
+        ids_path = malloc(len + 16);
+        if (!ids_path) {
+            rc = sem_error_set(&err, SEM_ENOMEM, "out of memory");
+            goto out;
+        }
+        if (len > 4 && strcmp(o.out + len - 4, ".npy") == 0)
+            snprintf(ids_path, len + 16, "%.*s.ids.npy", (int)(len - 4), o.out);
+        else
+            snprintf(ids_path, len + 16, "%s.ids.npy", o.out);
+        fi = fopen(ids_path, "wb");
+        if (!fi) {
+            rc = sem_error_set(&err, SEM_EIO, "cannot write %s: %s", ids_path, strerror(errno));
+            goto out;
+        }
+        rc = sem_kb_export_npy(kb, f, fi, &n, &err);
+    } else {
+        rc = sem_kb_export_jsonl(kb, f, &n, &err);
+    }
+out:
+    if (fi && fclose(fi) != 0 && !rc)
+        rc = sem_error_set(&err, SEM_EIO, "closing %s failed", ids_path);
+    if (f != stdout && fclose(f) != 0 && !rc)
+        rc = sem_error_set(&err, SEM_EIO, "closing %s failed", o.out);
+    sem_kb_close(kb);
+    if (rc) {
+        free(ids_path);
+        return sem_cli_fail(&err);
+    }
+    if (npy)
+        fprintf(stderr, "exported %lld passages to %s and %s\n", (long long)n, o.out, ids_path);
+    else if (o.out)
+        fprintf(stderr, "exported %lld passages to %s\n", (long long)n, o.out);
+    free(ids_path);
+    return SEM_EXIT_OK;
+}
 
 int sem_cmd_kb(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "semsearch kb: not available in this build yet\n");
-    return SEM_EXIT_FAIL;
+    if (argc < 2)
+        return sem_cli_usage_error("kb", "missing a subcommand (create, info, check, compact, export)");
+    const char *sub = argv[1];
+    if (sem_cli_is_help(sub) || strcmp(sub, "help") == 0)
+        return help();
+    for (int i = 2; i < argc; i++)
+        if (sem_cli_is_help(argv[i]))
+            return help();
+    if (strcmp(sub, "create") == 0)
+        return cmd_create(argc - 2, argv + 2);
+    if (strcmp(sub, "info") == 0)
+        return cmd_info(argc - 2, argv + 2);
+    if (strcmp(sub, "check") == 0)
+        return cmd_check(argc - 2, argv + 2);
+    if (strcmp(sub, "compact") == 0)
+        return cmd_compact(argc - 2, argv + 2);
+    if (strcmp(sub, "export") == 0)
+        return cmd_export(argc - 2, argv + 2);
+    return sem_cli_usage_error("kb", "unknown subcommand '%s'", sub);
 }
-

@@ -177,7 +177,6 @@ void sem_softmax_rows(float *s, size_t rows, size_t cols, size_t ld)
     for (size_t r = 0; r < rows; r++) {
         float *row = s + r * ld;
         float mx = row[0];
-#pragma omp simd reduction(max : mx)
         for (size_t c = 1; c < cols; c++)
             mx = row[c] > mx ? row[c] : mx;
         float sum = 0.0f;

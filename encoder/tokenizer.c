@@ -841,14 +841,15 @@ static int run_error(const run_ctx *r, sem_error *err)
     return sem_error_set(err, r->rc, "tokenizer internal error (utf8proc)");
 }
 
-/* Checks the arguments shared by the entry points and resolves the length. */
+/* Checks the arguments shared by the entry points and resolves the length (NULL text is allowed with length 0
+ * only, as the empty text). */
 static int check_text(const sem_tokenizer *t, const char *text, ptrdiff_t len, size_t *out_len, const char *what,
                       sem_error *err)
 {
     if (!t)
         return sem_error_set(err, SEM_EINVAL, "tokenizer is NULL");
     if (!text) {
-        if (len > 0)
+        if (len != 0)
             return sem_error_set(err, SEM_EINVAL, "%s is NULL", what);
         *out_len = 0;
         return SEM_OK;
@@ -926,8 +927,6 @@ int sem_tokenize(const sem_tokenizer *t, const char *a, ptrdiff_t len_a, const c
     if (!out)
         return sem_error_set(err, SEM_EINVAL, "sem_tokenize: out is NULL");
     memset(out, 0, sizeof *out);
-    if (!a && !(len_a == 0 || len_a < 0))
-        return sem_error_set(err, SEM_EINVAL, "text is NULL");
     size_t la_bytes = 0, lb_bytes = 0;
     int rc = check_text(t, a, len_a, &la_bytes, "text", err);
     if (rc == SEM_OK && b)
@@ -946,9 +945,10 @@ int sem_tokenize(const sem_tokenizer *t, const char *a, ptrdiff_t len_a, const c
     size_t n_special = pair ? 3 : 2;
     /* HF cannot honour a limit below the special tokens: it logs an error and returns the sequence untruncated.
      * A longer result than asked for would break the caller's buffers, so that is an error here. */
-    if (pair && limit < n_special)
-        return sem_error_set(err, SEM_ERANGE, "max_len %zu leaves no room for [CLS] a [SEP] b [SEP]", limit);
-    size_t budget = limit - (limit < n_special ? limit : n_special); /* content tokens that fit */
+    if (limit < n_special)
+        return sem_error_set(err, SEM_ERANGE, "max_len %zu leaves no room for %s", limit,
+                             pair ? "[CLS] a [SEP] b [SEP]" : "[CLS] [SEP]");
+    size_t budget = limit - n_special; /* content tokens that fit */
 
     /* Each side only matters up to budget tokens (a longer side is cut to at most budget either way), so
      * tokenization stops there: long inputs cost what their kept prefix costs. */
@@ -964,7 +964,7 @@ int sem_tokenize(const sem_tokenizer *t, const char *a, ptrdiff_t len_a, const c
     }
     size_t na = ra.n_out, nb = rb.n_out;
     if (!pair) {
-        if (limit < n_special || (budget == 0 && na > 0)) {
+        if (budget == 0 && na > 0) {
             rc = sem_error_set(err, SEM_ERANGE, "max_len %zu leaves no room for the text", limit);
             goto done;
         }

@@ -374,6 +374,7 @@ int sem_ann_bench_run(sem_ann_bench *b, const char *spec, const sem_ann_params *
         }
     }
     base.train_s = now(p.cpu_clock) - t0;
+    sem_log(SEM_LOG_INFO, "%s: adding %zu vectors", spec, b->nb);
     t0 = now(p.cpu_clock);
     if (faiss_Index_add(idx, (idx_t)b->nb, b->base)) {
         rc = faiss_fail(err, spec);

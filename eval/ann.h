@@ -60,7 +60,7 @@ typedef struct sem_ann_result {
     int nprobe;                       /* -1 when the index has no nprobe */
     int ef_search;                    /* -1 when the index has no efSearch */
     int k;                            /* the k of k_recall */
-    double recall1, recall10, recall100; /* NaN when the base has fewer vectors than R */
+    double recall1, recall10, recall100; /* (a base of fewer than R vectors: among all of them) */
     double k_recall;
     double qps, qps_batch;
     double p50_ms, p99_ms;
@@ -116,7 +116,8 @@ typedef struct sem_ann_report_info {
 
 /* The JSON report: {"results":[{"index":…,"nprobe":…|null,"recall@1":…,"recall@10":…,"recall@100":…,
  * "qps":…,"qps_batch":…,"p50_ms":…,"p99_ms":…,"train_s":…,"add_s":…,"bytes_per_vector":…, "efSearch":…|null,
- * "k":…,"k-recall@k":…,"index_bytes":…},…], "dataset":{…}, "target":{…}|null}. NaN values are null.
+ * "k":…,"k-recall@k":…,"index_bytes":…},…], "dataset":{…}, "target":{"k-recall@k":…,"fastest":{…}|null}}
+ * ("target" only when info->target_recall is set). NaN values are null.
  * Returns a malloc'd string (caller frees) or NULL when out of memory. */
 char *sem_ann_report_json(const sem_ann_result *r, size_t n, const sem_ann_report_info *info);
 

@@ -1,6 +1,7 @@
 /* eval/kbsource.c: KB vectors and KB search for the evaluation commands (see kbsource.h). */
 #include "eval/kbsource.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,10 +48,13 @@ static int collect_row(void *user, const sem_kb_vec_row *row)
     return 0;
 }
 
-int sem_eval_kb_vectors(const char *kb_dir, sem_vecs *out, int *metric_ip, sem_error *err)
+int sem_eval_kb_vectors(const char *kb_dir, sem_vecs *out, int *metric_ip, char *spec, size_t cap,
+                        sem_error *err)
 {
     out->data = NULL;
     out->n = out->d = 0;
+    if (spec && cap)
+        spec[0] = 0;
     sem_kb_open_params op = sem_kb_default_open_params();
     op.read_only = 1;
     sem_kb *kb = sem_kb_open(kb_dir, &op, err);
@@ -61,6 +65,8 @@ int sem_eval_kb_vectors(const char *kb_dir, sem_vecs *out, int *metric_ip, sem_e
     int rc = sem_kb_get_info(kb, &info, err);
     if (rc == SEM_OK) {
         *metric_ip = info.metric == SEM_KB_METRIC_IP;
+        if (spec && cap)
+            snprintf(spec, cap, "%s", info.index_built);
         rc = sem_kb_foreach_vector(kb, collect_row, &c, err);
     }
     sem_kb_close(kb);
@@ -78,9 +84,12 @@ int sem_eval_kb_vectors(const char *kb_dir, sem_vecs *out, int *metric_ip, sem_e
     return SEM_OK;
 }
 #else
-int sem_eval_kb_vectors(const char *kb_dir, sem_vecs *out, int *metric_ip, sem_error *err)
+int sem_eval_kb_vectors(const char *kb_dir, sem_vecs *out, int *metric_ip, char *spec, size_t cap,
+                        sem_error *err)
 {
     (void)metric_ip;
+    if (spec && cap)
+        spec[0] = 0;
     out->data = NULL;
     out->n = out->d = 0;
     return sem_error_set(err, SEM_ENOTFOUND, "%s: this build has no knowledge-base store (store/) yet", kb_dir);

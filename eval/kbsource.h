@@ -19,8 +19,10 @@ extern "C" {
 int sem_eval_kb_available(void);
 
 /* Reads every passage vector of the KB directory kb_dir (read-only open) into *out (n, dim); *metric_ip
- * receives 1 for an inner-product KB, 0 for L2. */
-int sem_eval_kb_vectors(const char *kb_dir, sem_vecs *out, int *metric_ip, sem_error *err);
+ * receives 1 for an inner-product KB, 0 for L2; spec (cap bytes, may be NULL) the factory string the KB's index
+ * was built from ("" when unknown). */
+int sem_eval_kb_vectors(const char *kb_dir, sem_vecs *out, int *metric_ip, char *spec, size_t cap,
+                        sem_error *err);
 
 typedef struct sem_eval_kb_searcher sem_eval_kb_searcher;
 

@@ -118,6 +118,7 @@ static sem_kb *kb_alloc(const char *dir, sem_error *err)
     pthread_mutex_init(&kb->write_mu, NULL);
     pthread_mutex_init(&kb->pool_mu, NULL);
     pthread_rwlock_init(&kb->ilock, NULL);
+    pthread_mutex_init(&kb->info_mu, NULL);
     kb->dir = strdup(dir);
     kb->db_path = path_join(dir, SEM_KB_DB_FILE);
     kb->index_path = path_join(dir, SEM_KB_INDEX_FILE);
@@ -143,6 +144,7 @@ static void kb_free(sem_kb *kb)
     pthread_mutex_destroy(&kb->write_mu);
     pthread_mutex_destroy(&kb->pool_mu);
     pthread_rwlock_destroy(&kb->ilock);
+    pthread_mutex_destroy(&kb->info_mu);
     free(kb->dir);
     free(kb->db_path);
     free(kb->index_path);
@@ -768,6 +770,15 @@ sem_kb *sem_kb_open(const char *dir, const sem_kb_open_params *params, sem_error
                           dir, (long long)v);
             goto fail;
         }
+    }
+    int64_t ntab = 0;
+    if ((rc = sem_db_int(db, "SELECT count(*) FROM sqlite_master WHERE type IN ('table') AND name IN "
+                             "('meta', 'documents', 'passages', 'passages_fts', 'changes')",
+                         NULL, 0, &ntab, err)))
+        goto fail;
+    if (ntab != 5) {
+        sem_error_set(err, SEM_EFORMAT, "%s is not a semsearch KB (its tables are missing)", kb->db_path);
+        goto fail;
     }
     if ((rc = read_settings(kb, db, err)))
         goto fail;

@@ -29,6 +29,10 @@ struct sem_kb {
 
     pthread_rwlock_t ilock; /* guards vi: searches shared, changes exclusive */
     sem_vindex *vi;
+
+    pthread_mutex_t info_mu; /* guards the memory-estimate cache of sem_kb_get_info */
+    const sem_vindex *mem_vi;
+    int64_t mem_seq, mem_ntotal, mem_bytes;
 };
 
 /* ---- db.c ---- */

@@ -46,7 +46,17 @@ int sem_kb_get_info(sem_kb *kb, sem_kb_info *out, sem_error *err)
     out->ntotal = sem_vindex_ntotal(v);
     out->n_tombstones = (int64_t)v->ntomb;
     out->trained_on = v->trained_on;
-    out->mem_bytes = sem_vindex_mem(v);
+    /* Serializing a large index to measure it is not free: reuse the last estimate while the index is the same
+     * object with the same contents (a web status page may ask often). */
+    pthread_mutex_lock(&kb->info_mu);
+    if (kb->mem_vi != v || kb->mem_seq != v->last_seq || kb->mem_ntotal != out->ntotal) {
+        kb->mem_bytes = sem_vindex_mem(v);
+        kb->mem_vi = v;
+        kb->mem_seq = v->last_seq;
+        kb->mem_ntotal = out->ntotal;
+    }
+    out->mem_bytes = kb->mem_bytes;
+    pthread_mutex_unlock(&kb->info_mu);
     if (out->nlist > 0) {
         int64_t np = out->nlist / 64;
         if (np < 8)

@@ -212,8 +212,8 @@ int sem_vindex_new(const char *spec, int d, int metric, sem_vindex **out, sem_er
     } else {
         faiss_Index_free(idx);
         v->train_min = sem_vindex_train_min(spec, d);
-        if (v->train_min < 1000)
-            v->train_min = 1000;
+        if (v->train_min < 1)
+            v->train_min = 1000; /* a spec we cannot read: wait for a reasonable sample */
         rc = new_buffer(d, metric, &v->buffer, err);
         if (rc)
             goto fail;
@@ -659,11 +659,14 @@ int sem_vindex_load(const char *path, const char *kb_uuid, int d, int metric, se
     }
     idx_header h;
     memcpy(&h, hbuf, sizeof h);
+    int pad_ok = 1;
+    for (size_t i = sizeof h; i < IDX_HEADER_BYTES; i++)
+        pad_ok &= hbuf[i] == 0;
     if (memcmp(h.magic, IDX_MAGIC, 8) != 0) {
         rc = sem_error_set(err, SEM_EFORMAT, "%s is not a semsearch index file (bad magic)", path);
         goto out;
     }
-    if (h.header_hash != sem_vindex_hash(&h, offsetof(idx_header, header_hash), 0)) {
+    if (!pad_ok || h.header_hash != sem_vindex_hash(&h, offsetof(idx_header, header_hash), 0)) {
         rc = sem_error_set(err, SEM_EFORMAT, "index file %s has a corrupt header (checksum)", path);
         goto out;
     }
@@ -685,7 +688,7 @@ int sem_vindex_load(const char *path, const char *kb_uuid, int d, int metric, se
     }
     if (h.faiss_bytes > (uint64_t)st.st_size || h.n_tomb > (uint64_t)st.st_size / 8 ||
         (uint64_t)st.st_size != IDX_HEADER_BYTES + h.faiss_bytes + 8 * h.n_tomb) {
-        rc = sem_error_set(err, SEM_EFORMAT, "index file %s has %lld bytes, its header says %llu", path,
+        rc = sem_error_set(err, SEM_EFORMAT, "index file %s is truncated or padded: %lld bytes, its header says %llu", path,
                            (long long)st.st_size,
                            (unsigned long long)(IDX_HEADER_BYTES + h.faiss_bytes + 8 * h.n_tomb));
         goto out;
@@ -730,8 +733,8 @@ int sem_vindex_load(const char *path, const char *kb_uuid, int d, int metric, se
         }
         v->index = idx;
     } else {
-        if (v->train_min < 1000)
-            v->train_min = 1000;
+        if (v->train_min < 1)
+            v->train_min = 1000; /* a spec we cannot read: wait for a reasonable sample */
         v->buffer = idx;
     }
     idx = NULL;

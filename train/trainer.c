@@ -564,6 +564,8 @@ int sem_trainer_run(sem_trainer *tr, sem_train_progress_fn cb, void *ud, volatil
                                  n_sum ? sum_acc / n_sum : 0, lr, gn,
                                  (double)(tr->tokens - tok_report) / (now - t_report + 1e-9), tr->tokens, now - t0,
                                  0, ckpt_flag, 1};
+        if (tr->step > step0)
+            pr.eta_s = (now - t0) / (double)(tr->step - step0) * (double)(p->steps - tr->step);
         cb(&pr, ud);
     }
     return SEM_OK;

@@ -135,7 +135,7 @@ void web_encpool_put(web_encpool *p, sem_encoder_ctx *ctx);
 int web_page_lookup(const char *path, web_reply *r);
 
 /* ---- the server state the handlers use (server.c) ---- */
-typedef struct web_kb web_kb; /* one open knowledge base (handlers_kb.c) */
+typedef struct web_kb web_kb; /* one open knowledge base (kb.c) */
 
 typedef struct web_state {
     sem_server_params p; /* limits; strings point at copies owned by the server */
@@ -152,7 +152,8 @@ web_kb *web_kb_pick(const web_state *st, const char *name, web_reply *r);
 /* Routes req to its handler and fills r (always: some status and body). Any thread. */
 void web_dispatch(const web_state *st, const web_http_req *req, web_reply *r);
 
-/* ---- handlers ---- */
+/* ---- handlers (search.c, embed.c, docs.c, info.c): each fills r, returns 0 or -1 (r then holds the JSON
+ * error); any request thread. ---- */
 int web_h_search(const web_state *st, const web_http_req *req, web_reply *r);
 int web_h_embed(const web_state *st, const web_http_req *req, web_reply *r);
 int web_h_openai(const web_state *st, const web_http_req *req, web_reply *r);

@@ -94,9 +94,9 @@ static int check_text(const char *what, int i, const char *s, int max_chars, web
     size_t len = strlen(s);
     if (len > (size_t)max_chars)
         return web_error(r, 400, "%s[%d] is too long: %zu bytes, the limit is %d", what, i, len, max_chars);
-    /* The body was checked already, but \u escapes can still produce lone surrogates (cJSON encodes them). */
+    /* The raw body was checked already; \u escapes are decoded by cJSON, so check the decoded text too. */
     if (!sem_utf8_valid(s, len, NULL))
-        return web_error(r, 400, "%s[%d] is not valid UTF-8 (a lone surrogate escape?)", what, i);
+        return web_error(r, 400, "%s[%d] is not valid UTF-8", what, i);
     return 0;
 }
 

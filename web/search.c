@@ -173,7 +173,7 @@ int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
         web_error(r, 400, "the query is too long: %zu bytes, the limit is %d", strlen(query), st->p.max_text_chars);
         goto done;
     }
-    int mode = SEM_MODE_SEMANTIC;
+    int mode = -1; /* not given: semantic, or lexical on a KB without a model */
     if (mode_name) {
         mode = sem_search_mode_parse(mode_name);
         mode_given = 1;
@@ -185,6 +185,8 @@ int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
     web_kb *kb = web_kb_pick(st, kb_name, r);
     if (!kb)
         goto done;
+    if (mode < 0)
+        mode = web_kb_model(kb) || vj ? SEM_MODE_SEMANTIC : SEM_MODE_LEXICAL;
     sem_query_params qp = sem_query_default_params();
     qp.k = (int)k;
     qp.nprobe = (int)nprobe;

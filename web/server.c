@@ -268,8 +268,7 @@ static int start_daemon(sem_server *s, sem_error *err)
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)s->st.p.n_threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)s->st.p.timeout_s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        (unsigned)s->st.p.timeout_s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_END);
     if (!s->daemon)
         return sem_error_set(err, SEM_EIO, "cannot listen on %s port %d (in use? not a local address?)", s->host,
                              s->st.p.port);

@@ -5,7 +5,8 @@
 #   test_model_fuzz        (fuzz)    replays the safetensors / config corpus through the fuzz entry point
 #   fuzz_safetensors       libFuzzer binary (clang only, not a ctest): run it to grow the corpus, e.g.
 #                          build/tests/encoder/fuzz_safetensors -max_total_time=60 tests/encoder/corpus/safetensors
-sem_add_test(test_model_load LABELS unit SOURCES test_model_load.c LIBS sem_encoder PkgConfig::CJSON TIMEOUT 120)
+sem_add_test(test_model_load LABELS unit SOURCES test_model_load.c LIBS sem_encoder PkgConfig::CJSON Threads::Threads
+  TIMEOUT 120)
 sem_add_test(test_forward_parity LABELS parity SOURCES test_forward_parity.c LIBS sem_encoder PkgConfig::CJSON
   TIMEOUT 120)
 sem_add_test(test_cli_encoder LABELS integration SOURCES test_cli_encoder.c LIBS PkgConfig::CJSON TIMEOUT 120)

@@ -10,6 +10,7 @@
 #include "test.h"
 #include "test_model_util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -547,6 +548,57 @@ static void test_small_pieces(void)
     CHECK(sem_model_new_random(&c, 7, SEM_POOL_MEAN, 0, 1, &err) == NULL);
 }
 
+/* One shared model, a context per thread, encoding at the same time: the same vectors as one thread alone. */
+typedef struct worker {
+    const sem_model *m;
+    float out[4 * 64];
+    int rc;
+} worker;
+
+static const char *const conc_texts[] = {"the quick brown fox", "jumps over the lazy dog", "hello, world!",
+                                         "a rather longer sentence with several more word pieces in it"};
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    sem_error err = {0};
+    sem_encoder_ctx *ctx = sem_encoder_ctx_new(w->m, &err);
+    w->rc = ctx ? SEM_OK : err.code;
+    for (int it = 0; ctx && it < 20 && w->rc == SEM_OK; it++)
+        w->rc = sem_encode(ctx, conc_texts, 4, NULL, w->out, &err);
+    sem_encoder_ctx_free(ctx);
+    return NULL;
+}
+
+static void test_concurrent(void)
+{
+    char path[1024];
+    sem_error err = {0};
+    sem_model *m = sem_model_load(td_path(path, sizeof path, "models", "bert-tiny-uncased", NULL), NULL, &err);
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    worker solo = {m, {0}, 0};
+    work(&solo);
+    CHECK_EQ_INT(solo.rc, SEM_OK);
+    worker w[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        w[i].m = m;
+        w[i].rc = -1;
+        CHECK(pthread_create(&th[i], NULL, work, &w[i]) == 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ_INT(w[i].rc, SEM_OK);
+        double d = 0;
+        for (int j = 0; j < 4 * 64; j++)
+            d = fmax(d, fabs((double)w[i].out[j] - solo.out[j]));
+        CHECK_MSG(d <= 1e-6, "thread %d differs by %.3g", i, d);
+    }
+    sem_model_free(m);
+}
+
 int main(void)
 {
     td_path(src, sizeof src, "models", "bert-tiny-uncased", NULL);
@@ -572,6 +624,7 @@ int main(void)
     test_safetensors_cases();
     test_config_cases();
     test_encode_errors();
+    test_concurrent();
 
     /* clean up the scratch folder */
     static const char *const files[] = {"config.json", "vocab.txt", "tokenizer_config.json",

@@ -319,6 +319,12 @@ static void test_retrieval(void)
     CHECK_NEAR(num(m, "ndcg@10"), round((1.0 + q2) / 2.0 * 1e4) / 1e4, 1e-9);
     CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "per_query")), 2);
     cJSON_Delete(o);
+    /* --worst: the lowest-nDCG query of the run is query 2 (docC ranked above docB) */
+    CHECK_EQ_INT(run("eval retrieval --run %s --queries %s --qrels %s --worst 1", path_of("bm25.run"),
+                     path_of("queries.jsonl"), path_of("qrels.tsv")),
+                 0);
+    const char *w = strstr(out, "worst queries");
+    CHECK(w && strstr(w, "symptoms") && !strstr(w, "how does it spread"));
     CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s", path_of("nokb"), path_of("queries.jsonl"),
                      path_of("qrels.tsv")),
                  1);

@@ -3,7 +3,8 @@
  *  - eval ann --kb: the KB's stored vectors as the base with held-out queries (Flat recall 1.0, the KB's
  *    inner-product metric picked up), and too many held-out queries refused;
  *  - eval retrieval --kb: all three modes side by side in the JSON report, per-query results, and a query
- *    whose only relevant document contains its exact words found first by lexical search. */
+ *    whose only relevant document contains its exact words found first by lexical search; a lexical-only KB
+ *    (no model) evaluated in lexical mode alone. */
 #include "test.h"
 
 #include <cjson/cJSON.h>
@@ -141,6 +142,18 @@ int main(void)
                      path_of("queries.jsonl"), path_of("qrels.tsv")),
                  0);
     CHECK(strstr(out, "nDCG@5") && !strstr(out, "semantic"));
+
+    /* a lexical-only KB (no model): --mode all evaluates lexical search alone, --mode semantic is an error */
+    st = run("index add %s %s -q", path_of("kblex"), path_of("corpus.jsonl"));
+    CHECK_MSG(st == 0, "index add (lexical-only) failed: %s", err_text());
+    CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s", path_of("kblex"), path_of("queries.jsonl"),
+                     path_of("qrels.tsv")),
+                 0);
+    CHECK(strstr(out, "lexical") && !strstr(out, "semantic") && !strstr(out, "hybrid"));
+    CHECK(strstr(err_text(), "lexical-only") != NULL);
+    CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s --mode semantic", path_of("kblex"),
+                     path_of("queries.jsonl"), path_of("qrels.tsv")),
+                 1);
 end:;
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -109,7 +109,14 @@ static inline int tu_put(sem_kb *kb, const char *id, const float *x, int np, con
     for (int j = 0; j < np; j++) {
         size_t off = strlen(text);
         snprintf(ptext[j], sizeof ptext[j], "text of %s passage %d", id, j);
-        snprintf(text + off, sizeof text - off, "%s\n", ptext[j]);
+        size_t pl = strlen(ptext[j]);
+        if (off + pl + 2 > sizeof text) {
+            np = j;
+            break;
+        }
+        memcpy(text + off, ptext[j], pl);
+        text[off + pl] = '\n';
+        text[off + pl + 1] = 0;
         ps[j].text = ptext[j];
         ps[j].start = (int64_t)off;
         ps[j].end = (int64_t)(off + strlen(ptext[j]));

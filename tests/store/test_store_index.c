@@ -7,12 +7,14 @@
 #include "store_test_util.h"
 
 #define D 32
-#define N 10400 /* enough to train 8-bit PQ (256 centroids x 39) */
+#define NMAX 10400 /* enough to train 8-bit PQ (256 centroids x 39) */
+static int N = NMAX;  /* "fast" mode (the unit test) uses 3000 */
 #define NQ 20
 #define K 10
 
 static float *X, *Q;
 static int64_t exact_ids[NQ][K]; /* ground truth by brute force, for recall */
+static int64_t Q_SRC_STRIDE = 397;
 
 static void brute_force(int metric)
 {
@@ -184,27 +186,40 @@ static void round_trip(const char *base, const char *spec, int metric, double mi
     tu_rm_rf(dir);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* fast (unit, default): every index family with few vectors and 4-bit PQ; pq (integration): 8-bit PQ and OPQ,
+     * which need 9,984 training vectors and take longer to train. */
+    int pq = argc > 1 && strcmp(argv[1], "pq") == 0;
+    N = pq ? NMAX : 3000;
+    Q_SRC_STRIDE = N / NQ - 3;
     sem_log_set(tu_log, NULL);
     X = malloc((size_t)N * D * sizeof *X);
     Q = malloc((size_t)NQ * D * sizeof *Q);
     tu_clustered(X, N, D, 64, 0.25f);
     for (int q = 0; q < NQ; q++)
-        memcpy(Q + q * D, X + (size_t)(q * 397) * D, D * sizeof *Q);
+        memcpy(Q + q * D, X + (size_t)(q * Q_SRC_STRIDE) * D, D * sizeof *Q);
     for (int i = 0; i < NQ * D; i++)
         Q[i] += 0.05f * tu_gauss();
     char base[512];
     tu_tmpdir(base, sizeof base, "index");
+    if (pq) {
+        round_trip(base, "IVF64,PQ8np", SEM_KB_METRIC_IP, 0.3, 16);
+        round_trip(base, "OPQ8,IVF64,PQ8np", SEM_KB_METRIC_L2, 0.3, 16);
+        tu_rm_rf(base);
+        free(X);
+        free(Q);
+        TEST_END();
+    }
     round_trip(base, "Flat", SEM_KB_METRIC_IP, 1.0, 0);
     round_trip(base, "Flat", SEM_KB_METRIC_L2, 1.0, 0);
-    round_trip(base, "IVF64,Flat", SEM_KB_METRIC_IP, 0.9, 16);
-    round_trip(base, "IVF64,Flat", SEM_KB_METRIC_L2, 0.9, 16);
-    round_trip(base, "IVF64,PQ8np", SEM_KB_METRIC_IP, 0.3, 16);
-    round_trip(base, "OPQ8,IVF64,PQ8np", SEM_KB_METRIC_L2, 0.3, 16);
+    round_trip(base, "IVF16,Flat", SEM_KB_METRIC_IP, 0.9, 8);
+    round_trip(base, "IVF16,Flat", SEM_KB_METRIC_L2, 0.9, 8);
+    round_trip(base, "IVF16,PQ8x4np", SEM_KB_METRIC_IP, 0.2, 8);
     round_trip(base, "HNSW32", SEM_KB_METRIC_IP, 0.9, 0);
+    round_trip(base, "HNSW16", SEM_KB_METRIC_L2, 0.9, 0);
     round_trip(base, "PCAW16,Flat", SEM_KB_METRIC_L2, 0.15, 0);
-    round_trip(base, "PCA16,IVF32,Flat", SEM_KB_METRIC_IP, 0.15, 8);
+    round_trip(base, "PCA16,IVF16,Flat", SEM_KB_METRIC_IP, 0.15, 8);
 
     /* Per-call nprobe: nprobe = nlist is exact for IVF-Flat; nprobe = 1 visits one list. */
     {
@@ -213,7 +228,7 @@ int main(void)
         sem_error err;
         sem_kb_create_params cp = sem_kb_default_create_params();
         cp.model.dim = D;
-        cp.index_spec = "IVF64,Flat";
+        cp.index_spec = "IVF32,Flat";
         sem_kb *kb = sem_kb_create(dir, &cp, &err);
         CHECK(kb != NULL);
         if (kb) {
@@ -223,7 +238,7 @@ int main(void)
             sp.k = K;
             sem_kb_hit h[NQ * K];
             int nh[NQ];
-            sp.nprobe = 64;
+            sp.nprobe = 32;
             CHECK_EQ_INT(sem_kb_search(kb, Q, NQ, &sp, h, nh, &err), SEM_OK);
             CHECK_NEAR(recall(h, nh), 1.0, 1e-9);
             sp.nprobe = 1;
@@ -232,7 +247,7 @@ int main(void)
             CHECK_MSG(r1 < 1.0, "nprobe 1 recall %.3f should be below exact", r1);
             sem_kb_info inf;
             CHECK_EQ_INT(sem_kb_get_info(kb, &inf, &err), SEM_OK);
-            CHECK_EQ_INT(inf.nlist, 64);
+            CHECK_EQ_INT(inf.nlist, 32);
             sem_kb_close(kb);
         }
     }

@@ -24,6 +24,8 @@ static const char *const DOCS2 =
     "{\"id\":\"k2-chess\",\"title\":\"Chess\",\"text\":\"The knight moves in an L shape on the chess board.\"}\n"
     "{\"id\":\"k2-go\",\"title\":\"Go\",\"text\":\"Go is played with black and white stones on a grid.\"}\n";
 
+static const char *const DOCS3 = "{\"id\":\"lex-1\",\"text\":\"Zebras have black and white stripes.\"}\n";
+
 static const char *base;
 static const char *const KEY_BEARER[] = {"Authorization: Bearer sekret-key", NULL};
 static const char *const KEY_HEADER[] = {"api-key: sekret-key", NULL};
@@ -122,7 +124,7 @@ static void test_page_and_health(void)
     cJSON *j = wt_get_json(base, "/health", &st);
     CHECK_EQ_INT(st, 200);
     CHECK_STREQ(wt_str(j, "status"), "ok");
-    CHECK_EQ_INT(wt_num(j, "kbs"), 2);
+    CHECK_EQ_INT(wt_num(j, "kbs"), 3);
     cJSON_Delete(j);
 
     wt_resp r;
@@ -553,6 +555,30 @@ static void test_documents(void)
     expect_error("GET", "/documents/d1", NULL, NULL, 404, "not_found", "nothing from a rejected batch");
 }
 
+/* A KB without a model: lexical search by default, no semantic search or embeddings, writes work. */
+static void test_lexical_only(void)
+{
+    long st;
+    cJSON *j = wt_post_json(base, "/search", "{\"query\":\"zebra stripes\",\"kb\":\"lex\"}", NULL, &st);
+    CHECK_EQ_INT(st, 200);
+    CHECK_STREQ(wt_str(j, "mode"), "lexical");
+    CHECK_STREQ(hit_id(j, 0), "lex-1");
+    cJSON_Delete(j);
+    expect_error("POST", "/search", "{\"query\":\"zebra\",\"kb\":\"lex\",\"mode\":\"semantic\"}", NULL, 400,
+                 "invalid_request", "semantic without a model");
+    expect_error("POST", "/search", "{\"query\":\"zebra\",\"kb\":\"lex\",\"mode\":\"hybrid\"}", NULL, 400,
+                 "invalid_request", "hybrid without a model");
+    expect_error("POST", "/embed", "{\"inputs\":\"zebra\",\"kb\":\"lex\"}", NULL, 400, "invalid_request",
+                 "embed without a model");
+    j = wt_post_json(base, "/documents", "{\"kb\":\"lex\",\"documents\":[{\"id\":\"lex-2\",\"text\":\"Okapis "
+                     "look like zebras.\"}]}", KEY_BEARER, &st);
+    CHECK_EQ_INT(st, 200);
+    cJSON_Delete(j);
+    j = wt_post_json(base, "/search", "{\"query\":\"okapis\",\"kb\":\"lex\"}", NULL, &st);
+    CHECK_STREQ(hit_id(j, 0), "lex-2");
+    cJSON_Delete(j);
+}
+
 static void test_routes_and_limits(void)
 {
     wt_resp r;
@@ -598,7 +624,7 @@ static void test_stats_and_metrics(void)
     cJSON *j = wt_get_json(base, "/stats", &st);
     CHECK_EQ_INT(st, 200);
     const cJSON *kbs = cJSON_GetObjectItemCaseSensitive(j, "kbs");
-    CHECK_EQ_INT(cJSON_GetArraySize(kbs), 2);
+    CHECK_EQ_INT(cJSON_GetArraySize(kbs), 3);
     const cJSON *k1 = cJSON_GetArrayItem(kbs, 0);
     CHECK_STREQ(wt_str(k1, "name"), "kb1");
     CHECK_EQ_INT(wt_num(k1, "documents"), 7); /* 6 + faq9 */
@@ -645,12 +671,13 @@ int main(void)
     curl_global_init(CURL_GLOBAL_ALL);
     srandom((unsigned)getpid());
     char *tmp = wt_tmpdir("web-http");
-    char *kb1 = wt_strdupf("%s/kb1", tmp), *kb2 = wt_strdupf("%s/kb2", tmp), *log = wt_strdupf("%s/serve.log", tmp);
+    char *kb1 = wt_strdupf("%s/kb1", tmp), *kb2 = wt_strdupf("%s/kb2", tmp), *kb3 = wt_strdupf("%s/lex", tmp);
+    char *log = wt_strdupf("%s/serve.log", tmp);
     wt_make_kb(tmp, kb1, DOCS1);
     wt_make_kb(tmp, kb2, DOCS2);
-    const char *args[] = {kb1,          kb2,        "--threads", "4",      "--api-key", "sekret-key", "--max-body",
-                          "65536",      "--max-batch", "8",      "--max-k", "50",       "--max-text-chars",
-                          "4000",       NULL};
+    wt_make_kb_ex(tmp, kb3, DOCS3, 1);
+    const char *args[] = {kb1,     kb2,         kb3, "--threads", "4",  "--api-key",        "sekret-key", "--max-body",
+                          "65536", "--max-batch", "8", "--max-k",  "50", "--max-text-chars", "4000",       NULL};
     wt_server s;
     if (wt_server_start(&s, log, args) != 0) {
         CHECK(0);
@@ -663,6 +690,7 @@ int main(void)
     test_search();
     test_embeddings();
     test_documents();
+    test_lexical_only();
     test_routes_and_limits();
     test_stats_and_metrics();
 
@@ -685,6 +713,7 @@ int main(void)
         wt_rmrf(tmp);
     free(kb1);
     free(kb2);
+    free(kb3);
     free(log);
     free(tmp);
     curl_global_cleanup();

@@ -80,13 +80,15 @@ WT_FN int wt_run(char *const argv[], const char *log)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* Makes a KB at dir from a JSONL text with the fixture model. */
-WT_FN void wt_make_kb(const char *tmp, const char *dir, const char *jsonl)
+/* Makes a KB at dir from a JSONL text with the fixture model (lexical-only: without a model). */
+WT_FN void wt_make_kb_ex(const char *tmp, const char *dir, const char *jsonl, int lexical_only)
 {
     char *in = wt_strdupf("%s/input-%ld.jsonl", tmp, (long)random());
     char *log = wt_strdupf("%s/index.log", tmp);
     wt_write_file(in, jsonl);
-    char *argv[] = {(char *)SEM_BINARY, "index", "add", (char *)dir, in, "--model", (char *)WT_MODEL, "-q", NULL};
+    char *argv[] = {(char *)SEM_BINARY, "index", "add", (char *)dir, in, "-q", "--model", (char *)WT_MODEL, NULL};
+    if (lexical_only)
+        argv[6] = NULL;
     int rc = wt_run(argv, log);
     if (rc != 0) {
         char *cmd = wt_strdupf("cat %s >&2", log);
@@ -97,6 +99,11 @@ WT_FN void wt_make_kb(const char *tmp, const char *dir, const char *jsonl)
     }
     free(in);
     free(log);
+}
+
+WT_FN void wt_make_kb(const char *tmp, const char *dir, const char *jsonl)
+{
+    wt_make_kb_ex(tmp, dir, jsonl, 0);
 }
 
 /* A running server. */

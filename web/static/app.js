@@ -116,6 +116,15 @@
         kb.appendChild(o);
       }
       $("kb-label").hidden = kbs.length < 2;
+      // A KB without an encoder model serves lexical search only.
+      const noModel = (name) => kbs.some((x) => x.name === name && x.model && !x.model.loaded);
+      const fitMode = () => {
+        const lexicalOnly = noModel(kb.value || (kbs[0] && kbs[0].name));
+        for (const o of mode.options) o.disabled = lexicalOnly && o.value !== "lexical";
+        if (lexicalOnly) mode.value = "lexical";
+      };
+      kb.addEventListener("change", fitMode);
+      fitMode();
     } catch (e) { /* the selector stays hidden: the default KB is used */ }
   }
 

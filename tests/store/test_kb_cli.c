@@ -1,0 +1,141 @@
+/* tests/store/test_kb_cli.c: `semsearch kb` end to end: usage errors exit 2, failures 1; create (raw and with a
+ * model), info, check (clean, then a damaged index file), compact, export jsonl / npy. */
+#include "test.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "store/kb.h"
+#include "store_test_util.h"
+
+static char out[1 << 16];
+
+static int run(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s 2>&1", SEM_BINARY, args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static long fsize(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+int main(void)
+{
+    char base[512], kb[1024], a[3000];
+    tu_tmpdir(base, sizeof base, "cli");
+    snprintf(kb, sizeof kb, "%s/kb", base);
+
+    CHECK_EQ_INT(run("kb --help"), 0);
+    CHECK(strstr(out, "compact") != NULL);
+    CHECK_EQ_INT(run("kb create --help"), 0);
+    CHECK_EQ_INT(run("kb"), 2);
+    CHECK_EQ_INT(run("kb frob x"), 2);
+    CHECK_EQ_INT(run("kb create"), 2);
+    snprintf(a, sizeof a, "kb create %s", kb);
+    CHECK_EQ_INT(run(a), 2); /* neither --dim nor --model */
+    snprintf(a, sizeof a, "kb create %s --dim 0", kb);
+    CHECK_EQ_INT(run(a), 2);
+    snprintf(a, sizeof a, "kb create %s --dim 8 --metric cosine", kb);
+    CHECK_EQ_INT(run(a), 2);
+    snprintf(a, sizeof a, "kb create %s --dim 8 --bogus 1", kb);
+    CHECK_EQ_INT(run(a), 2);
+    snprintf(a, sizeof a, "kb create %s --dim 8 --index NoSuchIndex", kb);
+    CHECK_EQ_INT(run(a), 1);
+    CHECK(strstr(out, "NoSuchIndex") != NULL);
+    snprintf(a, sizeof a, "kb info %s", kb);
+    CHECK_EQ_INT(run(a), 1); /* does not exist */
+    snprintf(a, sizeof a, "kb create %s --dim 8 --index IVF4,Flat --metric l2", kb);
+    CHECK_EQ_INT(run(a), 0);
+    CHECK_EQ_INT(run(a), 1); /* exists */
+
+    /* Fill through the C API (the CLI has no add: that is `semsearch index`). */
+    sem_error err;
+    sem_kb *k = sem_kb_open(kb, NULL, &err);
+    CHECK_MSG(k != NULL, "%s", err.msg);
+    if (k) {
+        float x[200 * 8];
+        tu_clustered(x, 200, 8, 5, 0.3f);
+        for (int i = 0; i < 200; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "d%d", i);
+            CHECK_EQ_INT(tu_put(k, id, x + i * 8, 1, NULL, &err), SEM_OK);
+        }
+        sem_kb_close(k);
+    }
+    snprintf(a, sizeof a, "kb info %s", kb);
+    CHECK_EQ_INT(run(a), 0);
+    CHECK(strstr(out, "passages:       200") != NULL);
+    CHECK(strstr(out, "metric:         l2") != NULL);
+    CHECK(strstr(out, "trained:        yes") != NULL); /* IVF4 trains at 156 vectors */
+    snprintf(a, sizeof a, "kb check %s", kb);
+    CHECK_EQ_INT(run(a), 0);
+    CHECK(strstr(out, "check: ok") != NULL);
+
+    /* A damaged index file: check reports it (exit 1); compact rewrites it. */
+    char idx[1100];
+    snprintf(idx, sizeof idx, "%s/index.faiss", kb);
+    CHECK(truncate(idx, fsize(idx) / 2) == 0);
+    snprintf(a, sizeof a, "kb check %s", kb);
+    CHECK_EQ_INT(run(a), 1);
+    CHECK(strstr(out, "damaged") != NULL);
+    snprintf(a, sizeof a, "kb compact %s", kb);
+    CHECK_EQ_INT(run(a), 0);
+    CHECK(strstr(out, "200 vectors") != NULL);
+    snprintf(a, sizeof a, "kb check %s", kb);
+    CHECK_EQ_INT(run(a), 0);
+    snprintf(a, sizeof a, "kb compact %s --index HNSW16", kb);
+    CHECK_EQ_INT(run(a), 0);
+    snprintf(a, sizeof a, "kb info %s", kb);
+    CHECK_EQ_INT(run(a), 0);
+    CHECK(strstr(out, "index spec:     HNSW16") != NULL);
+
+    /* Export. */
+    snprintf(a, sizeof a, "kb export %s --format jsonl", kb);
+    CHECK_EQ_INT(run(a), 0);
+    int lines = 0;
+    for (char *c = out; *c; c++)
+        lines += *c == '\n';
+    CHECK_EQ_INT(lines, 200);
+    CHECK(strstr(out, "{\"id\":1,\"doc\":\"d0\"") == out);
+    snprintf(a, sizeof a, "kb export %s --format npy", kb);
+    CHECK_EQ_INT(run(a), 2);
+    snprintf(a, sizeof a, "kb export %s --format csv -o x", kb);
+    CHECK_EQ_INT(run(a), 2);
+    snprintf(a, sizeof a, "kb export %s --format npy -o %s/v.npy", kb, base);
+    CHECK_EQ_INT(run(a), 0);
+    char p[1100];
+    snprintf(p, sizeof p, "%s/v.npy", base);
+    CHECK_EQ_INT(fsize(p), 128 + 200 * 8 * 4);
+    snprintf(p, sizeof p, "%s/v.ids.npy", base);
+    CHECK_EQ_INT(fsize(p), 128 + 200 * 8);
+
+    /* With a real model folder from the shared test data, when present. */
+    char model[1024];
+    snprintf(model, sizeof model, "%s/testdata/models/bert-tiny-uncased", SEM_SHARED_DIR);
+    struct stat st;
+    if (stat(model, &st) == 0) {
+        snprintf(a, sizeof a, "kb create %s/m --model %s", base, model);
+        int rc = run(a);
+        CHECK_MSG(rc == 0, "create --model: %s", out);
+        snprintf(a, sizeof a, "kb info %s/m", base);
+        CHECK_EQ_INT(run(a), 0);
+        CHECK(strstr(out, "model:          bert-tiny-uncased") != NULL);
+        snprintf(a, sizeof a, "kb create %s/m2 --model %s/nonexistent", base, base);
+        CHECK_EQ_INT(run(a), 1);
+    } else {
+        fprintf(stderr, "skipping --model checks: %s not found\n", model);
+    }
+    tu_rm_rf(base);
+    TEST_END();
+}
