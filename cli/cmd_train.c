@@ -10,6 +10,9 @@
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,8 +382,12 @@ int sem_cmd_train(int argc, char **argv)
         return SEM_EXIT_OK; /* --help */
     if (pr)
         return pr;
-    if (o.threads > 0)
+    if (o.threads > 0) {
         openblas_set_num_threads(o.threads);
+#ifdef _OPENMP
+        omp_set_num_threads(o.threads); /* the trainer's own loops (attention, activations, AdamW) */
+#endif
+    }
     sem_error err;
     sem_error_clear(&err);
     char vocab_buf[4096];

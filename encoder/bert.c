@@ -38,8 +38,8 @@ sem_encoder_ctx *sem_encoder_ctx_new(const sem_model *m, sem_error *err)
         return NULL;
     }
     ctx->m = m;
-    int nt = m->n_threads > 0 ? m->n_threads : openblas_get_num_threads();
-    ctx->n_threads = nt < 1 ? 1 : nt > MAX_THREADS ? MAX_THREADS : nt;
+    int nt = m->n_threads > 0 ? m->n_threads : 1;
+    ctx->n_threads = nt > MAX_THREADS ? MAX_THREADS : nt;
     return ctx;
 }
 
@@ -118,11 +118,31 @@ int sem_ctx_reserve(sem_encoder_ctx *ctx, size_t T, size_t n_seq, size_t Lmax, i
     return SEM_OK;
 }
 
-/* y (T, n) = x (T, k) . w (k, n), all row-major */
-static void linear(const float *x, const float *w, float *y, size_t T, size_t k, size_t n)
+/* y (T, n) = x (T, k) . w (k, n), all row-major. With several workers the product is cut into blocks of rows
+ * (or, for few rows, of columns), one cblas_sgemm each: OpenBLAS runs single-threaded inside the OpenMP region. */
+static void linear(const float *x, const float *w, float *y, size_t T, size_t k, size_t n, int nt)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)n, (int)k, 1.0f, x, (int)k, w, (int)n, 0.0f,
-                y, (int)n);
+    if (nt <= 1 || (double)T * (double)n * (double)k < (double)(1 << 21)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)n, (int)k, 1.0f, x, (int)k, w, (int)n,
+                    0.0f, y, (int)n);
+        return;
+    }
+    const int by_rows = T >= (size_t)nt * 64;
+    const size_t len = by_rows ? T : n;
+    size_t step = (len + (size_t)nt - 1) / (size_t)nt;
+    step = (step + 15) & ~(size_t)15; /* whole kernel blocks */
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int b = 0; b < nt; b++) {
+        size_t lo = (size_t)b * step, hi = lo + step < len ? lo + step : len;
+        if (lo >= hi)
+            continue;
+        if (by_rows)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), (int)n, (int)k, 1.0f, x + lo * k,
+                        (int)k, w, (int)n, 0.0f, y + lo * n, (int)n);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)(hi - lo), (int)k, 1.0f, x, (int)k,
+                        w + lo, (int)n, 0.0f, y + lo, (int)n);
+    }
 }
 
 /* Self-attention for every (sequence, head): attn (T, H) from qkv (T, 3H) = [q | k | v] with biases added. */
@@ -206,17 +226,17 @@ int sem_bert_forward(sem_encoder_ctx *ctx, const int32_t *ids, const int32_t *ty
     for (int l = 0; l < c->n_layers; l++) {
         const sem_layer *L = &m->layers[l];
         /* qkv (T, 3H) = x . [Wq | Wk | Wv] + [bq | bk | bv] */
-        linear(x, L->wqkv, ctx->qkv, T, H, 3 * H);
+        linear(x, L->wqkv, ctx->qkv, T, H, 3 * H, nt);
         sem_bias_act(ctx->qkv, L->bqkv, T, 3 * H, SEM_ACT_NONE, nt);
         attention(ctx, offs, n_seq);
         /* x = LayerNorm(attn . Wo + bo + x) */
-        linear(ctx->attn, L->wo, ctx->tmp, T, H, H);
+        linear(ctx->attn, L->wo, ctx->tmp, T, H, H, nt);
         sem_add_layernorm(x, ctx->tmp, L->bo, L->ln1_g, L->ln1_b, T, H, c->ln_eps, nt);
         /* inter (T, F) = act(x . Wi + bi) */
-        linear(x, L->wi, ctx->inter, T, H, F);
+        linear(x, L->wi, ctx->inter, T, H, F, nt);
         sem_bias_act(ctx->inter, L->bi, T, F, c->act, nt);
         /* x = LayerNorm(inter . Wo2 + bo2 + x) */
-        linear(ctx->inter, L->wo2, ctx->tmp, T, F, H);
+        linear(ctx->inter, L->wo2, ctx->tmp, T, F, H, nt);
         sem_add_layernorm(x, ctx->tmp, L->bo2, L->ln2_g, L->ln2_b, T, H, c->ln_eps, nt);
         if (hidden && hidden[l + 1])
             memcpy(hidden[l + 1], x, T * H * sizeof *x);

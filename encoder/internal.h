@@ -118,7 +118,7 @@ struct sem_model {
     sem_tokenizer *tok;  /* NULL for a random-weight model */
     char *name;
     char hash[65];
-    int n_threads;
+    int n_threads; /* workers per context (params, else sem_default_threads()) */
 
     const float *word_emb; /* (vocab, hidden): into the mmap (F32 files) or the arena */
     float *pos_emb;        /* (max_pos, hidden) */
@@ -143,8 +143,13 @@ struct sem_model {
 sem_model *sem_model_new_random(const sem_bert_config *cfg, uint64_t seed, sem_pooling pooling, int normalize,
                                 int n_threads, sem_error *err);
 
-/* Sets OpenBLAS's thread count (n <= 0 leaves it). */
-void sem_blas_set_threads(int n);
+/* Threads: the encoder runs OpenBLAS single-threaded and parallelises itself with OpenMP (GEMMs split by rows
+ * or columns, attention by (sequence, head), elementwise passes by rows). OpenBLAS's own thread pool (OpenMP
+ * build) is not safe when several application threads call into it at once (it deadlocks: seen with three
+ * contexts under clang's libomp), and a server runs one context per thread. */
+void sem_blas_single_thread(void);
+/* OPENBLAS_NUM_THREADS, else the number of online CPUs (1..64): a model's threads when params say 0. */
+int sem_default_threads(void);
 
 /* ---- bert.c: the forward pass over a packed batch ---- */
 struct sem_encoder_ctx {
@@ -152,7 +157,7 @@ struct sem_encoder_ctx {
     /* scratch, grown on demand (never shrinks); sizes in floats */
     size_t cap_tokens; /* rows the token buffers hold */
     size_t cap_scores; /* floats per thread in scores */
-    int n_threads;     /* attention workers */
+    int n_threads;     /* OpenMP workers of a forward pass (GEMM blocks, attention, elementwise) */
     float *x;          /* (T, hidden): the running hidden state */
     float *qkv;        /* (T, 3*hidden) */
     float *attn;       /* (T, hidden): attention output before projection */

@@ -11,10 +11,12 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define VOCAB_MAX_BYTES (64u << 20)
 
@@ -49,10 +51,23 @@ sem_model_params sem_model_default_params(void)
     return p;
 }
 
-void sem_blas_set_threads(int n)
+int sem_default_threads(void)
 {
-    if (n > 0)
-        openblas_set_num_threads(n);
+    /* OpenBLAS's own default: OPENBLAS_NUM_THREADS, else every online CPU */
+    const char *env = getenv("OPENBLAS_NUM_THREADS");
+    long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+void sem_blas_single_thread(void)
+{
+    if (openblas_get_num_threads() == 1)
+        return;
+    /* OpenBLAS's OpenMP build implements set_num_threads with omp_set_num_threads(), which would also shrink
+     * this thread's later OpenMP regions (FAISS's): put that back. */
+    int omp = omp_get_max_threads();
+    openblas_set_num_threads(1);
+    omp_set_num_threads(omp);
 }
 
 /* ---- arena layout ---- */
@@ -364,7 +379,7 @@ sem_model *sem_model_load(const char *dir, const sem_model_params *params, sem_e
     if (sem_model_config_load(dir, &m->mc, &config, &config_len, err))
         goto fail;
     m->cfg = m->mc.bert;
-    m->n_threads = p.n_threads;
+    m->n_threads = p.n_threads > 0 ? p.n_threads : sem_default_threads();
 
     if (snprintf(path, sizeof path, "%s/vocab.txt", dir) >= (int)sizeof path) {
         sem_error_set(err, SEM_EINVAL, "model path too long");
@@ -405,7 +420,7 @@ sem_model *sem_model_load(const char *dir, const sem_model_params *params, sem_e
         sem_error_set(err, SEM_ENOMEM, "out of memory");
         goto fail;
     }
-    sem_blas_set_threads(p.n_threads);
+    sem_blas_single_thread();
     free(config);
     free(vocab);
     return m;
@@ -495,7 +510,7 @@ sem_model *sem_model_new_random(const sem_bert_config *cfg, uint64_t seed, sem_p
     m->mc.pooling = pooling == SEM_POOL_AUTO ? SEM_POOL_MEAN : pooling;
     m->mc.normalize = normalize;
     m->mc.max_tokens = cfg->max_pos;
-    m->n_threads = n_threads;
+    m->n_threads = n_threads > 0 ? n_threads : sem_default_threads();
     if (cfg->hidden < 1 || cfg->n_heads < 1 || cfg->hidden % cfg->n_heads || cfg->n_layers < 1 || cfg->ffn < 1 ||
         cfg->vocab < 1 || cfg->max_pos < 2 || cfg->type_vocab < 1 || cfg->hidden > SEM_MAX_HIDDEN ||
         cfg->ffn > SEM_MAX_FFN || cfg->vocab > SEM_MAX_VOCAB || cfg->n_layers > SEM_MAX_LAYERS ||
@@ -520,7 +535,7 @@ sem_model *sem_model_new_random(const sem_bert_config *cfg, uint64_t seed, sem_p
     }
     fill((float *)m->word_emb, (size_t)cfg->vocab * (size_t)cfg->hidden, 0.0f, 0.5f, &s);
     snprintf(m->hash, sizeof m->hash, "%016llx", (unsigned long long)seed);
-    sem_blas_set_threads(n_threads);
+    sem_blas_single_thread();
     return m;
 fail:
     sem_model_free(m);

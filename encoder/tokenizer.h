@@ -1,6 +1,6 @@
 /* encoder/tokenizer.h: WordPiece tokenization identical to HuggingFace BertTokenizer (the slow reference).
  *
- * Pipeline (as HF): clean text (drop NUL, U+FFFD, Cc/Cf except \t\n\r; whitespace to ' '), split CJK ideographs
+ * Pipeline (as HF): clean text (drop NUL, U+FFFD and every C* category except \t\n\r; whitespace to ' '), split CJK ideographs
  * into words (when tokenize_chinese_chars), lowercase per code point and strip accents (NFD, drop Mn) per the
  * config, split on punctuation (ASCII symbol ranges count as punctuation) and on whitespace as Python's
  * str.split, then greedy longest-match WordPiece with "##" continuations; words over 100 characters and words

@@ -119,6 +119,7 @@ static sem_kb *kb_alloc(const char *dir, sem_error *err)
     pthread_mutex_init(&kb->pool_mu, NULL);
     pthread_rwlock_init(&kb->ilock, NULL);
     pthread_mutex_init(&kb->info_mu, NULL);
+    pthread_mutex_init(&kb->meta_mu, NULL);
     kb->dir = strdup(dir);
     kb->db_path = path_join(dir, SEM_KB_DB_FILE);
     kb->index_path = path_join(dir, SEM_KB_INDEX_FILE);
@@ -145,6 +146,7 @@ static void kb_free(sem_kb *kb)
     pthread_mutex_destroy(&kb->pool_mu);
     pthread_rwlock_destroy(&kb->ilock);
     pthread_mutex_destroy(&kb->info_mu);
+    pthread_mutex_destroy(&kb->meta_mu);
     free(kb->dir);
     free(kb->db_path);
     free(kb->index_path);
@@ -430,6 +432,72 @@ static int load_index(sem_kb *kb, sqlite3 *db, int from_version, sem_error *err)
     return SEM_OK;
 }
 
+int sem_kb_refresh(sem_kb *kb, int64_t *n_applied, sem_error *err)
+{
+    sem_error_clear(err);
+    if (n_applied)
+        *n_applied = 0;
+    if (!kb->read_only)
+        return SEM_OK;
+    sqlite3 *db = sem_kb_conn_get(kb, err);
+    if (!db)
+        return err ? err->code : SEM_EIO;
+    int64_t cur = 0, floor_seq = 0;
+    char buf[64];
+    pthread_mutex_lock(&kb->write_mu); /* one refresher at a time */
+    int rc = sem_db_current_seq(db, &cur, err);
+    if (rc || cur == kb->vi->last_seq)
+        goto out;
+    if (sem_db_meta_get(db, "log_floor", buf, sizeof buf, NULL) == SEM_OK)
+        floor_seq = strtoll(buf, NULL, 10);
+    char spec[sizeof kb->spec];
+    if (sem_db_meta_get(db, "index_spec", spec, sizeof spec, NULL) == SEM_OK) { /* a writer may have compacted */
+        pthread_mutex_lock(&kb->meta_mu);
+        memcpy(kb->spec, spec, sizeof spec);
+        pthread_mutex_unlock(&kb->meta_mu);
+    }
+    if (kb->vi->last_seq >= floor_seq && kb->vi->last_seq < cur) {
+        /* The log still holds what we miss: apply it to a copy-free index under the exclusive lock (the
+         * delta is small; searches wait for it). */
+        int64_t applied = 0;
+        sem_error e;
+        sem_error_clear(&e);
+        pthread_rwlock_wrlock(&kb->ilock);
+        int r = replay_changes(kb, db, kb->vi, &applied, &e);
+        pthread_rwlock_unlock(&kb->ilock);
+        if (r == SEM_OK) {
+            if (n_applied)
+                *n_applied = applied;
+            goto out;
+        }
+        sem_log(SEM_LOG_WARN, "KB %s: refreshing the index failed (%s); reloading it", kb->dir, e.msg);
+    }
+    /* The writer saved and trimmed the log past us (or we are ahead): load its file and replay, or rebuild. */
+    sem_vindex *nv = NULL;
+    sem_error e;
+    sem_error_clear(&e);
+    int64_t applied = 0, np = 0;
+    if (sem_vindex_load(kb->index_path, kb->uuid, kb->model.dim, kb->metric, &nv, &e) != SEM_OK ||
+        nv->last_seq < floor_seq || nv->last_seq > cur || replay_changes(kb, db, nv, &applied, &e) != SEM_OK ||
+        sem_db_int(db, "SELECT count(*) FROM passages", NULL, 0, &np, &e) != SEM_OK || sem_vindex_nlive(nv) != np) {
+        sem_vindex_free(nv);
+        nv = NULL;
+        if ((rc = sem_kb_build_index(kb, db, kb->spec, &nv, err)))
+            goto out;
+    }
+    pthread_rwlock_wrlock(&kb->ilock);
+    sem_vindex *old = kb->vi;
+    kb->vi = nv;
+    pthread_rwlock_unlock(&kb->ilock);
+    sem_vindex_free(old);
+    if (n_applied)
+        *n_applied = -1;
+out:
+    pthread_mutex_unlock(&kb->write_mu);
+    sem_kb_conn_put(kb, db);
+    return rc;
+}
+
 /* ---- save ------------------------------------------------------------------------------------------------- */
 
 int sem_kb_save_locked(sem_kb *kb, sem_error *err)
@@ -445,7 +513,9 @@ int sem_kb_save_locked(sem_kb *kb, sem_error *err)
     if (rc)
         return sem_error_prefix(err, "saving the index of %s", kb->dir);
     kb->dirty = 0;
+    pthread_mutex_lock(&kb->meta_mu);
     kb->saved_seq = seq;
+    pthread_mutex_unlock(&kb->meta_mu);
     /* The file covers everything up to seq: the log before it is no longer needed. */
     char num[32];
     snprintf(num, sizeof num, "%lld", (long long)seq);
@@ -504,13 +574,16 @@ static int64_t spec_nlist(const char *spec)
 }
 
 /* After a write (caller holds write_mu): train when enough vectors wait, grow an "auto" index, drop many
- * tombstones, and save now and then so that the replay on open stays short. */
-static int maintain(sem_kb *kb, sem_error *err)
+ * tombstones, and save now and then so that the replay on open stays short. Never fails the caller: the write
+ * is committed and the current index stays valid, so problems here are logged (the next open repairs). */
+static void maintain(sem_kb *kb)
 {
     sem_vindex *v = kb->vi;
     int64_t live = sem_vindex_nlive(v);
     const char *why = NULL;
     char r[128];
+    sem_error e;
+    sem_error_clear(&e);
     if (sem_vindex_untrained(v) && live >= v->train_min) {
         why = "enough vectors to train";
     } else if (strcmp(kb->spec, "auto") == 0 && sem_kb_resolve_spec("auto", live, kb->model.dim, r, sizeof r,
@@ -524,16 +597,17 @@ static int maintain(sem_kb *kb, sem_error *err)
     }
     if (why) {
         sem_log(SEM_LOG_INFO, "KB %s: rebuilding the index (%s)", kb->dir, why);
-        int rc = rebuild_swap(kb, kb->spec, err);
-        if (rc)
-            return rc;
-        return sem_kb_save_locked(kb, err);
+        if (rebuild_swap(kb, kb->spec, &e) != SEM_OK) {
+            sem_log(SEM_LOG_WARN, "KB %s: rebuilding the index failed (%s); keeping the current one", kb->dir,
+                    e.msg);
+            return;
+        }
     }
     int64_t pending = kb->vi->last_seq - kb->saved_seq;
     int64_t lim = live / 4 > 1000 ? live / 4 : 1000;
-    if (kb->dirty && (kb->saved_seq < 0 || pending >= lim))
-        return sem_kb_save_locked(kb, err);
-    return SEM_OK;
+    if (kb->dirty && (why || kb->saved_seq < 0 || pending >= lim) && sem_kb_save_locked(kb, &e) != SEM_OK)
+        sem_log(SEM_LOG_WARN, "KB %s: saving the index failed (%s); it will be repaired on the next open", kb->dir,
+                e.msg);
 }
 
 /* ---- create / open -------------------------------------------------------------------------------------- */
@@ -791,12 +865,10 @@ sem_kb *sem_kb_open(const char *dir, const sem_kb_open_params *params, sem_error
     }
     if ((rc = load_index(kb, db, from, err)))
         goto fail;
-    if (!kb->read_only) {
-        if ((rc = maintain(kb, err)))
-            goto fail;
-    } else {
+    if (!kb->read_only)
+        maintain(kb);
+    else
         sem_kb_conn_put(kb, db);
-    }
     return kb;
 fail:
     if (kb->read_only && db)
@@ -952,9 +1024,11 @@ static int apply_to_index(sem_kb *kb, const id_list *removed, const id_list *add
         sem_log(SEM_LOG_WARN, "KB %s: updating the index failed (%s); rebuilding it from SQLite", kb->dir, e.msg);
         rc = rebuild_swap(kb, kb->spec, err);
         if (rc)
-            return sem_error_prefix(err, "the change is committed, but the index could not be rebuilt");
+            return sem_error_prefix(err, "the change is committed (durable), but the index could not be updated; "
+                                         "it will be rebuilt on the next open");
     }
-    return maintain(kb, err);
+    maintain(kb);
+    return SEM_OK;
 }
 
 int sem_kb_put(sem_kb *kb, const sem_kb_doc *docs, int n, sem_error *err)
@@ -962,10 +1036,10 @@ int sem_kb_put(sem_kb *kb, const sem_kb_doc *docs, int n, sem_error *err)
     sem_error_clear(err);
     if (!kb || (n > 0 && !docs) || n < 0)
         return sem_error_set(err, SEM_EINVAL, "sem_kb_put: bad arguments");
-    if (kb->read_only)
-        return sem_error_set(err, SEM_EINVAL, "KB %s is open read-only", kb->dir);
     if (n == 0)
         return SEM_OK;
+    if (kb->read_only)
+        return sem_error_set(err, SEM_EINVAL, "KB %s is open read-only", kb->dir);
     float *X = NULL;
     int64_t total = 0;
     int rc = validate_docs(kb, docs, n, &X, &total, err);

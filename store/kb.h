@@ -35,7 +35,8 @@
  * threads at once; WAL lets readers run while the writer commits); write calls (put, delete, save, compact)
  * are serialized by a per-KB mutex, so concurrent writers simply wait for each other.
  * Processes: one process may open a KB read-write (LOCK, flock; a second gets SEM_EBUSY); any number may open
- * it read-only at the same time (they see committed data; their in-memory index is caught up on open only).
+ * it read-only at the same time (they see committed data in SQLite; their in-memory vector index is caught up
+ * on open and by sem_kb_refresh).
  *
  * Crash safety: every write is one SQLite transaction (synchronous=FULL): when sem_kb_put/sem_kb_delete
  * returns SEM_OK the change is durable, and a crash at any instant leaves either all of it or none of it.
@@ -122,6 +123,13 @@ void sem_kb_close(sem_kb *kb);
  * and automatically after many changes. */
 int sem_kb_save(sem_kb *kb, sem_error *err);
 
+/* Catches the in-memory vector index up with changes committed by ANOTHER process since open or the last
+ * refresh (a read-only handle beside a writing indexer; text search, filters and hit details read SQLite and
+ * see new data without this). Cheap when nothing changed: a server may call it before searches or on a timer.
+ * *n_applied (may be NULL) receives the number of change-log entries applied (-1 after a full reload).
+ * On a read-write handle it is a no-op (its own writes keep the index current). */
+int sem_kb_refresh(sem_kb *kb, int64_t *n_applied, sem_error *err);
+
 /* The KB's model identity (copied into *out), dimension and metric. Cheap; any thread. */
 void sem_kb_get_model(const sem_kb *kb, sem_kb_model *out);
 int sem_kb_dim(const sem_kb *kb);
@@ -147,9 +155,12 @@ typedef struct sem_kb_doc {
 
 /* Stores n documents in ONE transaction. A document whose ext_id exists already is replaced (its old passages
  * are deleted, the new ones get new passage ids; passage ids are never reused). Everything is validated first
- * (UTF-8, JSON object, offsets, finite vectors, ext_id unique within the batch): on any error nothing is
- * written. When it returns SEM_OK the documents are durable and searchable by every thread. Writers are
- * serialized. May train the index (once enough vectors exist for an untrained spec) before returning. */
+ * (UTF-8, JSON object, offsets, finite vectors, ext_id unique within the batch): on a validation or SQLite
+ * error nothing is written. When it returns SEM_OK the documents are durable and searchable by every thread.
+ * (The one error after the commit: the in-memory index could not be updated nor rebuilt, e.g. out of memory;
+ * the message then says the change is committed, and the next open repairs the index.) Writers are
+ * serialized. May train or rebuild the index (once enough vectors exist for an untrained spec, or when an
+ * "auto" index should grow) and save it before returning; searches continue meanwhile. */
 int sem_kb_put(sem_kb *kb, const sem_kb_doc *docs, int n, sem_error *err);
 
 /* Deletes the document with ext_id and its passages in one transaction. SEM_ENOTFOUND if there is none. */
@@ -209,6 +220,8 @@ typedef struct sem_kb_search_params {
     int nprobe;                  /* IVF lists to visit for this call; 0 = the KB's default */
     int ef_search;               /* HNSW efSearch for this call; 0 = FAISS's default */
     const sem_kb_filter *filter; /* NULL or n == 0: no filter */
+    int filter_exact_max;        /* filters matching at most this many passages are scanned exactly from SQLite,
+                                    broader ones over-fetch from the index; 0 = 20000, -1 = always over-fetch */
 } sem_kb_search_params;
 sem_kb_search_params sem_kb_default_search_params(void);
 
@@ -220,7 +233,8 @@ typedef struct sem_kb_hit {
 /* Vector search for nq queries (nq, dim) row-major. hits is (nq, k) row-major; n_hits[q] (nq entries) receives
  * how many of row q are filled (fewer than k when the KB or the filter has fewer passages), best first.
  * With a filter, the filter is applied exactly: selective filters are searched exactly over the matching
- * passages' stored vectors; broad ones by over-fetching from the index. Deleted passages never appear.
+ * passages' stored vectors; broad ones by over-fetching from the index. Passages whose delete returned before
+ * the call never appear (one deleted while the search runs may; sem_kb_get_passages then says found = 0).
  * Before the index is trained (an IVF/PQ spec with too few vectors), search is exact over all vectors. */
 int sem_kb_search(sem_kb *kb, const float *queries, int nq, const sem_kb_search_params *params, sem_kb_hit *hits,
                   int *n_hits, sem_error *err);
@@ -282,7 +296,7 @@ typedef struct sem_kb_check_report {
     int64_t n_index;          /* live ids in the index */
     int64_t missing_in_index; /* passages in SQLite absent from the index */
     int64_t extra_in_index;   /* ids in the index with no passage in SQLite */
-    int64_t fts_mismatch;     /* |FTS rows - passages| (FTS integrity-check failure counts as 1) */
+    int64_t fts_mismatch;     /* |FTS rows - passages|, +1 if FTS5's integrity-check fails (read-write only) */
     int64_t bad_vectors;      /* passage vectors of the wrong size or not finite */
     int sqlite_ok;            /* 1 if PRAGMA integrity_check said ok */
     int64_t *missing_ids, *extra_ids;

@@ -30,6 +30,8 @@ struct sem_kb {
     pthread_rwlock_t ilock; /* guards vi: searches shared, changes exclusive */
     sem_vindex *vi;
 
+    pthread_mutex_t meta_mu; /* lets sem_kb_get_info read spec and saved_seq without waiting for a writer
+                                (a training can hold write_mu for a minute); writers take it to change them */
     pthread_mutex_t info_mu; /* guards the memory-estimate cache of sem_kb_get_info */
     const sem_vindex *mem_vi;
     int64_t mem_seq, mem_ntotal, mem_bytes;

@@ -21,7 +21,6 @@ int sem_kb_get_info(sem_kb *kb, sem_kb_info *out, sem_error *err)
     out->metric = kb->metric;
     out->schema_version = SEM_KB_SCHEMA_VERSION;
     out->read_only = kb->read_only;
-    snprintf(out->index_spec, sizeof out->index_spec, "%s", kb->spec);
     int rc = sem_kb_count(kb, &out->n_docs, &out->n_passages, err);
     if (rc)
         return rc;
@@ -33,10 +32,10 @@ int sem_kb_get_info(sem_kb *kb, sem_kb_info *out, sem_error *err)
     sem_kb_conn_put(kb, db);
     if (rc)
         return rc;
-    /* Writers hold write_mu while saved_seq changes; the value here is a snapshot for display. */
-    pthread_mutex_lock(&kb->write_mu);
+    pthread_mutex_lock(&kb->meta_mu); /* not write_mu: a training writer may hold that for a long time */
     int64_t saved = kb->saved_seq;
-    pthread_mutex_unlock(&kb->write_mu);
+    snprintf(out->index_spec, sizeof out->index_spec, "%s", kb->spec);
+    pthread_mutex_unlock(&kb->meta_mu);
     pthread_rwlock_rdlock(&kb->ilock);
     const sem_vindex *v = kb->vi;
     snprintf(out->index_built, sizeof out->index_built, "%s", v->spec);
@@ -153,15 +152,18 @@ int sem_kb_check(sem_kb *kb, sem_kb_check_report *r, sem_error *err)
     }
     sqlite3_finalize(st);
     st = NULL;
+    /* An external-content FTS5 table counts its content table; its docsize shadow table has one row per indexed
+     * passage. */
     int64_t nfts = 0;
-    if ((rc = sem_db_int(db, "SELECT count(*) FROM passages_fts", NULL, 0, &nfts, err)))
+    if ((rc = sem_db_int(db, "SELECT count(*) FROM passages_fts_docsize", NULL, 0, &nfts, err)))
         goto out;
     r->fts_mismatch = nfts > r->n_passages ? nfts - r->n_passages : r->n_passages - nfts;
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    /* FTS5's own check (needs no write: it raises an error when the index and its content disagree). */
-    if (sqlite3_exec(db, "INSERT INTO passages_fts(passages_fts, rank) VALUES ('integrity-check', 1)", NULL, NULL,
-                     NULL) != SQLITE_OK &&
-        sqlite3_errcode(db) != SQLITE_READONLY && r->fts_mismatch == 0)
+    /* FTS5's own check compares the index with the content (rank 1): it is an INSERT, so it needs the writer's
+     * connection (we hold write_mu); read-only handles rely on the count above. */
+    if (kb->wdb && sqlite3_exec(kb->wdb, "INSERT INTO passages_fts(passages_fts, rank) VALUES ('integrity-check', 1)",
+                                NULL, NULL, NULL) != SQLITE_OK &&
+        r->fts_mismatch == 0)
         r->fts_mismatch = 1;
     if ((rc = sem_db_prepare(db, "PRAGMA integrity_check", &st, err)))
         goto out;
@@ -203,7 +205,9 @@ int sem_kb_compact(sem_kb *kb, const char *index_spec, sem_error *err)
     if (strcmp(spec, kb->spec) != 0) {
         if ((rc = sem_db_meta_set(kb->wdb, "index_spec", spec, err)))
             goto out;
+        pthread_mutex_lock(&kb->meta_mu);
         snprintf(kb->spec, sizeof kb->spec, "%s", spec);
+        pthread_mutex_unlock(&kb->meta_mu);
     }
     rc = sem_kb_save_locked(kb, err);
 out:

@@ -260,7 +260,8 @@ int sem_kb_search(sem_kb *kb, const float *queries, int nq, const sem_kb_search_
     m = sqlite3_column_int64(st, 0);
     if (m == 0)
         goto out;
-    if (m <= EXACT_FILTER_MAX)
+    int64_t exact_max = params->filter_exact_max == 0 ? EXACT_FILTER_MAX : params->filter_exact_max;
+    if (m <= exact_max)
         rc = search_exact_filtered(kb, db, queries, nq, params, hits, n_hits, err);
     else
         rc = search_overfetch(kb, db, queries, nq, params, m, hits, n_hits, err);

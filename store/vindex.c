@@ -542,6 +542,16 @@ static int hash_fd(int fd, uint64_t off, uint64_t len, uint64_t *out, sem_error 
     return SEM_OK;
 }
 
+void sem_vindex_reseal_header(unsigned char *file, size_t len)
+{
+    if (len < IDX_HEADER_BYTES)
+        return;
+    idx_header h;
+    memcpy(&h, file, sizeof h);
+    h.header_hash = sem_vindex_hash(&h, offsetof(idx_header, header_hash), 0);
+    memcpy(file, &h, sizeof h);
+}
+
 int sem_vindex_save(const sem_vindex *v, const char *path, const char *kb_uuid, sem_error *err)
 {
     size_t plen = strlen(path);

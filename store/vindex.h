@@ -79,6 +79,10 @@ int sem_vindex_save(const sem_vindex *v, const char *path, const char *kb_uuid, 
  * sees bytes whose checksum matched. */
 int sem_vindex_load(const char *path, const char *kb_uuid, int d, int metric, sem_vindex **out, sem_error *err);
 
+/* For fuzzing and tests: recomputes the header checksum of an index-file image of len bytes in place (so that
+ * mutated header fields reach the field checks). No-op if len is shorter than the header. */
+void sem_vindex_reseal_header(unsigned char *file, size_t len);
+
 /* 64-bit checksum used by the index file (exposed for tests). */
 uint64_t sem_vindex_hash(const void *data, size_t len, uint64_t seed);
 

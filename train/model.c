@@ -5,6 +5,14 @@
 
 #include <cblas.h>
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+static int max_threads(void) { return omp_get_max_threads(); }
+static int thread_num(void) { return omp_get_thread_num(); }
+#else
+static int max_threads(void) { return 1; }
+static int thread_num(void) { return 0; }
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +56,7 @@ int sem_tdropout_keep(uint64_t seed, uint64_t site, uint64_t idx, double p)
 static void dropout_mask(sem_real *mask, size_t n, double p, uint64_t seed, uint64_t site)
 {
     sem_real keep = (sem_real)(1.0 / (1.0 - p));
+#pragma omp parallel for schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++)
         mask[i] = sem_tdropout_keep(seed, site, i, p) ? keep : 0;
 }
@@ -212,7 +221,10 @@ struct sem_tacts {
     sem_real *dA, *dB, *dC;      /* (BT, H) backward scratch */
     sem_real *dF;                /* (BT, F) */
     sem_real *dQ;                /* (BT, 3H) */
-    sem_real *sP, *sD;           /* (T, T) per-head scratch */
+    sem_real *sP, *sD;           /* (nthr, T, T) per-thread scratch of the attention loops */
+    int nthr;                    /* OpenMP threads the scratch is sized for */
+    double *mrow;                /* (M) per-row MLM losses (summed in order: deterministic) */
+    int *marg;                   /* (M) per-row argmax */
     /* MLM head, M <= max_pred */
     sem_real *mx, *mz, *ma, *my; /* (M, H) */
     sem_real *m_mean, *m_rstd;   /* (M) */
@@ -239,6 +251,7 @@ sem_tacts *sem_tacts_new(const sem_tconfig *c, int max_B, int max_T, int max_pre
     a->maxB = max_B;
     a->maxT = max_T;
     a->max_pred = max_pred;
+    a->nthr = max_threads() > 0 ? max_threads() : 1;
     size_t BT = (size_t)max_B * max_T, H = (size_t)c->hidden, F = (size_t)c->ffn, L = (size_t)c->layers;
     size_t nh = (size_t)c->heads, T = (size_t)max_T, M = (size_t)max_pred, V = (size_t)c->vocab_size;
     size_t B = (size_t)max_B;
@@ -253,7 +266,7 @@ sem_tacts *sem_tacts_new(const sem_tconfig *c, int max_B, int max_T, int max_pre
         {&a->ln1_rstd, L * BT}, {&a->h1, L * BT * H},      {&a->fi, L * BT * F},       {&a->fa, L * BT * F},
         {&a->fo_drop, L * BT * H}, {&a->r2, L * BT * H},   {&a->ln2_mean, L * BT},     {&a->ln2_rstd, L * BT},
         {&a->h2, L * BT * H},   {&a->dA, BT * H},          {&a->dB, BT * H},           {&a->dC, BT * H},
-        {&a->dF, BT * F},       {&a->dQ, BT * 3 * H},      {&a->sP, T * T},            {&a->sD, T * T},
+        {&a->dF, BT * F},       {&a->dQ, BT * 3 * H},      {&a->sP, T * T * (size_t)a->nthr}, {&a->sD, T * T * (size_t)a->nthr},
         {&a->mx, M * H},        {&a->mz, M * H},           {&a->ma, M * H},            {&a->my, M * H},
         {&a->m_mean, M},        {&a->m_rstd, M},           {&a->logits, M * V},        {&a->dm1, M * H},
         {&a->dm2, M * H},       {&a->pin, B * H},          {&a->pooled, B * H},        {&a->unit, B * H},
@@ -270,9 +283,13 @@ sem_tacts *sem_tacts_new(const sem_tconfig *c, int max_B, int max_T, int max_pre
     }
     a->block = calloc(total ? total : 1, sizeof(sem_real));
     a->ids = malloc(sizeof(int32_t) * BT * 3);
-    if (!a->block || !a->ids) {
+    a->mrow = malloc(sizeof(double) * (M + 1));
+    a->marg = malloc(sizeof(int) * (M + 1));
+    if (!a->block || !a->ids || !a->mrow || !a->marg) {
         free(a->block);
         free(a->ids);
+        free(a->mrow);
+        free(a->marg);
         free(a);
         sem_error_set(err, SEM_ENOMEM, "out of memory for the training workspace (%zu MB)",
                       total * sizeof(sem_real) >> 20);
@@ -294,6 +311,8 @@ void sem_tacts_free(sem_tacts *a)
         return;
     free(a->block);
     free(a->ids);
+    free(a->mrow);
+    free(a->marg);
     free(a);
 }
 
@@ -345,6 +364,7 @@ static void matmul_bwd(sem_real *din, int accumulate, sem_real *dw, sem_real *db
 static void layernorm_fwd(sem_real *out, sem_real *mean, sem_real *rstd, const sem_real *in, const sem_real *w,
                           const sem_real *b, int N, int H, double eps)
 {
+#pragma omp parallel for schedule(static) if ((size_t)N * H > 65536)
     for (int n = 0; n < N; n++) {
         const sem_real *x = in + (size_t)n * H;
         sem_real *y = out + (size_t)n * H;
@@ -388,12 +408,19 @@ static void layernorm_bwd(sem_real *din, sem_real *dw, sem_real *db, const sem_r
 
 static const double SQRT_2_OVER_PI = 0.7978845608028654;
 
+#ifdef SEM_TRAIN_F64
+#define RERF erf
+#else
+#define RERF erff
+#endif
+
 static void act_fwd(sem_real *out, const sem_real *in, size_t n, sem_tact act)
 {
+#pragma omp parallel for schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         double x = in[i];
         switch (act) {
-        case SEM_TACT_GELU: out[i] = (sem_real)(0.5 * x * (1.0 + erf(x * M_SQRT1_2))); break;
+        case SEM_TACT_GELU: out[i] = (sem_real)(0.5 * x * (1.0 + RERF((sem_real)(x * M_SQRT1_2)))); break;
         case SEM_TACT_GELU_NEW:
             out[i] = (sem_real)(0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))));
             break;
@@ -405,11 +432,12 @@ static void act_fwd(sem_real *out, const sem_real *in, size_t n, sem_tact act)
 /* d (n) *= act'(in) */
 static void act_bwd(sem_real *d, const sem_real *in, size_t n, sem_tact act)
 {
+#pragma omp parallel for schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         double x = in[i], g;
         switch (act) {
         case SEM_TACT_GELU:
-            g = 0.5 * (1.0 + erf(x * M_SQRT1_2)) + x * exp(-0.5 * x * x) * 0.3989422804014327;
+            g = 0.5 * (1.0 + RERF((sem_real)(x * M_SQRT1_2))) + x * REXP((sem_real)(-0.5 * x * x)) * 0.3989422804014327;
             break;
         case SEM_TACT_GELU_NEW: {
             double t = tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
@@ -436,9 +464,14 @@ static void attention_fwd(sem_tacts *a, const sem_tconfig *c, int l, const sem_t
     int use_drop = fw->train && c->attn_dropout > 0;
     if (use_drop)
         dropout_mask(drop, BT * nh * T, c->attn_dropout, fw->seed, site_of(l, SITE_ATT));
-    for (int b = 0; b < B; b++) {
+    /* (sequence, head) pairs are independent: one per OpenMP thread, each with its own scratch (OpenBLAS runs
+     * single-threaded inside a parallel region) */
+#pragma omp parallel for schedule(static) num_threads(a->nthr) if (a->nthr > 1 && B * nh > 1 && (size_t)T * T * d >= 65536)
+    for (int bh = 0; bh < B * nh; bh++) {
+        int b = bh / nh, h = bh % nh;
+        sem_real *sP = a->sP + (size_t)thread_num() * a->maxT * a->maxT;
         const int32_t *mk = a->mask + (size_t)b * T;
-        for (int h = 0; h < nh; h++) {
+        {
             const sem_real *Q = qkv + (size_t)b * T * 3 * H + (size_t)h * d, *K = Q + H, *Vv = Q + 2 * H;
             sem_real *S = att + ((size_t)b * nh + h) * T * T;
             gemm(0, 1, T, T, d, scale, Q, 3 * H, K, 3 * H, 0.0, S, T); /* (T, T) = Q K^T / sqrt(d) */
@@ -461,8 +494,8 @@ static void attention_fwd(sem_tacts *a, const sem_tconfig *c, int l, const sem_t
             if (use_drop) {
                 const sem_real *D = drop + ((size_t)b * nh + h) * T * T;
                 for (size_t k = 0; k < (size_t)T * T; k++)
-                    a->sP[k] = S[k] * D[k];
-                P = a->sP;
+                    sP[k] = S[k] * D[k];
+                P = sP;
             }
             gemm(0, 0, T, d, T, 1.0, P, T, Vv, 3 * H, 0.0, ctx + (size_t)b * T * H + (size_t)h * d, H);
         }
@@ -478,8 +511,12 @@ static void attention_bwd(sem_tacts *a, const sem_tconfig *c, int l, const sem_r
     const sem_real *drop = a->att_drop + (size_t)l * a->bt_cap * nh * a->maxT;
     double scale = 1.0 / sqrt((double)d);
     int use_drop = a->train && c->attn_dropout > 0;
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < nh; h++) {
+#pragma omp parallel for schedule(static) num_threads(a->nthr) if (a->nthr > 1 && B * nh > 1 && (size_t)T * T * d >= 65536)
+    for (int bh = 0; bh < B * nh; bh++) {
+        int b = bh / nh, h = bh % nh;
+        sem_real *sP = a->sP + (size_t)thread_num() * a->maxT * a->maxT;
+        sem_real *sD = a->sD + (size_t)thread_num() * a->maxT * a->maxT;
+        {
             size_t ro = (size_t)b * T * 3 * H + (size_t)h * d;
             const sem_real *Q = qkv + ro, *K = Q + H, *Vv = Q + 2 * H;
             sem_real *dQ = dqkv + ro, *dK = dQ + H, *dV = dQ + 2 * H;
@@ -489,13 +526,13 @@ static void attention_bwd(sem_tacts *a, const sem_tconfig *c, int l, const sem_r
             const sem_real *P = S;
             if (use_drop) {
                 for (size_t k = 0; k < (size_t)T * T; k++)
-                    a->sP[k] = S[k] * D[k];
-                P = a->sP;
+                    sP[k] = S[k] * D[k];
+                P = sP;
             }
             gemm(1, 0, T, d, T, 1.0, P, T, dO, H, 0.0, dV, 3 * H);     /* dV = P'^T dO */
-            gemm(0, 1, T, T, d, 1.0, dO, H, Vv, 3 * H, 0.0, a->sD, T); /* dP' = dO V^T */
+            gemm(0, 1, T, T, d, 1.0, dO, H, Vv, 3 * H, 0.0, sD, T); /* dP' = dO V^T */
             for (int i = 0; i < T; i++) {
-                sem_real *dp = a->sD + (size_t)i * T;
+                sem_real *dp = sD + (size_t)i * T;
                 const sem_real *p = S + (size_t)i * T;
                 if (use_drop)
                     for (int j = 0; j < T; j++)
@@ -506,8 +543,8 @@ static void attention_bwd(sem_tacts *a, const sem_tconfig *c, int l, const sem_r
                 for (int j = 0; j < T; j++)
                     dp[j] = (sem_real)(p[j] * (dp[j] - dot));
             }
-            gemm(0, 0, T, d, T, scale, a->sD, T, K, 3 * H, 0.0, dQ, 3 * H); /* dQ = dS K / sqrt(d) */
-            gemm(1, 0, T, d, T, scale, a->sD, T, Q, 3 * H, 0.0, dK, 3 * H); /* dK = dS^T Q / sqrt(d) */
+            gemm(0, 0, T, d, T, scale, sD, T, K, 3 * H, 0.0, dQ, 3 * H); /* dQ = dS K / sqrt(d) */
+            gemm(1, 0, T, d, T, scale, sD, T, Q, 3 * H, 0.0, dK, 3 * H); /* dK = dS^T Q / sqrt(d) */
         }
     }
 }
@@ -658,8 +695,8 @@ static void encoder_bwd(sem_tmodel *m, sem_tacts *a)
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Masked-LM head and loss */
 
-int sem_tmodel_mlm(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, const sem_tfwd *fw, double grad_scale,
-                   sem_tstats *st, sem_error *err)
+/* Encoder + MLM head forward: a->logits (M, V) for the n_pred masked positions. */
+static int mlm_forward(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, const sem_tfwd *fw, sem_error *err)
 {
     const sem_tconfig *c = &m->cfg;
     int M = b->n_pred, H = c->hidden, V = c->vocab_size;
@@ -668,14 +705,13 @@ int sem_tmodel_mlm(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, const sem_t
     for (int i = 0; i < M; i++) {
         if (b->pred_pos[i] < 0 || b->pred_pos[i] >= b->B * b->T)
             return sem_error_set(err, SEM_EINVAL, "masked position %d out of range", (int)b->pred_pos[i]);
-        if (b->pred_label[i] < 0 || b->pred_label[i] >= V)
+        if (b->pred_label && (b->pred_label[i] < 0 || b->pred_label[i] >= V))
             return sem_error_set(err, SEM_EINVAL, "label %d outside the vocabulary", (int)b->pred_label[i]);
     }
     const sem_real *hid = sem_tmodel_encode(m, a, b, fw, err); /* (BT, H) */
     if (!hid)
         return err ? err->code : SEM_EINVAL;
     const sem_tparams *w = &m->w.p;
-    sem_tparams *g = &m->g.p;
     /* mx (M, H) = hid[pos]; mz = mx · mlm_w^T + mlm_b; ma = act(mz); my = LayerNorm(ma) */
     for (int i = 0; i < M; i++)
         memcpy(a->mx + (size_t)i * H, hid + (size_t)b->pred_pos[i] * H, sizeof(sem_real) * H);
@@ -684,8 +720,34 @@ int sem_tmodel_mlm(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, const sem_t
     layernorm_fwd(a->my, a->m_mean, a->m_rstd, a->ma, w->mlm_ln_w, w->mlm_ln_b, M, H, c->ln_eps);
     /* logits (M, V) = my · wte^T + mlm_bias (the decoder is tied to the word embeddings) */
     matmul_fwd(a->logits, a->my, w->wte, w->mlm_bias, M, H, V);
-    double loss = 0;
-    int correct = 0;
+    return SEM_OK;
+}
+
+int sem_tmodel_mlm_logits(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, sem_real *out, sem_error *err)
+{
+    sem_tfwd fw = {0, 0};
+    int rc = mlm_forward(m, a, b, &fw, err);
+    if (rc == SEM_OK)
+        memcpy(out, a->logits, sizeof(sem_real) * (size_t)b->n_pred * m->cfg.vocab_size);
+    return rc;
+}
+
+int sem_tmodel_mlm(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, const sem_tfwd *fw, double grad_scale,
+                   sem_tstats *st, sem_error *err)
+{
+    const sem_tconfig *c = &m->cfg;
+    int M = b->n_pred, H = c->hidden, V = c->vocab_size;
+    if (!b->pred_label)
+        return sem_error_set(err, SEM_EINVAL, "MLM batch without labels");
+    int rc = mlm_forward(m, a, b, fw, err);
+    if (rc != SEM_OK)
+        return rc;
+    const sem_tparams *w = &m->w.p;
+    sem_tparams *g = &m->g.p;
+    /* rows are independent: per-row losses are kept and summed in order, so the result does not depend on the
+     * number of threads */
+    const double s_row = grad_scale / M;
+#pragma omp parallel for schedule(static) if ((size_t)M * V > 65536)
     for (int i = 0; i < M; i++) {
         sem_real *z = a->logits + (size_t)i * V;
         double mx = -INFINITY, sum = 0;
@@ -701,15 +763,20 @@ int sem_tmodel_mlm(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, const sem_t
             z[k] = REXP(z[k] - rmx);
             sum += z[k];
         }
-        loss += mx + log(sum) - zl;
-        correct += arg == b->pred_label[i];
+        a->mrow[i] = mx + log(sum) - zl;
+        a->marg[i] = arg;
         if (grad_scale != 0) { /* dlogits = (softmax - onehot) * scale / M, in place */
-            double s = grad_scale / M;
-            sem_real f = (sem_real)(s / sum);
+            sem_real f = (sem_real)(s_row / sum);
             for (int k = 0; k < V; k++)
                 z[k] *= f;
-            z[b->pred_label[i]] -= (sem_real)s;
+            z[b->pred_label[i]] -= (sem_real)s_row;
         }
+    }
+    double loss = 0;
+    int correct = 0;
+    for (int i = 0; i < M; i++) {
+        loss += a->mrow[i];
+        correct += a->marg[i] == b->pred_label[i];
     }
     if (st) {
         st->loss = loss / M;

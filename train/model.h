@@ -155,6 +155,9 @@ typedef struct sem_tstats {
 int sem_tmodel_mlm(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, const sem_tfwd *fw, double grad_scale,
                    sem_tstats *st, sem_error *err);
 
+/* MLM logits (n_pred, V) at the batch's masked positions (dropout off, no labels needed) into out. */
+int sem_tmodel_mlm_logits(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, sem_real *out, sem_error *err);
+
 /* Contrastive InfoNCE with in-batch negatives: the batch holds 2n sequences, anchors 0..n-1 then their
  * positives n..2n-1 (for SimCSE the same sentences twice: dropout makes the two views differ). Similarities are
  * cosines divided by temperature; loss = mean over anchors of cross-entropy against the matching positive.

@@ -54,6 +54,7 @@ void sem_adamw_step(sem_tmodel *m, sem_toptim *o, double lr, const sem_adamw_par
         const sem_real decay = (sem_real)(sem_tparam_decay(t) ? 1.0 - lr * p->weight_decay : 1.0);
         sem_real *w = m->params + off, *mm = o->m + off, *vv = o->v + off;
         const sem_real *g = m->grads + off;
+#pragma omp parallel for schedule(static) if (m->sizes[t] > 65536)
         for (size_t i = 0; i < m->sizes[t]; i++) {
             mm[i] = b1 * mm[i] + ob1 * g[i];
             vv[i] = b2 * vv[i] + ob2 * g[i] * g[i];

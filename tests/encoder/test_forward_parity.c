@@ -404,7 +404,8 @@ static void test_text(sem_encoder_ctx *ctx, const char *model, int dim)
     jl_free(exp, ne);
 }
 
-/* Two threads' worth of OpenBLAS and attention workers: the same vectors. */
+/* Two workers per context (GEMMs split in blocks, attention and elementwise passes in parallel): the same
+ * vectors. */
 static void test_threads(const char *model, int dim)
 {
     char path[1024];
@@ -428,10 +429,6 @@ static void test_threads(const char *model, int dim)
     sem_encoder_ctx_free(ctx);
     sem_model_free(m);
     jl_free(lines, n);
-    /* back to one thread for the rest */
-    mp.n_threads = 1;
-    m = sem_model_load(td_path(path, sizeof path, "models", model, NULL), &mp, &err);
-    sem_model_free(m);
 }
 
 int main(void)

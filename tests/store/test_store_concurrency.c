@@ -36,10 +36,16 @@ static void *reader(void *arg)
         r ^= r << 17;
         int nh = 0, rc;
         int mode = (int)(r % 4);
+        if ((r >> 40) % 64 == 0) { /* status queries run beside writers and training */
+            sem_kb_info inf;
+            if (sem_kb_get_info(kb, &inf, &err) != SEM_OK || inf.ntotal < 0 || inf.n_passages < 0)
+                atomic_fetch_add(&reader_errors, 1);
+        }
         if (mode == 3) {
             rc = sem_kb_search_text(kb, (r & 16) ? "words five" : "doc seven", &sp, h, &nh, &err);
         } else {
             sp.filter = mode == 2 ? &f : NULL;
+            sp.filter_exact_max = (r & 32) ? -1 : 0; /* both filter paths: exact scan and over-fetch */
             sp.nprobe = (int)((r >> 20) % 9);
             rc = sem_kb_search(kb, X + (size_t)((r >> 8) % NDOC) * D, 1, &sp, h, &nh, &err);
         }

@@ -288,6 +288,34 @@ int main(void)
         }
     }
 
+    /* A damaged FTS index (tokens removed that the content still has): found by check (read-write: FTS5's
+     * integrity-check) and by the row count (read-only) when a row goes missing. */
+    CHECK_EQ_INT(sql(A, "INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', 5, 'some words here');"),
+                 SQLITE_OK);
+    {
+        sem_error err;
+        sem_kb *kb = sem_kb_open(A, NULL, &err);
+        CHECK(kb != NULL);
+        if (kb) {
+            sem_kb_check_report r;
+            CHECK_EQ_INT(sem_kb_check(kb, &r, &err), SEM_OK);
+            CHECK_MSG(r.fts_mismatch >= 1, "FTS damage not found");
+            sem_kb_check_report_clear(&r);
+            sem_kb_close(kb);
+        }
+        sem_kb_open_params op = sem_kb_default_open_params();
+        op.read_only = 1;
+        kb = sem_kb_open(A, &op, &err);
+        CHECK(kb != NULL);
+        if (kb) {
+            sem_kb_check_report r;
+            CHECK_EQ_INT(sem_kb_check(kb, &r, &err), SEM_OK);
+            CHECK_MSG(r.fts_mismatch >= 1, "FTS row loss not found read-only");
+            sem_kb_check_report_clear(&r);
+            sem_kb_close(kb);
+        }
+    }
+
     /* Databases that are not KBs. */
     {
         sem_error err;

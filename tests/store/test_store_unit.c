@@ -161,6 +161,17 @@ static void test_documents(const char *dir)
     CHECK_EQ_INT(sem_kb_get_passages(kb, &h10[0].passage_id, 1, info, &err), SEM_OK);
     CHECK_STREQ(info[0].doc_ext_id, "b");
     sem_kb_passage_info_clear(info, 1);
+    /* The same through the index with over-fetching. */
+    sp.filter_exact_max = -1;
+    sem_kb_hit h10b[10];
+    int nhb = 0;
+    CHECK_EQ_INT(sem_kb_search(kb, x + 5 * D, 1, &sp, h10b, &nhb, &err), SEM_OK);
+    CHECK_EQ_INT(nhb, nh);
+    for (int i = 0; i < nh && i < nhb; i++) {
+        CHECK_EQ_INT(h10b[i].passage_id, h10[i].passage_id);
+        CHECK_NEAR(h10b[i].score, h10[i].score, 1e-5);
+    }
+    sp.filter_exact_max = 0;
     const char *k2[] = {"ok"}, *v2[] = {"1"};
     sem_kb_filter f2 = {k2, v2, 1};
     sp.filter = &f2;
@@ -181,6 +192,8 @@ static void test_documents(const char *dir)
     for (int i = 1; i < nh; i++)
         CHECK(h10[i - 1].score >= h10[i].score);
     CHECK_EQ_INT(sem_kb_search_text(kb, "\"unbalanced AND OR NOT * ( NEAR", &sp, h10, &nh, &err), SEM_OK);
+    CHECK_EQ_INT(sem_kb_search_text(kb, "\xe2\x80\x94 \xc2\xabpassage\xc2\xbb \xe2\x80\xa6", &sp, h10, &nh, &err), SEM_OK);
+    CHECK(nh >= 1); /* unicode punctuation around a word */
     CHECK_EQ_INT(sem_kb_search_text(kb, "   ", &sp, h10, &nh, &err), SEM_OK);
     CHECK_EQ_INT(nh, 0);
     sp.filter = &f;
@@ -413,6 +426,66 @@ static void test_migration(const char *dir)
     sem_kb_close(kb);
 }
 
+/* A read-only handle beside a writer: refresh brings the writer's commits into its vector index, through the
+ * change log, and through a reload once the writer has saved and trimmed the log. */
+static void test_refresh(const char *dir)
+{
+    sem_error err;
+    sem_kb *w = make_kb(dir, "Flat", SEM_KB_METRIC_IP);
+    if (!w)
+        return;
+    float x[40 * D];
+    tu_clustered(x, 40, D, 40, 0.01f);
+    CHECK_EQ_INT(tu_put(w, "a", x, 1, NULL, &err), SEM_OK);
+    sem_kb_open_params op = sem_kb_default_open_params();
+    op.read_only = 1;
+    sem_kb *r = sem_kb_open(dir, &op, &err);
+    CHECK_MSG(r != NULL, "%s", err.msg);
+    if (!r) {
+        sem_kb_close(w);
+        return;
+    }
+    sem_kb_search_params sp = sem_kb_default_search_params();
+    sp.k = 1;
+    sem_kb_hit h;
+    int nh = 0;
+    int64_t applied = 0;
+    CHECK_EQ_INT(sem_kb_put(r, NULL, 0, &err), SEM_OK); /* n = 0 is a no-op even read-only */
+    CHECK_EQ_INT(tu_put(w, "b", x + D, 1, NULL, &err), SEM_OK);
+    CHECK_EQ_INT(sem_kb_search(r, x + D, 1, &sp, &h, &nh, &err), SEM_OK);
+    CHECK(nh == 1 && h.passage_id == 1); /* not seen yet: the nearest it knows is "a" */
+    CHECK_EQ_INT(sem_kb_refresh(r, &applied, &err), SEM_OK);
+    CHECK_EQ_INT(applied, 1);
+    CHECK_EQ_INT(sem_kb_search(r, x + D, 1, &sp, &h, &nh, &err), SEM_OK);
+    CHECK(nh == 1 && h.passage_id == 2);
+    CHECK_EQ_INT(sem_kb_refresh(r, &applied, &err), SEM_OK);
+    CHECK_EQ_INT(applied, 0);
+    /* The writer saves (trimming the log), then deletes "a" and adds 30 more. */
+    CHECK_EQ_INT(sem_kb_save(w, &err), SEM_OK);
+    CHECK_EQ_INT(sem_kb_delete(w, "a", &err), SEM_OK);
+    for (int i = 2; i < 32; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "n%d", i);
+        CHECK_EQ_INT(tu_put(w, id, x + i * D, 1, NULL, &err), SEM_OK);
+    }
+    CHECK_EQ_INT(sem_kb_save(w, &err), SEM_OK);
+    CHECK_EQ_INT(sem_kb_refresh(r, &applied, &err), SEM_OK);
+    CHECK_EQ_INT(applied, -1); /* reloaded from the writer's file */
+    CHECK_EQ_INT(sem_kb_search(r, x, 1, &sp, &h, &nh, &err), SEM_OK);
+    CHECK(nh == 1 && h.passage_id != 1);
+    CHECK_EQ_INT(sem_kb_search(r, x + 31 * D, 1, &sp, &h, &nh, &err), SEM_OK);
+    sem_kb_passage_info pi;
+    CHECK_EQ_INT(sem_kb_get_passages(r, &h.passage_id, 1, &pi, &err), SEM_OK);
+    CHECK_STREQ(pi.doc_ext_id, "n31");
+    sem_kb_passage_info_clear(&pi, 1);
+    sem_kb_info inf;
+    CHECK_EQ_INT(sem_kb_get_info(r, &inf, &err), SEM_OK);
+    CHECK_EQ_INT(inf.ntotal, 31);
+    CHECK_EQ_INT(sem_kb_refresh(w, &applied, &err), SEM_OK); /* read-write: no-op */
+    sem_kb_close(r);
+    sem_kb_close(w);
+}
+
 int main(void)
 {
     sem_log_set(tu_log, NULL);
@@ -425,6 +498,8 @@ int main(void)
     test_documents(dir);
     snprintf(dir, sizeof dir, "%s/model", base);
     test_model_identity(dir);
+    snprintf(dir, sizeof dir, "%s/refresh", base);
+    test_refresh(dir);
     snprintf(dir, sizeof dir, "%s/v1", base);
     test_migration(dir);
     tu_rm_rf(base);

@@ -2,7 +2,9 @@
  * on ../shared/testdata/models/bert-tiny-uncased: every layer's hidden states and the mean-pooled embedding, for
  * texts run alone and right-padded together in one batch. Weights are read by the trainer's own safetensors
  * reader (train/hfio.c). When the inference encoder is built, its output on the same texts is compared too:
- * training and inference then provably compute the same function. */
+ * training and inference then provably compute the same function.
+ * The MLM model (bert-tiny-uncased-mlm-f16: F16, "bert." prefix, cls.* head) loads with nothing missing, its MLM
+ * logits match HF's top-5 at every [MASK], and the names the trainer writes are all names HF wrote. */
 #include "test.h"
 #include "train/hfio.h"
 
@@ -17,6 +19,90 @@
 
 #define MODEL SEM_SHARED_DIR "/testdata/models/bert-tiny-uncased"
 #define EXPECTED SEM_SHARED_DIR "/testdata/expected/bert-tiny-uncased"
+#define MLM_MODEL SEM_SHARED_DIR "/testdata/models/bert-tiny-uncased-mlm-f16"
+#define MLM_EXPECTED SEM_SHARED_DIR "/testdata/expected/bert-tiny-uncased-mlm-f16"
+
+static void mlm_checks(void)
+{
+    sem_error err;
+    int missing = -1;
+    sem_tmodel *m = sem_tmodel_load_hf(MLM_MODEL, 1, &missing, &err);
+    CHECK_MSG(m != NULL, "%s", err.msg);
+    if (!m)
+        return;
+    CHECK_EQ_INT(missing, 0);
+    char *buf = NULL;
+    size_t len = 0;
+    CHECK(sem_read_file(MLM_EXPECTED "/mlm_top5.jsonl", 16u << 20, &buf, &len, &err) == SEM_OK);
+    int lines = 0;
+    for (char *save = NULL, *line = buf ? strtok_r(buf, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *jids = cJSON_GetObjectItem(o, "input_ids"), *masks = cJSON_GetObjectItem(o, "masks");
+        int n = cJSON_GetArraySize(jids), nm = cJSON_GetArraySize(masks);
+        int32_t ids[512], pos[64];
+        for (int t = 0; t < n && t < 512; t++)
+            ids[t] = cJSON_GetArrayItem(jids, t)->valueint;
+        for (int k = 0; k < nm && k < 64; k++)
+            pos[k] = cJSON_GetObjectItem(cJSON_GetArrayItem(masks, k), "pos")->valueint;
+        sem_tacts *a = sem_tacts_new(&m->cfg, 1, n, nm, &err);
+        sem_real *logits = malloc(sizeof(sem_real) * (size_t)nm * m->cfg.vocab_size);
+        sem_tbatch b = {.B = 1, .T = n, .ids = ids, .n_pred = nm, .pred_pos = pos};
+        CHECK(a && logits && sem_tmodel_mlm_logits(m, a, &b, logits, &err) == SEM_OK);
+        for (int k = 0; a && logits && k < nm; k++) {
+            const cJSON *mk = cJSON_GetArrayItem(masks, k);
+            const cJSON *tid = cJSON_GetObjectItem(mk, "top_ids"), *tl = cJSON_GetObjectItem(mk, "top_logits");
+            const sem_real *z = logits + (size_t)k * m->cfg.vocab_size;
+            int best = 0;
+            for (int v = 1; v < m->cfg.vocab_size; v++)
+                if (z[v] > z[best])
+                    best = v;
+            CHECK_EQ_INT(best, cJSON_GetArrayItem(tid, 0)->valueint);
+            for (int r = 0; r < cJSON_GetArraySize(tid); r++) {
+                int id = cJSON_GetArrayItem(tid, r)->valueint;
+                CHECK_NEAR(z[id], cJSON_GetArrayItem(tl, r)->valuedouble, 2e-4);
+            }
+        }
+        free(logits);
+        sem_tacts_free(a);
+        cJSON_Delete(o);
+        lines++;
+    }
+    CHECK(lines >= 3);
+    free(buf);
+    /* every tensor name the trainer writes is one HF wrote (BertForPreTraining layout) */
+    char *ref = NULL, *ours = NULL;
+    size_t rl = 0, ol = 0;
+    CHECK(sem_read_file(MLM_MODEL "/model.safetensors", 64u << 20, &ref, &rl, &err) == SEM_OK);
+    CHECK(sem_tmodel_to_safetensors(m, 1, &ours, &ol, &err) == SEM_OK);
+    if (ref && ours) {
+        uint64_t rn = 0, on = 0;
+        memcpy(&rn, ref, 8);
+        memcpy(&on, ours, 8);
+        cJSON *rh = cJSON_ParseWithLength(ref + 8, (size_t)rn), *oh = cJSON_ParseWithLength(ours + 8, (size_t)on);
+        int names = 0;
+        for (const cJSON *e = oh ? oh->child : NULL; e; e = e->next) {
+            if (strcmp(e->string, "__metadata__") == 0)
+                continue;
+            const cJSON *r = cJSON_GetObjectItemCaseSensitive(rh, e->string);
+            CHECK_MSG(r != NULL, "HF has no tensor %s", e->string);
+            /* same shape and, at F16, the same bytes */
+            if (r) {
+                const cJSON *o0 = cJSON_GetArrayItem(cJSON_GetObjectItem(e, "data_offsets"), 0);
+                const cJSON *o1 = cJSON_GetArrayItem(cJSON_GetObjectItem(e, "data_offsets"), 1);
+                const cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "data_offsets"), 0);
+                size_t sz = (size_t)(o1->valuedouble - o0->valuedouble);
+                CHECK(memcmp(ours + 8 + on + (size_t)o0->valuedouble, ref + 8 + rn + (size_t)r0->valuedouble, sz) == 0);
+            }
+            names++;
+        }
+        CHECK_EQ_INT(names, 5 + 16 * m->cfg.layers + 2 + 5);
+        cJSON_Delete(rh);
+        cJSON_Delete(oh);
+    }
+    free(ref);
+    free(ours);
+    sem_tmodel_free(m);
+}
 
 static double max_diff_rows(const sem_real *got, const cJSON *rows, int n, int H)
 {
@@ -139,6 +225,7 @@ int main(void)
         sem_model_free(em);
     }
 #endif
+    mlm_checks();
     for (int i = 0; i < n_rec; i++)
         cJSON_Delete(rec[i]);
     free(buf);
