@@ -20,6 +20,7 @@
 #include "encoder/internal.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,9 +55,13 @@ static double flops_per_forward(const shape *s, const config *c)
     return total;
 }
 
-/* GFLOP/s of cblas_sgemm (M, N, K) row-major, run for at least min_time seconds. */
-static double sgemm_rate(int M, int N, int K, double min_time)
+/* GFLOP/s of cblas_sgemm (M, N, K) row-major on `threads` OpenBLAS threads, run for at least min_time seconds.
+ * (OpenBLAS's OpenMP build takes its thread count from the calling thread's OpenMP setting.) */
+static double sgemm_rate(int M, int N, int K, int threads, double min_time)
 {
+    int prev = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
     float *a = malloc((size_t)M * K * sizeof *a), *b = malloc((size_t)K * N * sizeof *b),
           *c = malloc((size_t)M * N * sizeof *c);
     double rate = 0;
@@ -78,6 +83,7 @@ static double sgemm_rate(int M, int N, int K, double min_time)
     free(a);
     free(b);
     free(c);
+    omp_set_num_threads(prev);
     return rate;
 }
 
@@ -274,7 +280,7 @@ int main(int argc, char **argv)
                         double tr = torch_measure(&tp, cf, window, round == 0 && !big);
                         tbest = tr > tbest ? tr : tbest;
                     }
-                    double g = sgemm_rate((int)T, s->ffn, s->hidden, 0.15);
+                    double g = sgemm_rate((int)T, s->ffn, s->hidden, threads[ti], 0.15);
                     sg = g > sg ? g : sg;
                 }
                 double gflops = flops * best / 1e9;

@@ -16,8 +16,6 @@
 #include <omp.h>
 #endif
 
-#define MAX_THREADS 64
-
 static int grow(float **p, size_t n_floats)
 {
     free(*p);
@@ -39,80 +37,112 @@ sem_encoder_ctx *sem_encoder_ctx_new(const sem_model *m, sem_error *err)
     }
     ctx->m = m;
     int nt = m->n_threads > 0 ? m->n_threads : 1;
-    ctx->n_threads = nt > MAX_THREADS ? MAX_THREADS : nt;
+    ctx->n_threads = nt > SEM_MAX_WORKERS ? SEM_MAX_WORKERS : nt;
     return ctx;
+}
+
+static void scratch_free(sem_scratch *ws)
+{
+    free(ws->x);
+    free(ws->qkv);
+    free(ws->attn);
+    free(ws->tmp);
+    free(ws->inter);
+    free(ws->scores);
+    free(ws->hid_a);
+    free(ws->hid_b);
+    free(ws->offs);
+    memset(ws, 0, sizeof *ws);
 }
 
 void sem_encoder_ctx_free(sem_encoder_ctx *ctx)
 {
     if (!ctx)
         return;
-    free(ctx->x);
-    free(ctx->qkv);
-    free(ctx->attn);
-    free(ctx->tmp);
-    free(ctx->inter);
-    free(ctx->scores);
-    free(ctx->hid_a);
-    free(ctx->hid_b);
+    for (int i = 0; i < SEM_MAX_WORKERS; i++)
+        scratch_free(&ctx->ws[i]);
     free(ctx->ids);
     free(ctx->types);
     free(ctx->lens);
-    free(ctx->offs);
-    free(ctx->pool_tmp);
+    free(ctx->order);
+    free(ctx->assign);
     free(ctx);
 }
 
-int sem_ctx_reserve(sem_encoder_ctx *ctx, size_t T, size_t n_seq, size_t Lmax, int need_hidden, sem_error *err)
+int sem_scratch_reserve(const sem_model *m, sem_scratch *ws, size_t T, size_t n_seq, size_t Lmax, size_t slots,
+                        int need_hidden, sem_error *err)
 {
-    const sem_bert_config *c = &ctx->m->cfg;
+    const sem_bert_config *c = &m->cfg;
     size_t H = (size_t)c->hidden, F = (size_t)c->ffn;
     /* T <= n_seq * max_pos and every dimension is bounded in config.c, so these products cannot overflow. */
-    if (T > ctx->cap_tokens) {
+    if (T > ws->cap_tokens) {
         size_t cap = T < 64 ? 64 : T;
-        free(ctx->hid_a);
-        free(ctx->hid_b);
-        ctx->hid_a = ctx->hid_b = NULL;
-        ctx->cap_hid = 0;
+        free(ws->hid_a);
+        free(ws->hid_b);
+        ws->hid_a = ws->hid_b = NULL;
+        ws->cap_hid = 0;
+        if (grow(&ws->x, cap * H) || grow(&ws->qkv, cap * 3 * H) || grow(&ws->attn, cap * H) ||
+            grow(&ws->tmp, cap * H) || grow(&ws->inter, cap * F)) {
+            ws->cap_tokens = 0;
+            return sem_error_set(err, SEM_ENOMEM, "out of memory for a batch of %zu tokens", T);
+        }
+        ws->cap_tokens = cap;
+    }
+    if (need_hidden && ws->cap_hid < ws->cap_tokens) {
+        if (grow(&ws->hid_a, ws->cap_tokens * H) || grow(&ws->hid_b, ws->cap_tokens * H)) {
+            ws->cap_hid = 0;
+            return sem_error_set(err, SEM_ENOMEM, "out of memory");
+        }
+        ws->cap_hid = ws->cap_tokens;
+    }
+    if (Lmax * Lmax > ws->cap_scores || slots > ws->score_slots) {
+        size_t per = Lmax * Lmax > ws->cap_scores ? Lmax * Lmax : ws->cap_scores;
+        size_t ns = slots > ws->score_slots ? slots : ws->score_slots;
+        if (grow(&ws->scores, per * ns)) {
+            ws->cap_scores = ws->score_slots = 0;
+            return sem_error_set(err, SEM_ENOMEM, "out of memory");
+        }
+        ws->cap_scores = per;
+        ws->score_slots = ns;
+    }
+    if (n_seq + 1 > ws->cap_seqs) {
+        size_t cap = n_seq < 32 ? 33 : n_seq + 1;
+        int *offs = realloc(ws->offs, cap * sizeof *offs);
+        if (!offs)
+            return sem_error_set(err, SEM_ENOMEM, "out of memory");
+        ws->offs = offs;
+        ws->cap_seqs = cap;
+    }
+    return SEM_OK;
+}
+
+int sem_ctx_reserve(sem_encoder_ctx *ctx, size_t T, size_t n_seq, sem_error *err)
+{
+    if (T > ctx->cap_ids) {
+        size_t cap = T < 64 ? 64 : T;
         int32_t *ids = realloc(ctx->ids, cap * sizeof *ids);
         if (ids)
             ctx->ids = ids;
         int32_t *types = realloc(ctx->types, cap * sizeof *types);
         if (types)
             ctx->types = types;
-        if (!ids || !types || grow(&ctx->x, cap * H) || grow(&ctx->qkv, cap * 3 * H) || grow(&ctx->attn, cap * H) ||
-            grow(&ctx->tmp, cap * H) || grow(&ctx->inter, cap * F)) {
-            ctx->cap_tokens = 0;
+        if (!ids || !types)
             return sem_error_set(err, SEM_ENOMEM, "out of memory for a batch of %zu tokens", T);
-        }
-        ctx->cap_tokens = cap;
-    }
-    if (need_hidden && ctx->cap_hid < ctx->cap_tokens) {
-        if (grow(&ctx->hid_a, ctx->cap_tokens * H) || grow(&ctx->hid_b, ctx->cap_tokens * H)) {
-            ctx->cap_hid = 0;
-            return sem_error_set(err, SEM_ENOMEM, "out of memory");
-        }
-        ctx->cap_hid = ctx->cap_tokens;
-    }
-    if (Lmax * Lmax > ctx->cap_scores) {
-        if (grow(&ctx->scores, Lmax * Lmax * (size_t)ctx->n_threads)) {
-            ctx->cap_scores = 0;
-            return sem_error_set(err, SEM_ENOMEM, "out of memory");
-        }
-        ctx->cap_scores = Lmax * Lmax;
+        ctx->cap_ids = cap;
     }
     if (n_seq > ctx->cap_seqs) {
         size_t cap = n_seq < 32 ? 32 : n_seq;
         int *lens = realloc(ctx->lens, cap * sizeof *lens);
         if (lens)
             ctx->lens = lens;
-        int *offs = realloc(ctx->offs, (cap + 1) * sizeof *offs);
-        if (offs)
-            ctx->offs = offs;
-        if (!lens || !offs || grow(&ctx->pool_tmp, cap * H)) {
-            ctx->cap_seqs = 0;
+        int *order = realloc(ctx->order, cap * sizeof *order);
+        if (order)
+            ctx->order = order;
+        int *assign = realloc(ctx->assign, cap * sizeof *assign);
+        if (assign)
+            ctx->assign = assign;
+        if (!lens || !order || !assign)
             return sem_error_set(err, SEM_ENOMEM, "out of memory");
-        }
         ctx->cap_seqs = cap;
     }
     return SEM_OK;
@@ -146,9 +176,9 @@ static void linear(const float *x, const float *w, float *y, size_t T, size_t k,
 }
 
 /* Self-attention for every (sequence, head): attn (T, H) from qkv (T, 3H) = [q | k | v] with biases added. */
-static void attention(sem_encoder_ctx *ctx, const int *offs, int n_seq)
+static void attention(const sem_model *m, sem_scratch *ws, const int *offs, int n_seq, int nt_max)
 {
-    const sem_bert_config *c = &ctx->m->cfg;
+    const sem_bert_config *c = &m->cfg;
     const int H = c->hidden, nh = c->n_heads, d = H / nh, ld = 3 * H;
     const float scale = 1.0f / sqrtf((float)d);
     const long items = (long)n_seq * nh;
@@ -156,17 +186,19 @@ static void attention(sem_encoder_ctx *ctx, const int *offs, int n_seq)
     double work = 0;
     for (int s = 0; s < n_seq; s++)
         work += (double)(offs[s + 1] - offs[s]) * (offs[s + 1] - offs[s]) * H;
-    const int nt = work >= (double)(1 << 22) ? ctx->n_threads : 1;
-    const float *qkv = ctx->qkv;
-    float *attn = ctx->attn;
+    int nt = work >= (double)(1 << 22) ? nt_max : 1;
+    if (nt > (int)ws->score_slots)
+        nt = (int)ws->score_slots;
+    const float *qkv = ws->qkv;
+    float *attn = ws->attn;
 #pragma omp parallel for num_threads(nt) if (nt > 1 && items > 1) schedule(dynamic)
     for (long it = 0; it < items; it++) {
         int s = (int)(it / nh), h = (int)(it % nh);
         int tid = 0;
 #ifdef _OPENMP
-        tid = omp_get_thread_num();
+        tid = nt > 1 ? omp_get_thread_num() : 0;
 #endif
-        float *S = ctx->scores + (size_t)tid * ctx->cap_scores; /* (L, L) */
+        float *S = ws->scores + (size_t)tid * ws->cap_scores; /* (L, L) */
         const int L = offs[s + 1] - offs[s];
         const float *q = qkv + (size_t)offs[s] * ld + (size_t)h * d;
         const float *k = q + H, *v = q + 2 * H;
@@ -179,30 +211,28 @@ static void attention(sem_encoder_ctx *ctx, const int *offs, int n_seq)
     }
 }
 
-int sem_bert_forward(sem_encoder_ctx *ctx, const int32_t *ids, const int32_t *types, const int *lens, int n_seq,
-                     float *const *hidden, sem_error *err)
+int sem_bert_forward(const sem_model *m, sem_scratch *ws, int nt, const int32_t *ids, const int32_t *types,
+                     const int *lens, int n_seq, float *const *hidden, sem_error *err)
 {
-    const sem_model *m = ctx->m;
     const sem_bert_config *c = &m->cfg;
     const size_t H = (size_t)c->hidden, F = (size_t)c->ffn;
-    const int nt = ctx->n_threads;
-    if (n_seq < 1 || (size_t)n_seq > ctx->cap_seqs)
-        return sem_error_set(err, SEM_EINTERNAL, "forward: %d sequences, room for %zu", n_seq, ctx->cap_seqs);
-    int *offs = ctx->offs;
+    if (n_seq < 1 || (size_t)n_seq + 1 > ws->cap_seqs)
+        return sem_error_set(err, SEM_EINTERNAL, "forward: %d sequences, room for %zu", n_seq, ws->cap_seqs);
+    int *offs = ws->offs;
     offs[0] = 0;
     for (int s = 0; s < n_seq; s++) {
         if (lens[s] < 1 || lens[s] > c->max_pos)
             return sem_error_set(err, SEM_ERANGE, "sequence %d has %d tokens (1..%d)", s, lens[s], c->max_pos);
-        if ((size_t)lens[s] * (size_t)lens[s] > ctx->cap_scores)
+        if ((size_t)lens[s] * (size_t)lens[s] > ws->cap_scores)
             return sem_error_set(err, SEM_EINTERNAL, "forward: scratch too small");
         offs[s + 1] = offs[s] + lens[s];
     }
     const size_t T = (size_t)offs[n_seq];
-    if (T > ctx->cap_tokens)
-        return sem_error_set(err, SEM_EINTERNAL, "forward: %zu tokens, room for %zu", T, ctx->cap_tokens);
+    if (T > ws->cap_tokens)
+        return sem_error_set(err, SEM_EINTERNAL, "forward: %zu tokens, room for %zu", T, ws->cap_tokens);
 
     /* embeddings: x (T, H) = LayerNorm((word[id] + type[tt]) + pos[p]) (HF's order of additions) */
-    float *x = ctx->x;
+    float *x = ws->x;
     for (int s = 0; s < n_seq; s++)
         for (int p = 0; p < lens[s]; p++) {
             size_t t = (size_t)offs[s] + (size_t)p;
@@ -226,18 +256,18 @@ int sem_bert_forward(sem_encoder_ctx *ctx, const int32_t *ids, const int32_t *ty
     for (int l = 0; l < c->n_layers; l++) {
         const sem_layer *L = &m->layers[l];
         /* qkv (T, 3H) = x . [Wq | Wk | Wv] + [bq | bk | bv] */
-        linear(x, L->wqkv, ctx->qkv, T, H, 3 * H, nt);
-        sem_bias_act(ctx->qkv, L->bqkv, T, 3 * H, SEM_ACT_NONE, nt);
-        attention(ctx, offs, n_seq);
+        linear(x, L->wqkv, ws->qkv, T, H, 3 * H, nt);
+        sem_bias_act(ws->qkv, L->bqkv, T, 3 * H, SEM_ACT_NONE, nt);
+        attention(m, ws, offs, n_seq, nt);
         /* x = LayerNorm(attn . Wo + bo + x) */
-        linear(ctx->attn, L->wo, ctx->tmp, T, H, H, nt);
-        sem_add_layernorm(x, ctx->tmp, L->bo, L->ln1_g, L->ln1_b, T, H, c->ln_eps, nt);
+        linear(ws->attn, L->wo, ws->tmp, T, H, H, nt);
+        sem_add_layernorm(x, ws->tmp, L->bo, L->ln1_g, L->ln1_b, T, H, c->ln_eps, nt);
         /* inter (T, F) = act(x . Wi + bi) */
-        linear(x, L->wi, ctx->inter, T, H, F, nt);
-        sem_bias_act(ctx->inter, L->bi, T, F, c->act, nt);
+        linear(x, L->wi, ws->inter, T, H, F, nt);
+        sem_bias_act(ws->inter, L->bi, T, F, c->act, nt);
         /* x = LayerNorm(inter . Wo2 + bo2 + x) */
-        linear(ctx->inter, L->wo2, ctx->tmp, T, F, H, nt);
-        sem_add_layernorm(x, ctx->tmp, L->bo2, L->ln2_g, L->ln2_b, T, H, c->ln_eps, nt);
+        linear(ws->inter, L->wo2, ws->tmp, T, F, H, nt);
+        sem_add_layernorm(x, ws->tmp, L->bo2, L->ln2_g, L->ln2_b, T, H, c->ln_eps, nt);
         if (hidden && hidden[l + 1])
             memcpy(hidden[l + 1], x, T * H * sizeof *x);
     }

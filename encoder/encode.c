@@ -46,56 +46,123 @@ static int resolve(const sem_model *m, const sem_encode_params *params, resolved
     return SEM_OK;
 }
 
-/* Runs the sequences order[0..count) of in as one packed batch; vectors go to out rows order[i]. */
-static int run_batch(sem_encoder_ctx *ctx, const sem_token_input *in, const int *order, int count, const resolved *r,
-                     float *out, sem_error *err)
+#define SPLIT_MIN_TOKENS 256 /* below this a batch runs on one worker: forking costs more than it saves */
+
+/* One worker's share of a batch: sequences [s0, s0 + ns) of ctx's grouped arrays, tokens [t0, t0 + T). */
+typedef struct share {
+    int s0, ns;
+    size_t t0, T, Lmax;
+} share;
+
+/* Runs one share on ws with nt threads; its vectors go to out rows ctx->order[s0 + i]. */
+static int run_share(sem_encoder_ctx *ctx, sem_scratch *ws, int nt, const share *sh, const resolved *r, float *out,
+                     sem_error *err)
 {
     const sem_model *m = ctx->m;
     const size_t H = (size_t)m->cfg.hidden;
-    size_t T = 0, Lmax = 0;
-    for (int i = 0; i < count; i++) {
-        T += (size_t)in[order[i]].n;
-        if ((size_t)in[order[i]].n > Lmax)
-            Lmax = (size_t)in[order[i]].n;
-    }
-    int need_hidden = r->pooling == SEM_POOL_FIRST_LAST_AVG || r->pooling == SEM_POOL_LAST_TWO_AVG;
-    int rc = sem_ctx_reserve(ctx, T, (size_t)count, Lmax, need_hidden, err);
-    if (rc)
-        return rc;
-    size_t t = 0;
-    for (int i = 0; i < count; i++) {
-        const sem_token_input *s = &in[order[i]];
-        memcpy(ctx->ids + t, s->input_ids, (size_t)s->n * sizeof(int32_t));
-        if (s->token_type_ids)
-            memcpy(ctx->types + t, s->token_type_ids, (size_t)s->n * sizeof(int32_t));
-        else
-            memset(ctx->types + t, 0, (size_t)s->n * sizeof(int32_t));
-        ctx->lens[i] = s->n;
-        t += (size_t)s->n;
-    }
     float *hidden[SEM_MAX_LAYERS + 1] = {0};
     const float *aux = NULL;
-    const int nl = m->cfg.n_layers;
-    if (r->pooling == SEM_POOL_FIRST_LAST_AVG) {
-        hidden[0] = ctx->hid_a;
-        aux = ctx->hid_a;
-    } else if (r->pooling == SEM_POOL_LAST_TWO_AVG) {
-        hidden[nl - 1] = ctx->hid_a;
-        aux = ctx->hid_a;
-    }
-    if ((rc = sem_bert_forward(ctx, ctx->ids, ctx->types, ctx->lens, count, need_hidden ? hidden : NULL, err)))
+    const int nl = m->cfg.n_layers, need_hidden = r->pooling == SEM_POOL_FIRST_LAST_AVG ||
+                                                 r->pooling == SEM_POOL_LAST_TWO_AVG;
+    if (r->pooling == SEM_POOL_FIRST_LAST_AVG)
+        hidden[0] = ws->hid_a;
+    else if (r->pooling == SEM_POOL_LAST_TWO_AVG)
+        hidden[nl - 1] = ws->hid_a;
+    aux = need_hidden ? ws->hid_a : NULL;
+    int rc = sem_bert_forward(m, ws, nt, ctx->ids + sh->t0, ctx->types + sh->t0, ctx->lens + sh->s0, sh->ns,
+                              need_hidden ? hidden : NULL, err);
+    /* after the forward pass attn and tmp (T >= ns rows of H each) are free: the pooler's rows and the output */
+    if (rc == SEM_OK)
+        rc = sem_pool(m, r->pooling, ws->x, aux, ws->offs, sh->ns, ws->attn, ws->tmp, err);
+    if (rc)
         return rc;
-    /* tmp (T >= count rows of H) is free after the forward pass; pool_tmp is the pooler's */
-    float *pooled = ctx->tmp;
-    if ((rc = sem_pool(ctx, r->pooling, ctx->x, aux, ctx->offs, count, pooled, err)))
-        return rc;
-    for (int i = 0; i < count; i++) {
-        float *o = out + (size_t)order[i] * H;
-        memcpy(o, pooled + (size_t)i * H, H * sizeof(float));
+    for (int i = 0; i < sh->ns; i++) {
+        float *o = out + (size_t)ctx->order[sh->s0 + i] * H;
+        memcpy(o, ws->tmp + (size_t)i * H, H * sizeof(float));
         if (r->normalize)
             sem_l2_normalize(o, H);
     }
     return SEM_OK;
+}
+
+/* Runs the sequences order[0..count) of in (longest first) as one batch; vectors go to out rows order[i].
+ * With several threads the batch is cut into one share per worker (longest-first onto the least loaded), each
+ * run single-threaded on its own scratch; otherwise one share runs with the passes split over the threads. */
+static int run_batch(sem_encoder_ctx *ctx, const sem_token_input *in, const int *order, int count, const resolved *r,
+                     float *out, sem_error *err)
+{
+    const sem_model *m = ctx->m;
+    size_t T = 0;
+    for (int i = 0; i < count; i++)
+        T += (size_t)in[order[i]].n;
+    int rc = sem_ctx_reserve(ctx, T, (size_t)count, err);
+    if (rc)
+        return rc;
+    int nw = ctx->n_threads < count ? ctx->n_threads : count;
+    if (T < SPLIT_MIN_TOKENS)
+        nw = 1;
+    share sh[SEM_MAX_WORKERS];
+    memset(sh, 0, sizeof sh);
+    for (int i = 0; i < count; i++) {
+        int w = 0;
+        for (int j = 1; j < nw; j++)
+            if (sh[j].T < sh[w].T)
+                w = j;
+        ctx->assign[i] = w;
+        sh[w].T += (size_t)in[order[i]].n;
+        sh[w].ns++;
+    }
+    /* lay the shares out one after the other in ctx's arrays */
+    size_t t0 = 0;
+    for (int w = 0, s0 = 0; w < nw; w++) {
+        sh[w].s0 = s0;
+        sh[w].t0 = t0;
+        s0 += sh[w].ns;
+        t0 += sh[w].T;
+        sh[w].ns = 0;
+        sh[w].T = 0;
+    }
+    for (int i = 0; i < count; i++) {
+        share *s = &sh[ctx->assign[i]];
+        const sem_token_input *src = &in[order[i]];
+        size_t t = s->t0 + s->T;
+        memcpy(ctx->ids + t, src->input_ids, (size_t)src->n * sizeof(int32_t));
+        if (src->token_type_ids)
+            memcpy(ctx->types + t, src->token_type_ids, (size_t)src->n * sizeof(int32_t));
+        else
+            memset(ctx->types + t, 0, (size_t)src->n * sizeof(int32_t));
+        ctx->lens[s->s0 + s->ns] = src->n;
+        ctx->order[s->s0 + s->ns] = order[i];
+        s->ns++;
+        s->T += (size_t)src->n;
+        if ((size_t)src->n > s->Lmax)
+            s->Lmax = (size_t)src->n;
+    }
+    const int need_hidden = r->pooling == SEM_POOL_FIRST_LAST_AVG || r->pooling == SEM_POOL_LAST_TWO_AVG;
+    for (int w = 0; w < nw; w++)
+        if ((rc = sem_scratch_reserve(m, &ctx->ws[w], sh[w].T, (size_t)sh[w].ns, sh[w].Lmax,
+                                      nw == 1 ? (size_t)ctx->n_threads : 1, need_hidden, err)))
+            return rc;
+    int blas = sem_blas_enter();
+    if (nw == 1) {
+        rc = run_share(ctx, &ctx->ws[0], ctx->n_threads, &sh[0], r, out, err);
+    } else {
+#pragma omp parallel for num_threads(nw) schedule(static, 1)
+        for (int w = 0; w < nw; w++) {
+            sem_error e = {0};
+            int wrc = run_share(ctx, &ctx->ws[w], 1, &sh[w], r, out, &e);
+            if (wrc) {
+#pragma omp critical(sem_encode_err)
+                if (rc == SEM_OK) {
+                    rc = wrc;
+                    if (err)
+                        *err = e;
+                }
+            }
+        }
+    }
+    sem_blas_leave(blas);
+    return rc;
 }
 
 static int encode_tokens(sem_encoder_ctx *ctx, const sem_token_input *in, int n, const resolved *r, float *out,
@@ -234,12 +301,16 @@ int sem_encoder_hidden_states(sem_encoder_ctx *ctx, const sem_token_input *input
         return sem_error_set(err, SEM_ERANGE, "input has %d tokens, the model takes at most %d", input->n,
                              m->cfg.max_pos);
     size_t T = (size_t)input->n, H = (size_t)m->cfg.hidden;
-    int rc = sem_ctx_reserve(ctx, T, 1, T, 0, err);
+    sem_scratch *ws = &ctx->ws[0];
+    int rc = sem_scratch_reserve(m, ws, T, 1, T, (size_t)ctx->n_threads, 0, err);
     if (rc)
         return rc;
     float *hidden[SEM_MAX_LAYERS + 1];
     for (int l = 0; l <= m->cfg.n_layers; l++)
         hidden[l] = out + (size_t)l * T * H;
-    ctx->lens[0] = input->n;
-    return sem_bert_forward(ctx, input->input_ids, input->token_type_ids, ctx->lens, 1, hidden, err);
+    const int len = input->n;
+    int blas = sem_blas_enter();
+    rc = sem_bert_forward(m, ws, ctx->n_threads, input->input_ids, input->token_type_ids, &len, 1, hidden, err);
+    sem_blas_leave(blas);
+    return rc;
 }

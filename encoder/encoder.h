@@ -46,7 +46,7 @@ const char *sem_pooling_name(sem_pooling p);
 typedef struct sem_model_params {
     int n_threads; /* threads used by a context of this model for one forward pass; 0 = OpenBLAS's setting
                     * (OPENBLAS_NUM_THREADS, else all CPUs). The encoder splits its GEMMs over these threads
-                    * itself and runs OpenBLAS single-threaded (process-wide), so that contexts on several
+                    * itself and keeps OpenBLAS single-threaded during its calls, so that contexts on several
                     * threads can run at once; a server with one context per worker thread passes 1. */
 } sem_model_params;
 sem_model_params sem_model_default_params(void);

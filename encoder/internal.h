@@ -145,43 +145,65 @@ sem_model *sem_model_new_random(const sem_bert_config *cfg, uint64_t seed, sem_p
 
 /* Threads: the encoder runs OpenBLAS single-threaded and parallelises itself with OpenMP (GEMMs split by rows
  * or columns, attention by (sequence, head), elementwise passes by rows). OpenBLAS's own thread pool (OpenMP
- * build) is not safe when several application threads call into it at once (it deadlocks: seen with three
- * contexts under clang's libomp), and a server runs one context per thread. */
-void sem_blas_single_thread(void);
+ * build) is not safe when several application threads call into it at once (it deadlocks in exec_blas: seen
+ * with three contexts), and a server runs one context per thread. That build sizes its pool from the calling
+ * thread's omp_get_max_threads() and stays single-threaded inside an active parallel region, so every entry
+ * point sets this thread's OpenMP thread count to 1 for the duration of the call (sem_blas_enter, a per-thread
+ * setting) and restores it after (sem_blas_leave); our own regions name their thread counts explicitly. */
+int sem_blas_enter(void);
+void sem_blas_leave(int prev);
 /* OPENBLAS_NUM_THREADS, else the number of online CPUs (1..64): a model's threads when params say 0. */
 int sem_default_threads(void);
 
 /* ---- bert.c: the forward pass over a packed batch ---- */
+
+/* The buffers of one forward pass, grown on demand (never shrunk); sizes in floats. */
+typedef struct sem_scratch {
+    size_t cap_tokens;    /* rows the token buffers hold */
+    size_t cap_scores;    /* floats per worker in scores */
+    size_t score_slots;   /* workers scores has room for */
+    size_t cap_hid;       /* rows of hid_a / hid_b */
+    float *x;             /* (T, hidden): the running hidden state; last_hidden_state at the end */
+    float *qkv;           /* (T, 3*hidden) */
+    float *attn;          /* (T, hidden): attention output before projection */
+    float *tmp;           /* (T, hidden) */
+    float *inter;         /* (T, ffn) */
+    float *scores;        /* (score_slots, Lmax*Lmax) */
+    float *hid_a, *hid_b; /* (T, hidden): a saved layer for first-last-avg / last-two-avg */
+    int *offs;            /* (cap_seqs + 1) token offsets of the sequences */
+    size_t cap_seqs;
+} sem_scratch;
+
+#define SEM_MAX_WORKERS 64
+
 struct sem_encoder_ctx {
     const sem_model *m;
-    /* scratch, grown on demand (never shrinks); sizes in floats */
-    size_t cap_tokens; /* rows the token buffers hold */
-    size_t cap_scores; /* floats per thread in scores */
-    int n_threads;     /* OpenMP workers of a forward pass (GEMM blocks, attention, elementwise) */
-    float *x;          /* (T, hidden): the running hidden state */
-    float *qkv;        /* (T, 3*hidden) */
-    float *attn;       /* (T, hidden): attention output before projection */
-    float *tmp;        /* (T, hidden) */
-    float *inter;      /* (T, ffn) */
-    float *scores;     /* (n_threads, Lmax*Lmax) */
-    float *hid_a, *hid_b; /* (T, hidden): saved layers for first-last-avg / last-two-avg */
-    size_t cap_hid;
-    /* batching scratch */
-    int32_t *ids, *types; /* (T) */
-    int *lens;            /* (cap_seqs) */
-    int *offs;            /* (cap_seqs + 1) */
+    int n_threads; /* workers of a forward pass */
+    /* ws[0] runs whole batches (its passes split over n_threads); with several threads, a batch of several
+     * sequences is cut into n_threads sub-batches, one per worker, each on its own ws[i] single-threaded:
+     * one fork-join per batch instead of dozens per layer. */
+    sem_scratch ws[SEM_MAX_WORKERS];
+    /* batching */
+    int32_t *ids, *types; /* (cap_ids) the batch's tokens, grouped by worker */
+    size_t cap_ids;
+    int *lens;  /* (cap_seqs) */
+    int *order; /* (cap_seqs) input row of each sequence of the batch, grouped by worker */
+    int *assign; /* (cap_seqs) the worker of each sequence */
     size_t cap_seqs;
-    float *pool_tmp; /* (cap_seqs, hidden) */
 };
 
-/* Makes sure ctx can run T tokens in n_seq sequences of at most Lmax tokens. */
-int sem_ctx_reserve(sem_encoder_ctx *ctx, size_t T, size_t n_seq, size_t Lmax, int need_hidden, sem_error *err);
+/* Makes sure ws can run T tokens in n_seq sequences of at most Lmax tokens with `slots` attention workers. */
+int sem_scratch_reserve(const sem_model *m, sem_scratch *ws, size_t T, size_t n_seq, size_t Lmax, size_t slots,
+                        int need_hidden, sem_error *err);
+/* Makes sure ctx's batching arrays hold T tokens and n_seq sequences. */
+int sem_ctx_reserve(sem_encoder_ctx *ctx, size_t T, size_t n_seq, sem_error *err);
 
-/* Runs the encoder on n_seq packed sequences: ids/types (T) concatenated, lens (n_seq). The result,
- * last_hidden_state (T, hidden), is left in ctx->x. hidden (may be NULL): n_layers+1 pointers, each NULL or a
- * (T, hidden) buffer that receives that layer's output ([0] = embeddings). Ids, types and lengths are checked. */
-int sem_bert_forward(sem_encoder_ctx *ctx, const int32_t *ids, const int32_t *types, const int *lens, int n_seq,
-                     float *const *hidden, sem_error *err);
+/* Runs the encoder on n_seq packed sequences with nt workers: ids/types (T) concatenated, lens (n_seq). The
+ * result, last_hidden_state (T, hidden), is left in ws->x; ws->offs gets the n_seq + 1 token offsets. hidden
+ * (may be NULL): n_layers+1 pointers, each NULL or a (T, hidden) buffer that receives that layer's output
+ * ([0] = embeddings). Ids, types and lengths are checked. ws must have been reserved for the batch. */
+int sem_bert_forward(const sem_model *m, sem_scratch *ws, int nt, const int32_t *ids, const int32_t *types,
+                     const int *lens, int n_seq, float *const *hidden, sem_error *err);
 
 /* ---- mathfn.c: elementwise kernels (vectorisable; accurate to a few float ulps) ---- */
 float sem_expf(float x);
@@ -196,9 +218,10 @@ void sem_act_apply(float *x, size_t n, sem_act act);
 
 /* ---- pool.c ---- */
 /* Pools n_seq sequences (offs (n_seq+1) token offsets) into out (n_seq, hidden). last: last layer (T, hidden);
- * first/prev: the embedding output / second-to-last layer for the averaging modes (else NULL). */
-int sem_pool(sem_encoder_ctx *ctx, sem_pooling p, const float *last, const float *aux, const int *offs, int n_seq,
-             float *out, sem_error *err);
+ * aux: the embedding output / second-to-last layer for the averaging modes (else NULL); rows: scratch of
+ * (n_seq, hidden) floats for the pooler. */
+int sem_pool(const sem_model *m, sem_pooling p, const float *last, const float *aux, const int *offs, int n_seq,
+             float *rows, float *out, sem_error *err);
 void sem_l2_normalize(float *v, size_t n);
 
 #endif

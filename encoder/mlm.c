@@ -24,16 +24,23 @@ int sem_mlm_logits(sem_encoder_ctx *ctx, const sem_token_input *input, const int
     if (n_pos == 0)
         return SEM_OK;
     const size_t H = (size_t)m->cfg.hidden, T = (size_t)input->n;
-    int rc = sem_ctx_reserve(ctx, T > (size_t)n_pos ? T : (size_t)n_pos, (size_t)n_pos, T, 0, err);
+    sem_scratch *ws = &ctx->ws[0];
+    /* attn and tmp hold the n_pos rows after the forward pass: reserve max(T, n_pos) tokens */
+    size_t rows_needed = T > (size_t)n_pos ? T : (size_t)n_pos;
+    int rc = sem_scratch_reserve(m, ws, rows_needed, 1, T, (size_t)ctx->n_threads, 0, err);
     if (rc)
         return rc;
-    ctx->lens[0] = input->n;
-    if ((rc = sem_bert_forward(ctx, input->input_ids, input->token_type_ids, ctx->lens, 1, NULL, err)))
+    const int len = input->n;
+    int blas = sem_blas_enter();
+    if ((rc = sem_bert_forward(m, ws, ctx->n_threads, input->input_ids, input->token_type_ids, &len, 1, NULL,
+                               err))) {
+        sem_blas_leave(blas);
         return rc;
+    }
     /* rows (n_pos, H): the hidden states at the positions */
-    float *rows = ctx->pool_tmp, *h = ctx->tmp;
+    float *rows = ws->attn, *h = ws->tmp;
     for (int i = 0; i < n_pos; i++)
-        memcpy(rows + (size_t)i * H, ctx->x + (size_t)positions[i] * H, H * sizeof(float));
+        memcpy(rows + (size_t)i * H, ws->x + (size_t)positions[i] * H, H * sizeof(float));
     /* h = LayerNorm(act(rows . W + b)) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n_pos, (int)H, (int)H, 1.0f, rows, (int)H, m->mlm_w,
                 (int)H, 0.0f, h, (int)H);
@@ -43,6 +50,7 @@ int sem_mlm_logits(sem_encoder_ctx *ctx, const sem_token_input *input, const int
     const int V = m->cfg.vocab;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_pos, V, (int)H, 1.0f, h, (int)H, m->mlm_dec, (int)H, 0.0f,
                 out, V);
+    sem_blas_leave(blas);
     for (int i = 0; i < n_pos; i++) {
         float *o = out + (size_t)i * (size_t)V;
         for (int v = 0; v < V; v++)

@@ -59,15 +59,18 @@ int sem_default_threads(void)
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
-void sem_blas_single_thread(void)
+int sem_blas_enter(void)
 {
-    if (openblas_get_num_threads() == 1)
-        return;
-    /* OpenBLAS's OpenMP build implements set_num_threads with omp_set_num_threads(), which would also shrink
-     * this thread's later OpenMP regions (FAISS's): put that back. */
-    int omp = omp_get_max_threads();
-    openblas_set_num_threads(1);
-    omp_set_num_threads(omp);
+    int prev = omp_get_max_threads();
+    if (prev != 1)
+        omp_set_num_threads(1);
+    return prev;
+}
+
+void sem_blas_leave(int prev)
+{
+    if (prev != 1)
+        omp_set_num_threads(prev);
 }
 
 /* ---- arena layout ---- */
@@ -420,7 +423,6 @@ sem_model *sem_model_load(const char *dir, const sem_model_params *params, sem_e
         sem_error_set(err, SEM_ENOMEM, "out of memory");
         goto fail;
     }
-    sem_blas_single_thread();
     free(config);
     free(vocab);
     return m;
@@ -535,7 +537,6 @@ sem_model *sem_model_new_random(const sem_bert_config *cfg, uint64_t seed, sem_p
     }
     fill((float *)m->word_emb, (size_t)cfg->vocab * (size_t)cfg->hidden, 0.0f, 0.5f, &s);
     snprintf(m->hash, sizeof m->hash, "%016llx", (unsigned long long)seed);
-    sem_blas_single_thread();
     return m;
 fail:
     sem_model_free(m);

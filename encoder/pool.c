@@ -18,10 +18,9 @@ void sem_l2_normalize(float *v, size_t n)
         v[i] *= inv;
 }
 
-int sem_pool(sem_encoder_ctx *ctx, sem_pooling p, const float *last, const float *aux, const int *offs, int n_seq,
-             float *out, sem_error *err)
+int sem_pool(const sem_model *m, sem_pooling p, const float *last, const float *aux, const int *offs, int n_seq,
+             float *rows, float *out, sem_error *err)
 {
-    const sem_model *m = ctx->m;
     const size_t H = (size_t)m->cfg.hidden;
     if ((p == SEM_POOL_FIRST_LAST_AVG || p == SEM_POOL_LAST_TWO_AVG) && !aux)
         return sem_error_set(err, SEM_EINTERNAL, "pooling %s without the other layer", sem_pooling_name(p));
@@ -29,7 +28,7 @@ int sem_pool(sem_encoder_ctx *ctx, sem_pooling p, const float *last, const float
         if (!m->pool_w)
             return sem_error_set(err, SEM_ENOTFOUND, "pooling \"pooler\": the model has no pooler weights");
         /* out (n, H) = tanh(h[CLS] (n, H) . Wp + bp) */
-        float *cls = ctx->pool_tmp;
+        float *cls = rows;
         for (int s = 0; s < n_seq; s++)
             memcpy(cls + (size_t)s * H, last + (size_t)offs[s] * H, H * sizeof(float));
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n_seq, (int)H, (int)H, 1.0f, cls, (int)H, m->pool_w,

@@ -548,7 +548,9 @@ static void test_small_pieces(void)
     CHECK(sem_model_new_random(&c, 7, SEM_POOL_MEAN, 0, 1, &err) == NULL);
 }
 
-/* One shared model, a context per thread, encoding at the same time: the same vectors as one thread alone. */
+/* One shared model, a context per thread, encoding at the same time: the same vectors as one thread alone
+ * (OpenBLAS's OpenMP pool, entered from several threads at once, deadlocked before the encoder kept it
+ * single-threaded). */
 typedef struct worker {
     const sem_model *m;
     float out[4 * 64];
@@ -570,11 +572,13 @@ static void *work(void *arg)
     return NULL;
 }
 
-static void test_concurrent(void)
+static void test_concurrent(int n_threads)
 {
     char path[1024];
     sem_error err = {0};
-    sem_model *m = sem_model_load(td_path(path, sizeof path, "models", "bert-tiny-uncased", NULL), NULL, &err);
+    sem_model_params mp = sem_model_default_params();
+    mp.n_threads = n_threads; /* workers inside each context, on top of the three application threads */
+    sem_model *m = sem_model_load(td_path(path, sizeof path, "models", "bert-tiny-uncased", NULL), &mp, &err);
     CHECK(m != NULL);
     if (!m)
         return;
@@ -624,7 +628,8 @@ int main(void)
     test_safetensors_cases();
     test_config_cases();
     test_encode_errors();
-    test_concurrent();
+    test_concurrent(1);
+    test_concurrent(2);
 
     /* clean up the scratch folder */
     static const char *const files[] = {"config.json", "vocab.txt", "tokenizer_config.json",
