@@ -7,6 +7,7 @@
  *   fill-mask: {"index":i,"input_ids":[…],"masks":[{"pos":p,"top_ids":[…],"top_tokens":[…],"top_logits":[…]}]}
  * A malformed line is an error naming its line number (exit 1); nothing after it is processed. */
 #include "cli/cli.h"
+#include "common/jsonstr.h"
 #include "encoder/encoder.h"
 #include "encoder/tokenizer.h"
 
@@ -41,107 +42,6 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
-static int hex4(const char *p, const char *end, unsigned *out)
-{
-    if (end - p < 4)
-        return -1;
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Decodes the JSON string at *pp (which points at its opening quote) into a malloc'd buffer (*out, *len; NUL
- * terminated, may hold NULs). Advances *pp past the closing quote. -1 on malformed input. */
-static int json_string(const char **pp, const char *end, char **out, size_t *len)
-{
-    const char *p = *pp;
-    if (p >= end || *p != '"')
-        return -1;
-    p++;
-    /* the decoded text is never longer than the encoded one */
-    char *buf = malloc((size_t)(end - p) + 1), *o = buf;
-    if (!buf)
-        return -1;
-    for (;;) {
-        if (p >= end)
-            goto bad;
-        unsigned char c = (unsigned char)*p++;
-        if (c == '"')
-            break;
-        if (c < 0x20)
-            goto bad; /* raw control characters are not allowed in JSON strings */
-        if (c != '\\') {
-            *o++ = (char)c;
-            continue;
-        }
-        if (p >= end)
-            goto bad;
-        c = (unsigned char)*p++;
-        unsigned cp;
-        switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '/': *o++ = '/'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
-        case 'u':
-            if (hex4(p, end, &cp))
-                goto bad;
-            p += 4;
-            if (cp >= 0xD800 && cp <= 0xDBFF) { /* a surrogate pair */
-                unsigned lo;
-                if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) || lo < 0xDC00 ||
-                    lo > 0xDFFF)
-                    goto bad;
-                p += 6;
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                goto bad; /* a lone low surrogate is not a character */
-            }
-            if (cp < 0x80) {
-                *o++ = (char)cp;
-            } else if (cp < 0x800) {
-                *o++ = (char)(0xC0 | (cp >> 6));
-                *o++ = (char)(0x80 | (cp & 0x3F));
-            } else if (cp < 0x10000) {
-                *o++ = (char)(0xE0 | (cp >> 12));
-                *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-                *o++ = (char)(0x80 | (cp & 0x3F));
-            } else {
-                *o++ = (char)(0xF0 | (cp >> 18));
-                *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-                *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-                *o++ = (char)(0x80 | (cp & 0x3F));
-            }
-            break;
-        default: goto bad;
-        }
-    }
-    *o = '\0';
-    *out = buf;
-    *len = (size_t)(o - buf);
-    *pp = p;
-    return 0;
-bad:
-    free(buf);
-    return -1;
-}
-
 /* Parses a line: a JSON string, or (allow_pair) [string, string]. 0 ok, -1 malformed. */
 static int parse_item(const char *line, size_t n, int allow_pair, item *it)
 {
@@ -149,17 +49,17 @@ static int parse_item(const char *line, size_t n, int allow_pair, item *it)
     it->a = it->b = NULL;
     it->la = it->lb = 0;
     if (p < end && *p == '"') {
-        if (json_string(&p, end, &it->a, &it->la))
+        if (sem_json_string_decode(&p, end, &it->a, &it->la))
             return -1;
     } else if (allow_pair && p < end && *p == '[') {
         p = skip_ws(p + 1, end);
-        if (json_string(&p, end, &it->a, &it->la))
+        if (sem_json_string_decode(&p, end, &it->a, &it->la))
             return -1;
         p = skip_ws(p, end);
         if (p >= end || *p != ',')
             goto bad;
         p = skip_ws(p + 1, end);
-        if (json_string(&p, end, &it->b, &it->lb))
+        if (sem_json_string_decode(&p, end, &it->b, &it->lb))
             goto bad;
         p = skip_ws(p, end);
         if (p >= end || *p != ']')
@@ -217,20 +117,6 @@ static int read_item(reader *rd, int allow_pair, const char *cmd, item *it)
 }
 
 /* ---- output ---- */
-
-static void put_json_string(const char *s)
-{
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    }
-    putchar('"');
-}
 
 static void put_ints(const int32_t *v, int n)
 {
@@ -358,7 +244,7 @@ int sem_cmd_tokenize(int argc, char **argv)
             const char *s = sem_tokenizer_id_token(tok, tk.input_ids[i]);
             if (i)
                 putchar(',');
-            put_json_string(s ? s : "");
+            sem_json_write_string(stdout, s ? s : "");
         }
         fputs("]}\n", stdout);
         sem_tokenized_free(&tk);
@@ -584,7 +470,7 @@ int sem_cmd_fill_mask(int argc, char **argv)
                     const char *s = sem_tokenizer_id_token(tok, ids[t]);
                     if (t)
                         putchar(',');
-                    put_json_string(s ? s : "");
+                    sem_json_write_string(stdout, s ? s : "");
                 }
                 fputs("],\"top_logits\":", stdout);
                 put_floats(vals, k);

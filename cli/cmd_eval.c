@@ -107,7 +107,7 @@ static void ann_usage(FILE *f)
             "  --build-threads N    threads for ground truth, training and adding (default: --threads)\n"
             "  --latency-queries N  time single queries on the first N queries only (default: all)\n"
             "  --clock wall|cpu     time with the wall clock (default) or the thread's CPU clock, which other\n"
-            "                       processes on a shared machine cannot inflate (needs --threads 1)\n"
+            "                       processes on a shared machine cannot inflate (with --threads 1 --build-threads 1)\n"
             "  --blas-threshold N   FAISS distance_compute_blas_threshold while searching (default 1, as the\n"
             "                       knowledge-base store sets it; FAISS's own default is 20)\n"
             "Output:\n"
@@ -262,7 +262,7 @@ static int cmd_ann(int argc, char **argv)
         if (a[0] != '-')
             return sem_cli_usage_error("eval ann", "unexpected argument '%s'", a);
         if (!(v = need(argc, argv, &i)))
-            return sem_cli_usage_error("eval ann", "%s needs a value", a);
+            return sem_cli_usage_error("eval ann", "%s: unknown option, or its value is missing", a);
         if (!strcmp(a, "--base"))
             base_path = v;
         else if (!strcmp(a, "--queries"))
@@ -674,7 +674,7 @@ static int cmd_retrieval(int argc, char **argv)
         if (a[0] != '-')
             return sem_cli_usage_error("eval retrieval", "unexpected argument '%s'", a);
         if (!(v = need(argc, argv, &i)))
-            return sem_cli_usage_error("eval retrieval", "%s needs a value", a);
+            return sem_cli_usage_error("eval retrieval", "%s: unknown option, or its value is missing", a);
         if (!strcmp(a, "--kb"))
             kb = v;
         else if (!strcmp(a, "--queries"))

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "common/log.h"
 #include "encoder/encoder.h"
+#include "indexer/indexer.h"
 #include "store/kb.h"
 
 static const char *KB_USAGE =
@@ -107,13 +108,7 @@ static int cmd_create(int argc, char **argv)
         sem_model *m = sem_model_load(o.model, NULL, &err);
         if (!m)
             return sem_cli_fail(&err);
-        sem_model_info mi;
-        sem_model_get_info(m, &mi);
-        snprintf(cp.model.name, sizeof cp.model.name, "%s", mi.name ? mi.name : "");
-        snprintf(cp.model.config_hash, sizeof cp.model.config_hash, "%s", mi.config_hash ? mi.config_hash : "");
-        snprintf(cp.model.pooling, sizeof cp.model.pooling, "%s", sem_pooling_name(mi.pooling));
-        cp.model.normalize = mi.normalize;
-        cp.model.dim = mi.dim;
+        sem_index_model_identity(m, &cp.model);
         sem_model_free(m);
     } else {
         cp.model.dim = (int)o.dim;

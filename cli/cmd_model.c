@@ -1,6 +1,7 @@
 /* cli/cmd_model.c: semsearch model pull | list | path: the HuggingFace hub cache (hub/hub.h). */
 #include "cli/cli.h"
 #include "common/fileio.h"
+#include "common/jsonstr.h"
 #include "hub/hub.h"
 
 #include <stdio.h>
@@ -14,7 +15,7 @@ static void usage(FILE *f)
             "       semsearch model list [--json]\n"
             "       semsearch model path NAME_OR_FOLDER\n\n"
             "Download BERT models from the HuggingFace hub into a local cache and list them. A model pulled once\n"
-            "can be passed to --model by its name (ORG/NAME) anywhere a model folder is accepted.\n\n"
+            "can be passed by its name (ORG/NAME) to --model of index add, query, serve and eval sts.\n\n"
             "  pull ORG/NAME      download the files the encoder needs (config.json, vocab.txt, model.safetensors,\n"
             "                     tokenizer and sentence-transformers configs, README.md); files already cached\n"
             "                     are kept, interrupted downloads resume, every file is checked against the hub's\n"
@@ -124,21 +125,6 @@ static int cmd_pull(int argc, char **argv)
     return SEM_EXIT_OK;
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static int cmd_list(int argc, char **argv)
 {
     int json = 0;
@@ -162,13 +148,13 @@ static int cmd_list(int argc, char **argv)
     if (json) {
         for (size_t i = 0; i < n; i++) {
             printf("{\"name\":");
-            json_str(m[i].name);
+            sem_json_write_string(stdout, m[i].name);
             printf(",\"path\":");
-            json_str(m[i].path);
+            sem_json_write_string(stdout, m[i].path);
             printf(",\"revision\":");
-            json_str(m[i].revision);
+            sem_json_write_string(stdout, m[i].revision);
             printf(",\"commit\":");
-            json_str(m[i].commit);
+            sem_json_write_string(stdout, m[i].commit);
             printf(",\"size\":%llu,\"files\":%d,\"expected_files\":%d,\"incomplete_downloads\":%d,"
                    "\"complete\":%s}\n",
                    (unsigned long long)m[i].size, m[i].n_files, m[i].n_expected, m[i].n_incomplete,

@@ -20,7 +20,7 @@ static const struct command commands[] = {
     {"query", sem_cmd_query, "ask a knowledge base a question"},
     {"serve", sem_cmd_serve, "serve knowledge bases over HTTP"},
     {"eval", sem_cmd_eval, "offline evaluation (ann, retrieval, sts)"},
-    {"model", sem_cmd_model, "download and list models (pull, list)"},
+    {"model", sem_cmd_model, "download, list and locate models (pull, list, path)"},
     {"train", sem_cmd_train, "train or adapt a BERT model (mlm, contrastive)"},
     {"version", sem_cmd_version, "print versions of semsearch and its libraries"},
 };

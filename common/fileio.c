@@ -196,3 +196,19 @@ bad:
         *bad_offset = i;
     return 0;
 }
+
+char *sem_path_join(const char *dir, const char *name)
+{
+    size_t nd = strlen(dir), nn = strlen(name);
+    if (nd > SIZE_MAX - nn - 2)
+        return NULL;
+    char *p = malloc(nd + nn + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, nd);
+    size_t k = nd;
+    if (k && p[k - 1] != '/')
+        p[k++] = '/';
+    memcpy(p + k, name, nn + 1);
+    return p;
+}

@@ -27,6 +27,10 @@ int sem_fsync_dir_of(const char *path, sem_error *err);
 /* Creates dir and its missing parents (mode 0755); an existing directory is success. */
 int sem_mkdir_p(const char *dir, sem_error *err);
 
+/* "dir/name" in a malloc'd string (caller frees), or NULL when out of memory. No slash is added when dir is
+ * empty or already ends with one. */
+char *sem_path_join(const char *dir, const char *name);
+
 /* 1 if path exists (any type), else 0. */
 int sem_path_exists(const char *path);
 

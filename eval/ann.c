@@ -4,6 +4,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "eval/metrics.h"
 #include "eval/svgplot.h"
 
@@ -20,7 +21,6 @@
 #include <faiss/c_api/utils/distances_c.h>
 #include <math.h>
 #include <omp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -544,42 +544,6 @@ char *sem_ann_report_json(const sem_ann_result *r, size_t n, const sem_ann_repor
     return s;
 }
 
-/* A growable string. */
-struct sbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->s && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap ? b->cap * 2 : 1024) + (size_t)n;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-}
-
 static void fmt_num(char *buf, size_t n, double v, const char *fmt)
 {
     if (isfinite(v))
@@ -588,7 +552,7 @@ static void fmt_num(char *buf, size_t n, double v, const char *fmt)
         snprintf(buf, n, "-");
 }
 
-static void table_row(struct sbuf *sb, const sem_ann_result *r)
+static void table_row(sem_strbuf *sb, const sem_ann_result *r)
 {
     char param[32], c[9][24];
     if (r->nprobe >= 0)
@@ -606,39 +570,36 @@ static void table_row(struct sbuf *sb, const sem_ann_result *r)
     fmt_num(c[6], 24, r->p50_ms, "%.3f");
     fmt_num(c[7], 24, r->p99_ms, "%.3f");
     fmt_num(c[8], 24, r->bytes_per_vector, "%.1f");
-    sb_printf(sb, "%-22s %-13s %7s %7s %7s %7s %9s %9s %8s %8s %8.2f %7.2f %8s\n", r->index, param, c[0], c[1],
-              c[2], c[3], c[4], c[5], c[6], c[7], r->train_s, r->add_s, c[8]);
+    sem_strbuf_printf(sb, "%-22s %-13s %7s %7s %7s %7s %9s %9s %8s %8s %8.2f %7.2f %8s\n", r->index, param, c[0], c[1],
+                      c[2], c[3], c[4], c[5], c[6], c[7], r->train_s, r->add_s, c[8]);
 }
 
 char *sem_ann_report_table(const sem_ann_result *r, size_t n, const sem_ann_report_info *info)
 {
-    struct sbuf sb = {0};
+    sem_strbuf sb = {0};
     int k = info ? info->k : (n ? r[0].k : 10);
     if (info)
-        sb_printf(&sb, "base %s (%zu x %zu), queries %s (%zu), metric %s, k %d, %d search thread%s, %s time\n\n",
-                  info->base ? info->base : "?", info->nb, info->d, info->queries ? info->queries : "?", info->nq,
-                  info->metric_ip ? "ip" : "l2", info->k, info->threads, info->threads == 1 ? "" : "s",
-                  info->cpu_clock ? "CPU" : "wall");
+        sem_strbuf_printf(&sb,
+                          "base %s (%zu x %zu), queries %s (%zu), metric %s, k %d, %d search thread%s, %s time\n\n",
+                          info->base ? info->base : "?", info->nb, info->d, info->queries ? info->queries : "?",
+                          info->nq, info->metric_ip ? "ip" : "l2", info->k, info->threads,
+                          info->threads == 1 ? "" : "s", info->cpu_clock ? "CPU" : "wall");
     char kr[24];
     snprintf(kr, sizeof kr, "%d-R@%d", k, k);
-    sb_printf(&sb, "%-22s %-13s %7s %7s %7s %7s %9s %9s %8s %8s %8s %7s %8s\n", "index", "param", "R@1", "R@10",
-              "R@100", kr, "QPS", "QPS-batch", "p50 ms", "p99 ms", "train s", "add s", "B/vec");
+    sem_strbuf_printf(&sb, "%-22s %-13s %7s %7s %7s %7s %9s %9s %8s %8s %8s %7s %8s\n", "index", "param", "R@1", "R@10",
+                      "R@100", kr, "QPS", "QPS-batch", "p50 ms", "p99 ms", "train s", "add s", "B/vec");
     for (size_t i = 0; i < n; i++)
         table_row(&sb, &r[i]);
     if (info && !isnan(info->target_recall)) {
         const sem_ann_result *f = sem_ann_fastest(r, n, info->target_recall);
         if (f) {
-            sb_printf(&sb, "\nfastest setting with %d-recall@%d >= %g:\n", k, k, info->target_recall);
+            sem_strbuf_printf(&sb, "\nfastest setting with %d-recall@%d >= %g:\n", k, k, info->target_recall);
             table_row(&sb, f);
         } else {
-            sb_printf(&sb, "\nno setting reaches %d-recall@%d >= %g\n", k, k, info->target_recall);
+            sem_strbuf_printf(&sb, "\nno setting reaches %d-recall@%d >= %g\n", k, k, info->target_recall);
         }
     }
-    if (sb.oom) {
-        free(sb.s);
-        return NULL;
-    }
-    return sb.s ? sb.s : strdup("");
+    return sem_strbuf_finish(&sb);
 }
 
 char *sem_ann_report_svg(const sem_ann_result *r, size_t n, const sem_ann_report_info *info)

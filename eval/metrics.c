@@ -4,6 +4,18 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* 1 if r[i] is missing (-1) or already stood at an earlier position of the same result list: such an entry
+ * scores no hit (a search that repeats an id must not count it twice). */
+static int skip_entry(const int64_t *r, size_t i)
+{
+    if (r[i] < 0)
+        return 1;
+    for (size_t j = 0; j < i; j++)
+        if (r[j] == r[i])
+            return 1;
+    return 0;
+}
+
 double sem_recall_at(const int64_t *res, size_t res_stride, const int64_t *gt, size_t gt_stride, size_t nq,
                      size_t r)
 {
@@ -34,12 +46,7 @@ double sem_k_recall_at(const int64_t *res, size_t res_stride, const int64_t *gt,
         const int64_t *rq = res + q * res_stride, *gq = gt + q * gt_stride;
         size_t hits = 0;
         for (size_t i = 0; i < k; i++) {
-            if (rq[i] < 0)
-                continue;
-            int dup = 0;
-            for (size_t j = 0; j < i && !dup; j++)
-                dup = rq[j] == rq[i];
-            if (dup)
+            if (skip_entry(rq, i))
                 continue;
             for (size_t j = 0; j < k; j++)
                 if (gq[j] == rq[i]) {
@@ -87,12 +94,7 @@ double sem_k_recall_at_dist(const int64_t *res, const float *res_d, size_t res_s
         float ref = gt_d[q * gt_stride + k - 1];
         size_t hits = 0;
         for (size_t i = 0; i < k; i++) {
-            if (rq[i] < 0)
-                continue;
-            int dup = 0;
-            for (size_t j = 0; j < i && !dup; j++)
-                dup = rq[j] == rq[i];
-            if (!dup && as_good(res_d[q * res_stride + i], ref, larger_is_better))
+            if (!skip_entry(rq, i) && as_good(res_d[q * res_stride + i], ref, larger_is_better))
                 hits++;
         }
         sum += (double)hits / (double)k;

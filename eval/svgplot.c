@@ -1,63 +1,12 @@
 /* eval/svgplot.c: SVG line plots (see svgplot.h). */
 #include "eval/svgplot.h"
 
+#include "common/strbuf.h"
+
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct buf {
-    char *s;
-    size_t len, cap;
-    int oom;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(struct buf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->s && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-}
-
-/* Appends text with &, <, >, " and ' escaped; control characters dropped. */
-static void besc(struct buf *b, const char *t)
-{
-    for (; t && *t; t++) {
-        switch (*t) {
-        case '&': bprintf(b, "&amp;"); break;
-        case '<': bprintf(b, "&lt;"); break;
-        case '>': bprintf(b, "&gt;"); break;
-        case '"': bprintf(b, "&quot;"); break;
-        case '\'': bprintf(b, "&apos;"); break;
-        default:
-            if ((unsigned char)*t >= 0x20)
-                bprintf(b, "%c", *t);
-        }
-    }
-}
 
 sem_plot_opts sem_plot_default_opts(void)
 {
@@ -160,76 +109,81 @@ char *sem_svg_plot(const sem_plot_series *ser, size_t ns, const sem_plot_opts *o
 #define PX(x) (L + ((x) - x0) / (x1 - x0) * pw)
 #define PY(v) (T + ph - (((o.ylog ? log10(v) : (v)) - ly0) / (ly1 - ly0)) * ph)
 
-    struct buf b = {0};
-    bprintf(&b,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
-            "viewBox=\"0 0 %d %d\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
-            "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"white\"/>\n",
-            o.width, o.height, o.width, o.height, o.width, o.height);
+    sem_strbuf b = {0};
+    sem_strbuf_printf(&b,
+                      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                      "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+                      "viewBox=\"0 0 %d %d\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+                      "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"white\"/>\n",
+                      o.width, o.height, o.width, o.height, o.width, o.height);
     if (o.title) {
-        bprintf(&b, "<text x=\"%.1f\" y=\"28\" text-anchor=\"middle\" font-size=\"15\">", L + pw / 2);
-        besc(&b, o.title);
-        bprintf(&b, "</text>\n");
+        sem_strbuf_printf(&b, "<text x=\"%.1f\" y=\"28\" text-anchor=\"middle\" font-size=\"15\">", L + pw / 2);
+        sem_strbuf_xml_escaped(&b, o.title);
+        sem_strbuf_printf(&b, "</text>\n");
     }
     /* grid and ticks */
-    bprintf(&b, "<g stroke=\"#dddddd\" stroke-width=\"1\">\n");
+    sem_strbuf_printf(&b, "<g stroke=\"#dddddd\" stroke-width=\"1\">\n");
     for (double x = x0; x <= x1 + xs * 1e-6; x += xs)
-        bprintf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", PX(x), T, PX(x), T + ph);
+        sem_strbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", PX(x), T, PX(x), T + ph);
     if (o.ylog) {
         for (double e = ly0; e <= ly1 + 1e-9; e += 1)
             for (int m = 1; m <= 9; m++) {
                 double v = pow(10, e) * m;
                 if (log10(v) > ly1 + 1e-9)
                     break;
-                bprintf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"%s/>\n", L, PY(v), L + pw, PY(v),
-                        m == 1 ? " stroke=\"#bbbbbb\"" : "");
+                sem_strbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"%s/>\n", L, PY(v),
+                                  L + pw, PY(v), m == 1 ? " stroke=\"#bbbbbb\"" : "");
             }
     } else {
         double ys = nice_step(ly1 - ly0, 6);
         for (double v = ly0; v <= ly1 + ys * 1e-6; v += ys)
-            bprintf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", L, PY(v), L + pw, PY(v));
+            sem_strbuf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", L, PY(v), L + pw, PY(v));
     }
-    bprintf(&b, "</g>\n");
-    bprintf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>\n", L,
-            T, pw, ph);
+    sem_strbuf_printf(&b, "</g>\n");
+    sem_strbuf_printf(&b,
+                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>\n",
+                      L, T, pw, ph);
     /* tick labels */
-    bprintf(&b, "<g text-anchor=\"middle\">\n");
+    sem_strbuf_printf(&b, "<g text-anchor=\"middle\">\n");
     int xdec = xs >= 1 ? 0 : (int)ceil(-log10(xs) - 1e-9);
     for (double x = x0; x <= x1 + xs * 1e-6; x += xs)
-        bprintf(&b, "<text x=\"%.1f\" y=\"%.1f\">%.*f</text>\n", PX(x), T + ph + 18, xdec, x);
-    bprintf(&b, "</g>\n<g text-anchor=\"end\">\n");
+        sem_strbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">%.*f</text>\n", PX(x), T + ph + 18, xdec, x);
+    sem_strbuf_printf(&b, "</g>\n<g text-anchor=\"end\">\n");
     if (o.ylog) {
         for (double e = ly0; e <= ly1 + 1e-9; e += 1) {
             double v = pow(10, e);
             if (fabs(e) < 7)
-                bprintf(&b, "<text x=\"%.1f\" y=\"%.1f\">%.*f</text>\n", L - 6, PY(v) + 4, e < 0 ? (int)-e : 0, v);
+                sem_strbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">%.*f</text>\n", L - 6, PY(v) + 4,
+                                  e < 0 ? (int)-e : 0, v);
             else
-                bprintf(&b, "<text x=\"%.1f\" y=\"%.1f\">1e%d</text>\n", L - 6, PY(v) + 4, (int)e);
+                sem_strbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">1e%d</text>\n", L - 6, PY(v) + 4, (int)e);
         }
     } else {
         double ys = nice_step(ly1 - ly0, 6);
         int ydec = ys >= 1 ? 0 : (int)ceil(-log10(ys) - 1e-9);
         for (double v = ly0; v <= ly1 + ys * 1e-6; v += ys)
-            bprintf(&b, "<text x=\"%.1f\" y=\"%.1f\">%.*f</text>\n", L - 6, PY(v) + 4, ydec, v);
+            sem_strbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">%.*f</text>\n", L - 6, PY(v) + 4, ydec, v);
     }
-    bprintf(&b, "</g>\n");
+    sem_strbuf_printf(&b, "</g>\n");
     if (o.xlabel) {
-        bprintf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">", L + pw / 2,
-                (double)o.height - 22);
-        besc(&b, o.xlabel);
-        bprintf(&b, "</text>\n");
+        sem_strbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">", L + pw / 2,
+                          (double)o.height - 22);
+        sem_strbuf_xml_escaped(&b, o.xlabel);
+        sem_strbuf_printf(&b, "</text>\n");
     }
     if (o.ylabel) {
-        bprintf(&b, "<text transform=\"translate(24,%.1f) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">",
-                T + ph / 2);
-        besc(&b, o.ylabel);
-        bprintf(&b, "</text>\n");
+        sem_strbuf_printf(&b,
+                          "<text transform=\"translate(24,%.1f) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">",
+                          T + ph / 2);
+        sem_strbuf_xml_escaped(&b, o.ylabel);
+        sem_strbuf_printf(&b, "</text>\n");
     }
     /* series, clipped to the plot area */
     /* (the clip area leaves room for half a marker past the frame, so points at recall 1.0 stay whole) */
-    bprintf(&b, "<clipPath id=\"plotarea\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/></clipPath>\n",
-            L - 5, T - 5, pw + 10, ph + 10);
+    sem_strbuf_printf(&b,
+                      "<clipPath id=\"plotarea\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>"
+                      "</clipPath>\n",
+                      L - 5, T - 5, pw + 10, ph + 10);
     struct pt *pts = malloc(sizeof *pts * (maxn ? maxn : 1));
     if (!pts)
         b.oom = 1;
@@ -240,33 +194,29 @@ char *sem_svg_plot(const sem_plot_series *ser, size_t ns, const sem_plot_opts *o
             if (usable(&o, ser[s].x[i], ser[s].y[i]))
                 pts[m++] = (struct pt){ser[s].x[i], ser[s].y[i]};
         qsort(pts, m, sizeof *pts, cmp_pt);
-        bprintf(&b, "<g clip-path=\"url(#plotarea)\" stroke=\"%s\" fill=\"%s\">\n", col, col);
+        sem_strbuf_printf(&b, "<g clip-path=\"url(#plotarea)\" stroke=\"%s\" fill=\"%s\">\n", col, col);
         if (m > 1) {
-            bprintf(&b, "<polyline fill=\"none\" stroke-width=\"2\" points=\"");
+            sem_strbuf_printf(&b, "<polyline fill=\"none\" stroke-width=\"2\" points=\"");
             for (size_t i = 0; i < m; i++)
-                bprintf(&b, "%s%.1f,%.1f", i ? " " : "", PX(pts[i].x), PY(pts[i].y));
-            bprintf(&b, "\"/>\n");
+                sem_strbuf_printf(&b, "%s%.1f,%.1f", i ? " " : "", PX(pts[i].x), PY(pts[i].y));
+            sem_strbuf_printf(&b, "\"/>\n");
         }
         for (size_t i = 0; i < m; i++)
-            bprintf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>\n", PX(pts[i].x), PY(pts[i].y));
-        bprintf(&b, "</g>\n");
+            sem_strbuf_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>\n", PX(pts[i].x), PY(pts[i].y));
+        sem_strbuf_printf(&b, "</g>\n");
         /* legend entry */
         double ly = T + 10 + 22 * (double)s;
-        bprintf(&b,
-                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
-                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n",
-                L + pw + 15, ly, L + pw + 45, ly, col, L + pw + 30, ly, col);
-        bprintf(&b, "<text x=\"%.1f\" y=\"%.1f\">", L + pw + 52, ly + 4);
-        besc(&b, ser[s].name ? ser[s].name : "");
-        bprintf(&b, "</text>\n");
+        sem_strbuf_printf(&b,
+                          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
+                          "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n",
+                          L + pw + 15, ly, L + pw + 45, ly, col, L + pw + 30, ly, col);
+        sem_strbuf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", L + pw + 52, ly + 4);
+        sem_strbuf_xml_escaped(&b, ser[s].name ? ser[s].name : "");
+        sem_strbuf_printf(&b, "</text>\n");
     }
     free(pts);
-    bprintf(&b, "</svg>\n");
+    sem_strbuf_printf(&b, "</svg>\n");
 #undef PX
 #undef PY
-    if (b.oom) {
-        free(b.s);
-        return NULL;
-    }
-    return b.s;
+    return sem_strbuf_finish(&b);
 }

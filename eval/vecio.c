@@ -347,6 +347,21 @@ int sem_vecs_parse(const void *buf, size_t len, const char *fmt, const char *nam
     return parse_any(&r, fmt, name, out, err);
 }
 
+/* Opens the regular file at path for a reader over it (r->f: the caller closes it). */
+static int open_reader(const char *path, struct reader *r, sem_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sem_error_set(err, errno == ENOENT ? SEM_ENOTFOUND : SEM_EIO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return sem_error_set(err, SEM_EIO, "%s: not a regular file", path);
+    }
+    *r = (struct reader){f, NULL, (size_t)st.st_size, 0};
+    return SEM_OK;
+}
+
 int sem_vecs_read(const char *path, sem_vecs *out, sem_error *err)
 {
     out->data = NULL;
@@ -356,17 +371,12 @@ int sem_vecs_read(const char *path, sem_vecs *out, sem_error *err)
         return sem_error_set(err, SEM_EINVAL,
                              "%s: unknown vector file type (the name must end in .fvecs, .bvecs, .ivecs or .npy)",
                              path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sem_error_set(err, errno == ENOENT ? SEM_ENOTFOUND : SEM_EIO, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return sem_error_set(err, SEM_EIO, "%s: not a regular file", path);
-    }
-    struct reader r = {f, NULL, (size_t)st.st_size, 0};
-    int rc = parse_any(&r, fmt, path, out, err);
-    fclose(f);
+    struct reader r;
+    int rc = open_reader(path, &r, err);
+    if (rc)
+        return rc;
+    rc = parse_any(&r, fmt, path, out, err);
+    fclose(r.f);
     return rc;
 }
 
@@ -375,18 +385,13 @@ int sem_ivecs_read(const char *path, int64_t **ids, size_t *n, size_t *d, sem_er
     *ids = NULL;
     if (strcmp(ext_of(path), "ivecs") != 0)
         return sem_error_set(err, SEM_EINVAL, "%s: ground truth must be an .ivecs file", path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sem_error_set(err, errno == ENOENT ? SEM_ENOTFOUND : SEM_EIO, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return sem_error_set(err, SEM_EIO, "%s: not a regular file", path);
-    }
-    struct reader r = {f, NULL, (size_t)st.st_size, 0};
+    struct reader r;
+    int rc = open_reader(path, &r, err);
+    if (rc)
+        return rc;
     sem_vecs v;
-    int rc = parse_texmex(&r, 'i', path, &v, ids, err);
-    fclose(f);
+    rc = parse_texmex(&r, 'i', path, &v, ids, err);
+    fclose(r.f);
     if (rc == SEM_OK) {
         *n = v.n;
         *d = v.d;

@@ -11,6 +11,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -79,8 +80,8 @@ typedef struct xfer {
     int64_t linked_size;
     int64_t range_start;  /* from Content-Range, -1 if none */
     /* body into memory (API, error pages) */
-    char *mem;
-    size_t mem_len, mem_cap, mem_max;
+    sem_strbuf mem;
+    size_t mem_max;
     /* body into a file (downloads) */
     int fd;
     uint64_t file_off;    /* where the next byte goes */
@@ -174,25 +175,13 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     int ok_status = x->status == 200 || x->status == 206;
     if (x->fd < 0 || !ok_status) { /* into memory: API answers and error pages */
         size_t max = x->fd < 0 ? x->mem_max : ERRBODY_MAX;
-        if (x->mem_len + n > max) {
+        if (x->mem.len + n > max) {
             if (x->fd >= 0 || x->status >= 300)
                 return n; /* an error page: keep its start, drop the rest */
             return 0;     /* an API answer too large: abort */
         }
-        if (x->mem_len + n + 1 > x->mem_cap) {
-            size_t nc = x->mem_cap ? x->mem_cap : 4096;
-            while (nc < x->mem_len + n + 1)
-                nc *= 2;
-            char *m = realloc(x->mem, nc);
-            if (!m)
-                return 0;
-            x->mem = m;
-            x->mem_cap = nc;
-        }
-        memcpy(x->mem + x->mem_len, data, n);
-        x->mem_len += n;
-        x->mem[x->mem_len] = '\0';
-        return n;
+        sem_strbuf_put(&x->mem, data, n);
+        return x->mem.oom ? 0 : n;
     }
     if (x->received == 0 && x->file_off == x->resume_from) {
         /* first body byte: check the server resumed where we asked, or start over if it sent everything */
@@ -364,7 +353,7 @@ static int fetch_info(pull *p, const char *revision, char **commit, int have[N_W
         rc = http_error(p, &x, what, err);
         goto done;
     }
-    root = x.mem ? cJSON_ParseWithLength(x.mem, x.mem_len) : NULL;
+    root = x.mem.s ? cJSON_ParseWithLength(x.mem.s, x.mem.len) : NULL;
     const cJSON *sib = root ? cJSON_GetObjectItemCaseSensitive(root, "siblings") : NULL;
     if (!cJSON_IsObject(root) || !cJSON_IsArray(sib)) {
         rc = sem_error_set(err, SEM_EFORMAT, "%s did not answer with a model description (JSON with \"siblings\")",
@@ -394,7 +383,7 @@ static int fetch_info(pull *p, const char *revision, char **commit, int have[N_W
         rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
 done:
     cJSON_Delete(root);
-    free(x.mem);
+    sem_strbuf_free(&x.mem);
     free(url);
     return rc;
 }
@@ -436,8 +425,7 @@ static int fetch_meta(pull *p, const char *commit, const char *path, char etag[H
             if (loc && strncmp(loc, p->endpoint, strlen(p->endpoint)) == 0 && hop < 5)
                 next = strdup(loc);
         }
-        free(x.mem);
-        x.mem = NULL;
+        sem_strbuf_free(&x.mem);
         if (cc != CURLE_OK) {
             rc = net_error(p, cc, p->ebuf, err);
             break;
@@ -586,7 +574,7 @@ static int download_to(pull *p, const char *url, const char *path, const char *p
     if (fsync(fd) != 0)
         rc = sem_error_set(err, SEM_EIO, "cannot flush %s: %s", part, strerror(errno));
 done:
-    free(x.mem);
+    sem_strbuf_free(&x.mem);
     if (rc != SEM_OK && fstat(fd, &st) == 0 && st.st_size == 0)
         unlink(part); /* nothing worth resuming */
     if (close(fd) != 0 && rc == SEM_OK)

@@ -184,6 +184,20 @@ int sem_index_recorded_model(const char *kb_dir, char *out, size_t cap, sem_erro
  * tools that create a KB with a model (`semsearch kb create --model DIR`), so that later commands find it. */
 int sem_index_record_model(const char *kb_dir, const char *model_dir, sem_error *err);
 
+typedef struct sem_kb_model sem_kb_model; /* store/kb.h */
+
+/* Finds the model folder for the KB at kb_dir, whose recorded model is *km (from sem_kb_get_model; may be
+ * NULL): `given` (a folder or a cached hub name, see sem_hub_resolve_model) when not NULL; else the folder
+ * recorded in KB/model_dir, if it still exists; else km->name in the hub cache. Writes it into out (cap
+ * bytes). Errors: those of sem_hub_resolve_model for `given`, else SEM_ENOTFOUND naming the model and hinting
+ * at --model. (`semsearch index`, `query` and `serve` all find a KB's model this way.) */
+int sem_index_find_model(const char *kb_dir, const char *given, const sem_kb_model *km, char *out, size_t cap,
+                         sem_error *err);
+
+/* The identity a KB records for a model (name, config hash, pooling, normalize, dim), from a loaded model;
+ * compare with sem_kb_model_match. */
+void sem_index_model_identity(const sem_model *model, sem_kb_model *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -48,18 +48,9 @@ sem_index_params sem_index_default_params(void)
 
 /* ------------------------------------------------------------------------------------------ model dir */
 
-static char *kb_file(const char *kb_dir, const char *name)
-{
-    size_t a = strlen(kb_dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (p)
-        snprintf(p, a + b + 2, "%s/%s", kb_dir, name);
-    return p;
-}
-
 int sem_index_recorded_model(const char *kb_dir, char *out, size_t cap, sem_error *err)
 {
-    char *path = kb_file(kb_dir, MODEL_DIR_FILE);
+    char *path = sem_path_join(kb_dir, MODEL_DIR_FILE);
     if (!path)
         return sem_error_set(err, SEM_ENOMEM, "out of memory");
     char *txt = NULL;
@@ -85,7 +76,7 @@ int sem_index_record_model(const char *kb_dir, const char *model_dir, sem_error 
     char abs[PATH_MAX];
     if (!realpath(model_dir, abs))
         return sem_error_set(err, SEM_EIO, "%s: %s", model_dir, strerror(errno));
-    char *path = kb_file(kb_dir, MODEL_DIR_FILE);
+    char *path = sem_path_join(kb_dir, MODEL_DIR_FILE);
     if (!path)
         return sem_error_set(err, SEM_ENOMEM, "out of memory");
     char old[PATH_MAX];
@@ -99,7 +90,7 @@ int sem_index_record_model(const char *kb_dir, const char *model_dir, sem_error 
     return rc;
 }
 
-static void model_identity(const sem_model *m, sem_kb_model *out)
+void sem_index_model_identity(const sem_model *m, sem_kb_model *out)
 {
     sem_model_info mi;
     sem_model_get_info(m, &mi);
@@ -111,10 +102,8 @@ static void model_identity(const sem_model *m, sem_kb_model *out)
     out->dim = mi.dim;
 }
 
-/* Finds the model folder for a KB: the one given (folder or cached hub name), else the one recorded in the KB,
- * else the KB's model name in the hub cache. */
-static int find_model_dir(const char *kb_dir, const char *given, const sem_kb_model *kbm, char *out, size_t cap,
-                          sem_error *err)
+int sem_index_find_model(const char *kb_dir, const char *given, const sem_kb_model *kbm, char *out, size_t cap,
+                         sem_error *err)
 {
     if (given)
         return sem_hub_resolve_model(given, out, cap, err);
@@ -122,8 +111,9 @@ static int find_model_dir(const char *kb_dir, const char *given, const sem_kb_mo
         return SEM_OK;
     if (kbm && sem_hub_valid_repo_id(kbm->name) && sem_hub_resolve_model(kbm->name, out, cap, NULL) == SEM_OK)
         return SEM_OK;
-    return sem_error_set(err, SEM_ENOTFOUND, "cannot find the model '%s' this KB was made with: pass --model DIR",
-                         kbm ? kbm->name : "?");
+    return sem_error_set(err, SEM_ENOTFOUND,
+                         "cannot find the model '%s' that %s was indexed with: pass --model DIR (or NAME)",
+                         kbm ? kbm->name : "?", kb_dir);
 }
 
 /* ------------------------------------------------------------------------------------------ id set */
@@ -456,7 +446,7 @@ int sem_index_put_docs(sem_kb *kb, const sem_model *model, sem_encoder_ctx *ctx,
     sem_kb_get_model(kb, &km);
     if (model) {
         sem_kb_model mm;
-        model_identity(model, &mm);
+        sem_index_model_identity(model, &mm);
         if (!sem_kb_model_match(&km, &mm))
             return sem_error_set(err, SEM_EMISMATCH, "the model '%s' is not the KB's model '%s'", mm.name,
                                  km.name[0] ? km.name : "(none)");
@@ -701,7 +691,7 @@ int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, c
     for (int i = 0; i < n_inputs; i++) /* before a KB gets created for nothing */
         if (!sem_path_exists(inputs[i]))
             return sem_error_set(err, SEM_ENOTFOUND, "%s: No such file or directory", inputs[i]);
-    char *db = kb_file(kb_dir, "kb.sqlite");
+    char *db = sem_path_join(kb_dir, "kb.sqlite");
     if (!db)
         return sem_error_set(err, SEM_ENOMEM, "out of memory");
     int exists = sem_path_exists(db);
@@ -713,7 +703,7 @@ int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, c
         sem_kb_model km;
         sem_kb_get_model(r.kb, &km);
         if (km.config_hash[0]) {
-            if ((rc = find_model_dir(kb_dir, p.model, &km, mdir, sizeof mdir, err)))
+            if ((rc = sem_index_find_model(kb_dir, p.model, &km, mdir, sizeof mdir, err)))
                 goto done;
         } else if (p.model) {
             rc = sem_error_set(err, SEM_EMISMATCH,
@@ -729,7 +719,7 @@ int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, c
                 goto done;
             }
             sem_kb_model mm;
-            model_identity(model, &mm);
+            sem_index_model_identity(model, &mm);
             if (!sem_kb_model_match(&km, &mm)) {
                 rc = sem_error_set(err, SEM_EMISMATCH,
                                    "the model at %s (%s, dim %d) is not the one %s was made with (%s, dim %d)", mdir,
@@ -749,7 +739,7 @@ int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, c
                 rc = err ? err->code : SEM_EIO;
                 goto done;
             }
-            model_identity(model, &cp.model);
+            sem_index_model_identity(model, &cp.model);
         } else {
             cp.model.dim = 1; /* lexical-only: a one-float zero vector per passage keeps the store's invariants */
             cp.index_spec = "Flat";

@@ -43,6 +43,20 @@ void sem_doc_clear(sem_doc *d)
     memset(d, 0, sizeof *d);
 }
 
+char *sem_qa_text(const char *q, const char *a)
+{
+    size_t nq = strlen(q), na = strlen(a);
+    if (nq > SIZE_MAX - 3 - na)
+        return NULL;
+    char *t = malloc(nq + na + 3);
+    if (!t)
+        return NULL;
+    memcpy(t, q, nq);
+    memcpy(t + nq, "\n\n", 2);
+    memcpy(t + nq + 2, a, na + 1);
+    return t;
+}
+
 char *sem_strndup0(const char *s, size_t n)
 {
     if (n == SIZE_MAX)
@@ -185,20 +199,6 @@ static sem_input_format format_of_file(const char *path)
     return SEM_FMT_AUTO;
 }
 
-static char *path_join(const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    char *p = malloc(na + nb + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, a, na);
-    size_t k = na;
-    if (k && p[k - 1] != '/')
-        p[k++] = '/';
-    memcpy(p + k, b, nb + 1);
-    return p;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -210,7 +210,7 @@ static int walk(sem_reader *r, const char *rel, int all_files, int depth, size_t
 {
     if (depth > 64)
         return sem_error_set(err, SEM_ERANGE, "%s: folders nested too deeply (a symlink loop?)", r->root);
-    char *dir = rel[0] ? path_join(r->root, rel) : strdup(r->root);
+    char *dir = rel[0] ? sem_path_join(r->root, rel) : strdup(r->root);
     if (!dir)
         return sem_error_set(err, SEM_ENOMEM, "out of memory");
     DIR *d = opendir(dir);
@@ -224,8 +224,8 @@ static int walk(sem_reader *r, const char *rel, int all_files, int depth, size_t
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        char *sub = rel[0] ? path_join(rel, e->d_name) : strdup(e->d_name);
-        char *full = sub ? path_join(r->root, sub) : NULL;
+        char *sub = rel[0] ? sem_path_join(rel, e->d_name) : strdup(e->d_name);
+        char *full = sub ? sem_path_join(r->root, sub) : NULL;
         struct stat st;
         if (!sub || !full) {
             free(sub);
@@ -288,7 +288,7 @@ sem_reader *sem_reader_open(const char *path, const sem_reader_params *params, s
     }
     sem_input_format f = r->p.format;
     if (S_ISDIR(st.st_mode)) {
-        char *corpus = path_join(path, "corpus.jsonl");
+        char *corpus = sem_path_join(path, "corpus.jsonl");
         if (!corpus) {
             sem_error_set(err, SEM_ENOMEM, "out of memory");
             goto fail;
@@ -371,7 +371,7 @@ int sem_reader_next(sem_reader *r, sem_doc *doc, sem_error *err)
             return 0;
         {
             const char *rel = r->files[r->next_file++];
-            char *full = path_join(r->root, rel);
+            char *full = sem_path_join(r->root, rel);
             if (!full)
                 return sem_error_set(err, SEM_ENOMEM, "out of memory");
             int rc = sem_text_doc(full, rel, r->p.max_record_bytes, doc, err);

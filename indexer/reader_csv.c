@@ -255,12 +255,8 @@ int sem_csv_next(sem_csv *c, sem_instream *s, size_t max, sem_doc *doc, sem_erro
         } else if (!oom) {
             oom = field_dup(c, c->col_question, &q) || field_dup(c, c->col_answer, &a);
             if (!oom && q && a) {
-                size_t nq = strlen(q), na = strlen(a);
-                doc->text = malloc(nq + na + 3);
+                doc->text = sem_qa_text(q, a);
                 if (doc->text) {
-                    memcpy(doc->text, q, nq);
-                    memcpy(doc->text + nq, "\n\n", 2);
-                    memcpy(doc->text + nq + 2, a, na + 1);
                     doc->answer = a;
                     a = NULL;
                     if (!doc->title) {

@@ -54,6 +54,9 @@ void sem_in_skip_line(sem_instream *s);
 
 char *sem_strndup0(const char *s, size_t n); /* malloc'd copy with NUL; NULL on ENOMEM */
 
+/* The text of a question-and-answer record: "QUESTION\n\nANSWER", malloc'd; NULL on ENOMEM. */
+char *sem_qa_text(const char *question, const char *answer);
+
 /* JSONL: reads one line into a doc. Returns 1, 0 at EOF, or a negative code (record already skipped). */
 int sem_jsonl_next(sem_instream *s, size_t max, sem_buf *line, sem_doc *doc, sem_error *err);
 

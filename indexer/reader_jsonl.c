@@ -114,13 +114,7 @@ static int doc_from_json(const cJSON *o, const char *where, sem_doc *doc, sem_er
     if (text && text[0]) {
         doc->text = strdup(text);
     } else if (q && q[0] && a && a[0]) {
-        size_t nq = strlen(q), na = strlen(a);
-        doc->text = malloc(nq + na + 3);
-        if (doc->text) {
-            memcpy(doc->text, q, nq);
-            memcpy(doc->text + nq, "\n\n", 2);
-            memcpy(doc->text + nq + 2, a, na + 1);
-        }
+        doc->text = sem_qa_text(q, a);
         doc->answer = strdup(a);
         if (!doc->answer)
             return sem_error_set(err, SEM_ENOMEM, "out of memory");

@@ -12,7 +12,7 @@
 
 #include "common/fileio.h"
 #include "encoder/encoder.h"
-#include "hub/hub.h"
+#include "indexer/indexer.h"
 #include "store/kb.h"
 
 #define MAX_K 10000
@@ -60,18 +60,6 @@ static sem_search *wrap(sem_kb *kb, const sem_model *model, int owns, sem_error 
     return s;
 }
 
-static void identity(const sem_model *m, sem_kb_model *out)
-{
-    sem_model_info mi;
-    sem_model_get_info(m, &mi);
-    memset(out, 0, sizeof *out);
-    snprintf(out->name, sizeof out->name, "%s", mi.name ? mi.name : "");
-    snprintf(out->config_hash, sizeof out->config_hash, "%s", mi.config_hash ? mi.config_hash : "");
-    snprintf(out->pooling, sizeof out->pooling, "%s", sem_pooling_name(mi.pooling));
-    out->normalize = mi.normalize;
-    out->dim = mi.dim;
-}
-
 sem_search *sem_search_new(sem_kb *kb, const sem_model *model, sem_error *err)
 {
     if (!kb) {
@@ -81,7 +69,7 @@ sem_search *sem_search_new(sem_kb *kb, const sem_model *model, sem_error *err)
     if (model) {
         sem_kb_model km, mm;
         sem_kb_get_model(kb, &km);
-        identity(model, &mm);
+        sem_index_model_identity(model, &mm);
         if (!sem_kb_model_match(&km, &mm)) {
             sem_error_set(err, SEM_EMISMATCH, "the model '%s' (dim %d) is not the KB's model '%s' (dim %d)",
                           mm.name, mm.dim, km.name, km.dim);
@@ -89,39 +77,6 @@ sem_search *sem_search_new(sem_kb *kb, const sem_model *model, sem_error *err)
         }
     }
     return wrap(kb, model, 0, err);
-}
-
-/* The model folder: the one given, the one `index add` recorded in KB/model_dir, or the KB's name in the hub
- * cache. */
-static int model_dir_for(const char *kb_dir, const char *given, const sem_kb_model *km, char *out, size_t cap,
-                         sem_error *err)
-{
-    if (given)
-        return sem_hub_resolve_model(given, out, cap, err);
-    size_t n = strlen(kb_dir) + 16;
-    char *path = malloc(n);
-    if (!path)
-        return sem_error_set(err, SEM_ENOMEM, "out of memory");
-    snprintf(path, n, "%s/model_dir", kb_dir);
-    char *txt = NULL;
-    size_t len = 0;
-    int rc = sem_path_exists(path) ? sem_read_file(path, 8192, &txt, &len, NULL) : SEM_ENOTFOUND;
-    free(path);
-    if (rc == SEM_OK) {
-        while (len && (txt[len - 1] == '\n' || txt[len - 1] == '\r'))
-            txt[--len] = 0;
-        int ok = len && len < cap && sem_path_exists(txt);
-        if (ok)
-            memcpy(out, txt, len + 1);
-        free(txt);
-        if (ok)
-            return SEM_OK;
-    }
-    if (sem_hub_valid_repo_id(km->name) && sem_hub_resolve_model(km->name, out, cap, NULL) == SEM_OK)
-        return SEM_OK;
-    return sem_error_set(err, SEM_ENOTFOUND,
-                         "cannot find the model '%s' that %s was indexed with: pass --model DIR (or NAME)", km->name,
-                         kb_dir);
 }
 
 sem_search *sem_search_open(const char *kb_dir, const sem_search_open_params *params, sem_error *err)
@@ -137,7 +92,7 @@ sem_search *sem_search_open(const char *kb_dir, const sem_search_open_params *pa
     sem_model *m = NULL;
     if (km.config_hash[0]) {
         char dir[PATH_MAX];
-        if (model_dir_for(kb_dir, p.model, &km, dir, sizeof dir, err) != SEM_OK) {
+        if (sem_index_find_model(kb_dir, p.model, &km, dir, sizeof dir, err) != SEM_OK) {
             sem_kb_close(kb);
             return NULL;
         }

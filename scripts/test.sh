@@ -10,11 +10,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== build (Release) =="
-BUILD_DIR="$root/build" "$root/scripts/build.sh"
+BUILD_DIR="$root/build" "$root/scripts/build.sh" -DSEM_BUILD_TESTS=ON -DSEM_BUILD_BENCH=ON
 if [ "${SEM_SKIP_ASAN:-0}" != 1 ]; then
   echo "== build (AddressSanitizer + UBSan) =="
   BUILD_DIR="$root/build-asan" BUILD_TYPE=Debug "$root/scripts/build.sh" -DSEM_SANITIZE=address,undefined \
-    -DSEM_BUILD_BENCH=OFF
+    -DSEM_BUILD_TESTS=ON -DSEM_BUILD_BENCH=OFF
   echo "== ctest: sanitizer build (labels unit, fuzz, asan) =="
   (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
      LSAN_OPTIONS=suppressions=$root/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \

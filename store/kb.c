@@ -90,15 +90,6 @@ int sem_kb_vec_ok(const void *blob, int bytes, int dim)
     return 1;
 }
 
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static void blas_init(void)
 {
@@ -121,9 +112,9 @@ static sem_kb *kb_alloc(const char *dir, sem_error *err)
     pthread_mutex_init(&kb->info_mu, NULL);
     pthread_mutex_init(&kb->meta_mu, NULL);
     kb->dir = strdup(dir);
-    kb->db_path = path_join(dir, SEM_KB_DB_FILE);
-    kb->index_path = path_join(dir, SEM_KB_INDEX_FILE);
-    kb->lock_path = path_join(dir, SEM_KB_LOCK_FILE);
+    kb->db_path = sem_path_join(dir, SEM_KB_DB_FILE);
+    kb->index_path = sem_path_join(dir, SEM_KB_INDEX_FILE);
+    kb->lock_path = sem_path_join(dir, SEM_KB_LOCK_FILE);
     if (!kb->dir || !kb->db_path || !kb->index_path || !kb->lock_path) {
         sem_error_set(err, SEM_ENOMEM, "out of memory");
         sem_kb_close(kb);
@@ -551,8 +542,7 @@ int sem_kb_save(sem_kb *kb, sem_error *err)
     return rc;
 }
 
-/* Swaps in a fresh index built from SQLite (caller holds write_mu). Searches continue on the old one. */
-static int rebuild_swap(sem_kb *kb, const char *spec, sem_error *err)
+int sem_kb_rebuild_swap(sem_kb *kb, const char *spec, sem_error *err)
 {
     sem_vindex *nv = NULL;
     int rc = sem_kb_build_index(kb, kb->wdb, spec, &nv, err);
@@ -597,7 +587,7 @@ static void maintain(sem_kb *kb)
     }
     if (why) {
         sem_log(SEM_LOG_INFO, "KB %s: rebuilding the index (%s)", kb->dir, why);
-        if (rebuild_swap(kb, kb->spec, &e) != SEM_OK) {
+        if (sem_kb_rebuild_swap(kb, kb->spec, &e) != SEM_OK) {
             sem_log(SEM_LOG_WARN, "KB %s: rebuilding the index failed (%s); keeping the current one", kb->dir,
                     e.msg);
             return;
@@ -677,7 +667,7 @@ sem_kb *sem_kb_create(const char *dir, const sem_kb_create_params *params, sem_e
         return NULL;
     if (sem_mkdir_p(dir, err))
         return NULL;
-    char *dbp = path_join(dir, SEM_KB_DB_FILE);
+    char *dbp = sem_path_join(dir, SEM_KB_DB_FILE);
     if (!dbp) {
         sem_error_set(err, SEM_ENOMEM, "out of memory");
         return NULL;
@@ -1022,7 +1012,7 @@ static int apply_to_index(sem_kb *kb, const id_list *removed, const id_list *add
     kb->dirty = 1;
     if (rc) {
         sem_log(SEM_LOG_WARN, "KB %s: updating the index failed (%s); rebuilding it from SQLite", kb->dir, e.msg);
-        rc = rebuild_swap(kb, kb->spec, err);
+        rc = sem_kb_rebuild_swap(kb, kb->spec, err);
         if (rc)
             return sem_error_prefix(err, "the change is committed (durable), but the index could not be updated; "
                                          "it will be rebuilt on the next open");

@@ -74,6 +74,10 @@ int sem_kb_vec_ok(const void *blob, int bytes, int dim);
 /* Saves the index (caller holds write_mu). */
 int sem_kb_save_locked(sem_kb *kb, sem_error *err);
 
+/* Builds a fresh index from SQLite with spec and swaps it in (caller holds write_mu); searches go on with the
+ * old one until the swap. Marks the KB dirty (the new index is not saved yet). */
+int sem_kb_rebuild_swap(sem_kb *kb, const char *spec, sem_error *err);
+
 /* ---- search.c ---- */
 /* Validates a filter and appends " AND CAST(json_extract(d.meta, ?N) AS TEXT) = ?M ..." to sql (size cap),
  * numbering parameters from first_param. */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/jsonstr.h"
 #include "common/log.h"
 #include "store/kb_impl.h"
 
@@ -190,16 +191,8 @@ int sem_kb_compact(sem_kb *kb, const char *index_spec, sem_error *err)
     if (rc)
         return rc;
     pthread_mutex_lock(&kb->write_mu);
-    sem_vindex *nv = NULL;
-    rc = sem_kb_build_index(kb, kb->wdb, spec, &nv, err);
-    if (rc)
+    if ((rc = sem_kb_rebuild_swap(kb, spec, err)))
         goto out;
-    pthread_rwlock_wrlock(&kb->ilock);
-    sem_vindex *old = kb->vi;
-    kb->vi = nv;
-    pthread_rwlock_unlock(&kb->ilock);
-    sem_vindex_free(old);
-    kb->dirty = 1;
     /* The spec is recorded before the file is saved: a crash in between makes the next open see a file built
      * from another spec than the KB's, and rebuild it. */
     if (strcmp(spec, kb->spec) != 0) {
@@ -216,36 +209,6 @@ out:
 }
 
 /* ---- export ------------------------------------------------------------------------------------------------- */
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
-            fputs("\\\"", f);
-            break;
-        case '\\':
-            fputs("\\\\", f);
-            break;
-        case '\n':
-            fputs("\\n", f);
-            break;
-        case '\r':
-            fputs("\\r", f);
-            break;
-        case '\t':
-            fputs("\\t", f);
-            break;
-        default:
-            if (*p < 0x20)
-                fprintf(f, "\\u%04x", *p);
-            else
-                fputc(*p, f);
-        }
-    }
-    fputc('"', f);
-}
 
 int sem_kb_export_jsonl(sem_kb *kb, FILE *out, int64_t *n_out, sem_error *err)
 {
@@ -278,10 +241,10 @@ int sem_kb_export_jsonl(sem_kb *kb, FILE *out, int64_t *n_out, sem_error *err)
         }
         memcpy(v, b, (size_t)d * sizeof *v);
         fprintf(out, "{\"id\":%lld,\"doc\":", (long long)id);
-        json_str(out, (const char *)sqlite3_column_text(st, 1));
+        sem_json_write_string(out, (const char *)sqlite3_column_text(st, 1));
         fprintf(out, ",\"passage\":%d,\"start\":%lld,\"end\":%lld,\"text\":", sqlite3_column_int(st, 2),
                 (long long)sqlite3_column_int64(st, 3), (long long)sqlite3_column_int64(st, 4));
-        json_str(out, (const char *)sqlite3_column_text(st, 5));
+        sem_json_write_string(out, (const char *)sqlite3_column_text(st, 5));
         fputs(",\"vector\":[", out);
         for (int j = 0; j < d; j++)
             fprintf(out, j ? ",%.9g" : "%.9g", (double)v[j]);

@@ -82,15 +82,6 @@ static int check_params(const sem_train_params *p, const sem_tmodel *m, sem_erro
     return SEM_OK;
 }
 
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", dir, name);
-    return s;
-}
-
 /* Allocates the workspace, optimizer and batch buffers for tr->m, tr->d, tr->p. */
 static int setup(sem_trainer *tr, sem_error *err)
 {
@@ -138,7 +129,7 @@ sem_trainer *sem_trainer_new(sem_tmodel *m, sem_tdata *d, const sem_train_params
         sem_trainer_free(tr);
         return NULL;
     }
-    char *lp = join(out_dir, LOG_NAME);
+    char *lp = sem_path_join(out_dir, LOG_NAME);
     tr->log = lp ? fopen(lp, "w") : NULL;
     free(lp);
     if (!tr->log) {
@@ -231,7 +222,7 @@ static void put_header(wr *w, const sem_trainer *tr)
 
 int sem_trainer_checkpoint(sem_trainer *tr, sem_error *err)
 {
-    char *path = join(tr->out_dir, CKPT_NAME), *tmp = join(tr->out_dir, CKPT_NAME ".tmp");
+    char *path = sem_path_join(tr->out_dir, CKPT_NAME), *tmp = sem_path_join(tr->out_dir, CKPT_NAME ".tmp");
     int rc = SEM_OK;
     if (!path || !tmp) {
         rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
@@ -274,7 +265,7 @@ out:
 
 int sem_trainer_has_checkpoint(const char *out_dir)
 {
-    char *path = join(out_dir, CKPT_NAME);
+    char *path = sem_path_join(out_dir, CKPT_NAME);
     int r = path && sem_path_exists(path);
     free(path);
     return r;
@@ -298,7 +289,7 @@ static int get(rd *r, void *out, size_t n)
 /* Keeps the lines of the training log up to step (the ones a resumed run will not write again). */
 static int trim_log(const char *out_dir, long step, FILE **out, sem_error *err)
 {
-    char *path = join(out_dir, LOG_NAME);
+    char *path = sem_path_join(out_dir, LOG_NAME);
     if (!path)
         return sem_error_set(err, SEM_ENOMEM, "out of memory");
     char *buf = NULL;
@@ -333,7 +324,7 @@ static int trim_log(const char *out_dir, long step, FILE **out, sem_error *err)
 
 sem_trainer *sem_trainer_resume(const char *out_dir, sem_tdata *d, const sem_train_params *ov, sem_error *err)
 {
-    char *path = join(out_dir, CKPT_NAME), *buf = NULL;
+    char *path = sem_path_join(out_dir, CKPT_NAME), *buf = NULL;
     size_t len = 0;
     sem_trainer *tr = NULL;
     sem_tmodel *m = NULL;

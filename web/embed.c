@@ -67,26 +67,26 @@ static int encode(const web_state *st, web_kb *k, const char *const *texts, int 
 }
 
 /* Appends [v0,v1,…] */
-static void put_vector(web_sb *b, const float *v, int dim)
+static void put_vector(sem_strbuf *b, const float *v, int dim)
 {
-    web_sb_put(b, "[", 1);
+    sem_strbuf_put(b, "[", 1);
     for (int j = 0; j < dim; j++) {
         if (j)
-            web_sb_put(b, ",", 1);
+            sem_strbuf_put(b, ",", 1);
         web_sb_float(b, v[j]);
     }
-    web_sb_put(b, "]", 1);
+    sem_strbuf_put(b, "]", 1);
 }
 
-static void put_vectors(web_sb *b, const float *v, int n, int dim)
+static void put_vectors(sem_strbuf *b, const float *v, int n, int dim)
 {
-    web_sb_put(b, "[", 1);
+    sem_strbuf_put(b, "[", 1);
     for (int i = 0; i < n; i++) {
         if (i)
-            web_sb_put(b, ",", 1);
+            sem_strbuf_put(b, ",", 1);
         put_vector(b, v + (size_t)i * (size_t)dim, dim);
     }
-    web_sb_put(b, "]", 1);
+    sem_strbuf_put(b, "]", 1);
 }
 
 int web_h_embed(const web_state *st, const web_http_req *req, web_reply *r)
@@ -108,7 +108,7 @@ int web_h_embed(const web_state *st, const web_http_req *req, web_reply *r)
         || encode(st, k, texts, n, normalize, &vecs, r))
         goto done;
     web_metrics_encoded(st->metrics, n, tokens);
-    web_sb b = {0};
+    sem_strbuf b = {0};
     put_vectors(&b, vecs, n, sem_model_dim(web_kb_model(k)));
     rc = web_sb_reply(&b, r, "application/json");
 done:
@@ -118,7 +118,7 @@ done:
     return rc;
 }
 
-static void put_base64(web_sb *b, const unsigned char *p, size_t n)
+static void put_base64(sem_strbuf *b, const unsigned char *p, size_t n)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (size_t i = 0; i < n; i += 3) {
@@ -129,12 +129,12 @@ static void put_base64(web_sb *b, const unsigned char *p, size_t n)
             v |= p[i + 2];
         char q[4] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63], i + 1 < n ? tab[(v >> 6) & 63] : '=',
                      i + 2 < n ? tab[v & 63] : '='};
-        web_sb_put(b, q, 4);
+        sem_strbuf_put(b, q, 4);
     }
 }
 
 /* Appends s as a JSON string. */
-static void put_json_string(web_sb *b, const char *s)
+static void put_json_string(sem_strbuf *b, const char *s)
 {
     cJSON *tmp = cJSON_CreateString(s);
     char *t = tmp ? cJSON_PrintUnformatted(tmp) : NULL;
@@ -143,7 +143,7 @@ static void put_json_string(web_sb *b, const char *s)
         b->oom = 1;
         return;
     }
-    web_sb_puts(b, t);
+    sem_strbuf_puts(b, t);
     free(t);
 }
 
@@ -195,24 +195,24 @@ int web_h_openai(const web_state *st, const web_http_req *req, web_reply *r)
     web_metrics_encoded(st->metrics, n, tokens);
     sem_model_info mi;
     sem_model_get_info(m, &mi);
-    web_sb b = {0};
-    web_sb_puts(&b, "{\"object\":\"list\",\"data\":[");
+    sem_strbuf b = {0};
+    sem_strbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
     for (int i = 0; i < n; i++) {
-        web_sb_printf(&b, "%s{\"object\":\"embedding\",\"index\":%d,\"embedding\":", i ? "," : "", i);
+        sem_strbuf_printf(&b, "%s{\"object\":\"embedding\",\"index\":%d,\"embedding\":", i ? "," : "", i);
         const float *v = vecs + (size_t)i * (size_t)dim;
         if (strcmp(format, "base64") == 0) {
             /* little-endian float32 bytes, as OpenAI's base64 format (we only build on little-endian hosts) */
-            web_sb_put(&b, "\"", 1);
+            sem_strbuf_put(&b, "\"", 1);
             put_base64(&b, (const unsigned char *)v, sizeof(float) * (size_t)dim);
-            web_sb_put(&b, "\"", 1);
+            sem_strbuf_put(&b, "\"", 1);
         } else {
             put_vector(&b, v, dim);
         }
-        web_sb_put(&b, "}", 1);
+        sem_strbuf_put(&b, "}", 1);
     }
-    web_sb_puts(&b, "],\"model\":");
+    sem_strbuf_puts(&b, "],\"model\":");
     put_json_string(&b, model ? model : mi.name);
-    web_sb_printf(&b, ",\"usage\":{\"prompt_tokens\":%ld,\"total_tokens\":%ld}}", tokens, tokens);
+    sem_strbuf_printf(&b, ",\"usage\":{\"prompt_tokens\":%ld,\"total_tokens\":%ld}}", tokens, tokens);
     rc = web_sb_reply(&b, r, "application/json");
 done:
     free(vecs);
@@ -331,15 +331,15 @@ int web_h_encode(const web_state *st, const web_http_req *req, web_reply *r)
         goto done;
     }
     web_metrics_encoded(st->metrics, n, tokens);
-    web_sb b = {0};
-    web_sb_puts(&b, "{\"id\":");
+    sem_strbuf b = {0};
+    sem_strbuf_puts(&b, "{\"id\":");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
     char *idtext = id ? cJSON_PrintUnformatted(id) : NULL;
-    web_sb_puts(&b, idtext ? idtext : "null");
+    sem_strbuf_puts(&b, idtext ? idtext : "null");
     free(idtext);
-    web_sb_puts(&b, ",\"results\":");
+    sem_strbuf_puts(&b, ",\"results\":");
     put_vectors(&b, vecs, n, dim);
-    web_sb_puts(&b, ",\"status\":200}");
+    sem_strbuf_puts(&b, ",\"status\":200}");
     rc = web_sb_reply(&b, r, "application/json");
 done:
     free(vecs);

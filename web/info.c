@@ -86,44 +86,44 @@ int web_h_stats(const web_state *st, web_reply *r)
 }
 
 /* A Prometheus label value: backslash, double quote and newline escaped. */
-static void put_label(web_sb *b, const char *s)
+static void put_label(sem_strbuf *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == '\\' || *s == '"')
-            web_sb_put(b, "\\", 1);
+            sem_strbuf_put(b, "\\", 1);
         if (*s == '\n')
-            web_sb_put(b, "\\n", 2);
+            sem_strbuf_put(b, "\\n", 2);
         else
-            web_sb_put(b, s, 1);
+            sem_strbuf_put(b, s, 1);
     }
 }
 
-static void gauge_head(web_sb *b, const char *name, const char *help)
+static void gauge_head(sem_strbuf *b, const char *name, const char *help)
 {
-    web_sb_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    sem_strbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
-static void gauge(web_sb *b, const char *name, const char *kb, long long v)
+static void gauge(sem_strbuf *b, const char *name, const char *kb, long long v)
 {
-    web_sb_printf(b, "%s{kb=\"", name);
+    sem_strbuf_printf(b, "%s{kb=\"", name);
     put_label(b, kb);
-    web_sb_printf(b, "\"} %lld\n", v);
+    sem_strbuf_printf(b, "\"} %lld\n", v);
 }
 
 int web_h_metrics(const web_state *st, web_reply *r)
 {
-    web_sb b = {0};
+    sem_strbuf b = {0};
     web_metrics_write(st->metrics, &b);
     sem_kb_info *in = calloc((size_t)st->n_kbs, sizeof *in);
     if (!in) {
-        free(b.p);
+        sem_strbuf_free(&b);
         return web_error(r, 500, "out of memory");
     }
     for (int i = 0; i < st->n_kbs; i++) {
         sem_error err = {0};
         if (sem_kb_get_info(web_kb_store(st->kbs[i]), &in[i], &err) != SEM_OK) {
             free(in);
-            free(b.p);
+            sem_strbuf_free(&b);
             return web_error_from(r, &err);
         }
     }
@@ -147,8 +147,8 @@ int web_h_metrics(const web_state *st, web_reply *r)
         }
     }
     free(in);
-    web_sb_printf(&b, "# HELP semsearch_uptime_seconds Seconds since the server started.\n"
-                      "# TYPE semsearch_uptime_seconds gauge\nsemsearch_uptime_seconds %.3f\n",
-                  sem_now() - st->t_start);
+    sem_strbuf_printf(&b, "# HELP semsearch_uptime_seconds Seconds since the server started.\n"
+                          "# TYPE semsearch_uptime_seconds gauge\nsemsearch_uptime_seconds %.3f\n",
+                      sem_now() - st->t_start);
     return web_sb_reply(&b, r, "text/plain; version=0.0.4; charset=utf-8");
 }

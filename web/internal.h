@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/error.h"
+#include "common/strbuf.h"
 #include "encoder/encoder.h"
 #include "web/web.h"
 
@@ -94,18 +95,10 @@ int web_get_texts(const cJSON *obj, const char *key, int max_batch, int max_char
 /* Sets r to 200 application/json with cJSON_PrintUnformatted(json); deletes json. 500 on allocation failure. */
 int web_reply_json(web_reply *r, int status, cJSON *json);
 
-/* A growable string for large responses (embeddings); errors stick in oom. */
-typedef struct web_sb {
-    char *p;
-    size_t len, cap;
-    int oom;
-} web_sb;
-void web_sb_put(web_sb *b, const char *s, size_t n);
-void web_sb_puts(web_sb *b, const char *s);
-void web_sb_printf(web_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void web_sb_float(web_sb *b, float v); /* shortest round-trip text; non-finite as 0 (JSON has no NaN) */
+/* Large responses (embeddings) are built in a sem_strbuf (common/strbuf.h; errors stick in oom). */
+void web_sb_float(sem_strbuf *b, float v); /* shortest round-trip text; non-finite as 0 (JSON has no NaN) */
 /* Moves the string into r as a 200 reply of the given content type (500 if oom) and resets b. */
-int web_sb_reply(web_sb *b, web_reply *r, const char *content_type);
+int web_sb_reply(sem_strbuf *b, web_reply *r, const char *content_type);
 
 /* ---- auth.c ---- */
 /* 1 if the request carries key (Authorization: Bearer KEY or api-key: KEY), compared in constant time. */
@@ -120,7 +113,7 @@ void web_metrics_observe(web_metrics *m, int route, int status, double seconds);
 /* Adds to the count of texts and tokens encoded (any thread). */
 void web_metrics_encoded(web_metrics *m, long texts, long tokens);
 /* Appends the Prometheus text exposition of the request and encoder counters to b. */
-void web_metrics_write(web_metrics *m, web_sb *b);
+void web_metrics_write(web_metrics *m, sem_strbuf *b);
 
 /* ---- encpool.c: encoder contexts shared by the request threads ---- */
 typedef struct web_encpool web_encpool;

@@ -162,71 +162,10 @@ int web_reply_json(web_reply *r, int status, cJSON *json)
     return 0;
 }
 
-static int sb_grow(web_sb *b, size_t extra)
-{
-    if (b->oom)
-        return -1;
-    if (extra > SIZE_MAX - b->len - 1) {
-        b->oom = 1;
-        return -1;
-    }
-    size_t need = b->len + extra + 1;
-    if (need <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = 1;
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-void web_sb_put(web_sb *b, const char *s, size_t n)
-{
-    if (sb_grow(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void web_sb_puts(web_sb *b, const char *s)
-{
-    web_sb_put(b, s, strlen(s));
-}
-
-void web_sb_printf(web_sb *b, const char *fmt, ...)
-{
-    char small[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = 1;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        web_sb_put(b, small, (size_t)n);
-        return;
-    }
-    if (sb_grow(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void web_sb_float(web_sb *b, float v)
+void web_sb_float(sem_strbuf *b, float v)
 {
     if (!isfinite(v)) {
-        web_sb_put(b, "0", 1);
+        sem_strbuf_put(b, "0", 1);
         return;
     }
     /* 8 significant digits suffice for most floats; 9 always round-trip. */
@@ -234,25 +173,24 @@ void web_sb_float(web_sb *b, float v)
     int n = snprintf(s, sizeof s, "%.8g", (double)v);
     if (strtof(s, NULL) != v)
         n = snprintf(s, sizeof s, "%.9g", (double)v);
-    web_sb_put(b, s, (size_t)n);
+    sem_strbuf_put(b, s, (size_t)n);
 }
 
-int web_sb_reply(web_sb *b, web_reply *r, const char *content_type)
+int web_sb_reply(sem_strbuf *b, web_reply *r, const char *content_type)
 {
     if (b->oom) {
-        free(b->p);
-        *b = (web_sb){0};
+        sem_strbuf_free(b);
         return web_error(r, 500, "out of memory while writing the response");
     }
     web_reply_free(r);
     r->status = 200;
-    r->body = b->p ? b->p : NULL;
+    r->body = b->s ? b->s : NULL;
     r->len = b->len;
     r->content_type = content_type;
     if (!r->body) {
         r->body = (char *)"";
         r->body_static = 1;
     }
-    *b = (web_sb){0};
+    *b = (sem_strbuf){0}; /* the text now belongs to r */
     return 0;
 }

@@ -66,10 +66,10 @@ static unsigned long long ld(atomic_ullong *a)
     return atomic_load_explicit(a, memory_order_relaxed);
 }
 
-void web_metrics_write(web_metrics *m, web_sb *b)
+void web_metrics_write(web_metrics *m, sem_strbuf *b)
 {
-    web_sb_puts(b, "# HELP semsearch_http_requests_total HTTP requests answered, by route and status.\n"
-                   "# TYPE semsearch_http_requests_total counter\n");
+    sem_strbuf_puts(b, "# HELP semsearch_http_requests_total HTTP requests answered, by route and status.\n"
+                       "# TYPE semsearch_http_requests_total counter\n");
     for (int r = 0; r < WEB_R_COUNT; r++)
         for (int s = 0; s < N_STATUS; s++) {
             unsigned long long n = ld(&m->requests[r][s]);
@@ -80,13 +80,13 @@ void web_metrics_write(web_metrics *m, web_sb *b)
                 snprintf(st, sizeof st, "%d", statuses[s]);
             else
                 snprintf(st, sizeof st, "other");
-            web_sb_printf(b, "semsearch_http_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} %llu\n",
-                          web_route_method(r), web_route_path(r), st, n);
+            sem_strbuf_printf(b, "semsearch_http_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} %llu\n",
+                              web_route_method(r), web_route_path(r), st, n);
         }
 
-    web_sb_puts(b, "# HELP semsearch_http_request_duration_seconds Time from the request's first byte to its "
-                   "response, by route.\n"
-                   "# TYPE semsearch_http_request_duration_seconds histogram\n");
+    sem_strbuf_puts(b, "# HELP semsearch_http_request_duration_seconds Time from the request's first byte to its "
+                       "response, by route.\n"
+                       "# TYPE semsearch_http_request_duration_seconds histogram\n");
     for (int r = 0; r < WEB_R_COUNT; r++) {
         unsigned long long cum = 0, counts[N_BOUNDS + 1];
         for (int i = 0; i <= N_BOUNDS; i++)
@@ -99,21 +99,21 @@ void web_metrics_write(web_metrics *m, web_sb *b)
         const char *me = web_route_method(r), *pa = web_route_path(r);
         for (int i = 0; i < N_BOUNDS; i++) {
             cum += counts[i];
-            web_sb_printf(b, "semsearch_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
-                          me, pa, bounds[i], cum);
+            sem_strbuf_printf(b, "semsearch_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
+                              me, pa, bounds[i], cum);
         }
-        web_sb_printf(b, "semsearch_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n",
-                      me, pa, total);
-        web_sb_printf(b, "semsearch_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n", me, pa,
-                      (double)ld(&m->sum_us[r]) / 1e6);
-        web_sb_printf(b, "semsearch_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n", me, pa,
-                      total);
+        sem_strbuf_printf(b, "semsearch_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n",
+                          me, pa, total);
+        sem_strbuf_printf(b, "semsearch_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n", me, pa,
+                          (double)ld(&m->sum_us[r]) / 1e6);
+        sem_strbuf_printf(b, "semsearch_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n", me, pa,
+                          total);
     }
 
-    web_sb_printf(b,
-                  "# HELP semsearch_encode_texts_total Texts encoded by the BERT encoder (queries, embeddings, "
-                  "documents).\n# TYPE semsearch_encode_texts_total counter\nsemsearch_encode_texts_total %llu\n"
-                  "# HELP semsearch_encode_tokens_total WordPiece tokens encoded, [CLS] and [SEP] included.\n"
-                  "# TYPE semsearch_encode_tokens_total counter\nsemsearch_encode_tokens_total %llu\n",
-                  ld(&m->texts), ld(&m->tokens));
+    sem_strbuf_printf(b,
+                      "# HELP semsearch_encode_texts_total Texts encoded by the BERT encoder (queries, embeddings, "
+                      "documents).\n# TYPE semsearch_encode_texts_total counter\nsemsearch_encode_texts_total %llu\n"
+                      "# HELP semsearch_encode_tokens_total WordPiece tokens encoded, [CLS] and [SEP] included.\n"
+                      "# TYPE semsearch_encode_tokens_total counter\nsemsearch_encode_tokens_total %llu\n",
+                      ld(&m->texts), ld(&m->tokens));
 }

@@ -32,8 +32,7 @@ struct sem_server {
 
 /* One request's state (req_cls). */
 typedef struct conn_req {
-    char *body; /* (len) bytes + NUL, malloc'd */
-    size_t len, cap;
+    sem_strbuf body; /* the request body so far: body.len bytes + NUL */
     int too_large;
     double t0;
     int status, route;
@@ -150,27 +149,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         if (q->too_large)
             return MHD_YES;
-        if (n > s->st.p.max_body - q->len) {
+        if (n > s->st.p.max_body - q->body.len) {
             /* Over the limit (a chunked body): drop what we have and read the rest without keeping it. */
             q->too_large = 1;
-            free(q->body);
-            q->body = NULL;
-            q->len = q->cap = 0;
+            sem_strbuf_free(&q->body);
             return MHD_YES;
         }
-        if (q->len + n + 1 > q->cap) {
-            size_t cap = q->cap ? q->cap : 4096;
-            while (cap < q->len + n + 1)
-                cap *= 2;
-            char *b = realloc(q->body, cap);
-            if (!b)
-                return reply_error(s, c, q, WEB_R_OTHER, 500, "out of memory reading the request body");
-            q->body = b;
-            q->cap = cap;
-        }
-        memcpy(q->body + q->len, upload_data, n);
-        q->len += n;
-        q->body[q->len] = '\0';
+        sem_strbuf_put(&q->body, upload_data, n);
+        if (q->body.oom)
+            return reply_error(s, c, q, WEB_R_OTHER, 500, "out of memory reading the request body");
         return MHD_YES;
     }
     /* Last call: the whole request is here. */
@@ -182,8 +169,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     web_http_req req = {
         .method = method,
         .path = q->path,
-        .body = q->body ? q->body : "",
-        .body_len = q->len,
+        .body = q->body.s ? q->body.s : "",
+        .body_len = q->body.len,
         .authorization = header(c, MHD_HTTP_HEADER_AUTHORIZATION),
         .api_key = header(c, "api-key"),
         .kb_arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "kb"),
@@ -222,7 +209,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, en
             sem_log(SEM_LOG_INFO, "%s \"%s %s\" aborted (%d) %.2fms", addr, q->method, q->path ? q->path : "-",
                     (int)toe, dt * 1e3);
     }
-    free(q->body);
+    sem_strbuf_free(&q->body);
     free(q->path);
     free(q);
     atomic_fetch_sub(&s->in_flight, 1);

@@ -1,21 +1,15 @@
 /* tests/cli/test_cli.c: the CLI contract of the dispatcher: help, version, unknown commands exit 2. */
 #include "test.h"
+#include "test_util.h"
 
 #include <stdlib.h>
-#include <sys/wait.h>
 
 /* Runs the semsearch binary with args, capturing stdout into out; returns the exit status. */
 static int run(const char *args, char *out, size_t cap)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null", SEM_BINARY, args);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return tst_run_capture(cmd, out, cap);
 }
 
 int main(void)

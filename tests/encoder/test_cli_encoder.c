@@ -9,9 +9,9 @@
 #define _GNU_SOURCE
 #include "test.h"
 #include "test_model_util.h"
+#include "test_util.h"
 
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -19,10 +19,7 @@ static char tmpdir[256];
 /* Runs `SEM_BINARY args < in_file > out_file 2> err_file`; returns the exit status. */
 static int run(const char *args, const char *in_file, const char *out_file)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' %s < '%s' > '%s' 2> '%s/stderr'", SEM_BINARY, args, in_file, out_file, tmpdir);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return tst_sh("'%s' %s < '%s' > '%s' 2> '%s/stderr'", SEM_BINARY, args, in_file, out_file, tmpdir);
 }
 
 static int stderr_has(const char *what)
@@ -41,11 +38,7 @@ static int stderr_has(const char *what)
 
 static void write_text(const char *path, const char *s)
 {
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(s, f);
-        fclose(f);
-    }
+    CHECK_MSG(tst_write_file(path, s, strlen(s)) == 0, "cannot write %s", path);
 }
 
 static int same_ints(const cJSON *a, const cJSON *b)

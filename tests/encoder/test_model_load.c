@@ -8,6 +8,7 @@
 #include "encoder/encoder.h"
 #include "encoder/internal.h"
 #include "test.h"
+#include "test_util.h"
 #include "test_model_util.h"
 
 #include <pthread.h>
@@ -26,12 +27,7 @@ static void write_file(const char *dir, const char *name, const void *data, size
 {
     char path[1300];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    CHECK_MSG(f != NULL, "cannot write %s", path);
-    if (!f)
-        return;
-    CHECK(fwrite(data, 1, len, f) == len);
-    fclose(f);
+    CHECK_MSG(tst_write_file(path, data, len) == 0, "cannot write %s", path);
 }
 
 static void write_str(const char *name, const char *s) { write_file(tmp, name, s, strlen(s)); }

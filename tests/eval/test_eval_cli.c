@@ -9,75 +9,15 @@
  *  - eval retrieval over TREC run files (BEIR queries/qrels) with per-query JSON;
  *  - --help everywhere (exit 0) and usage errors (exit 2). */
 #include "test.h"
+#include "eval_cli_util.h"
 
 #include "eval/ann.h"
 #include "eval/vecio.h"
 
 #include <cjson/cJSON.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[] = "/tmp/sem_evalcli_XXXXXX";
-static char out[1 << 16];
-
-static const char *path_of(const char *name)
-{
-    static char p[8][300];
-    static int slot;
-    char *s = p[slot++ % 8];
-    snprintf(s, 300, "%s/%s", dir, name);
-    return s;
-}
-
-/* Runs `semsearch ARGS` (stdout into out, stderr into dir/stderr.txt); returns the exit status. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-    char args[4096], cmd[5000];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "env -u SEMSEARCH_MODEL %s %s 2>%s/stderr.txt", SEM_BINARY, args, dir);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) == (size_t)n)
-        s[n] = 0;
-    else {
-        free(s);
-        s = NULL;
-    }
-    fclose(f);
-    return s;
-}
-
-static const char *stderr_text(void)
-{
-    static char buf[8192];
-    char *s = slurp(path_of("stderr.txt"));
-    snprintf(buf, sizeof buf, "%s", s ? s : "");
-    free(s);
-    return buf;
-}
 
 /* 1 if every element opened in the SVG is closed in order (a simple XML tag balance check). */
 static int svg_balanced(const char *s, int *n_elems)
@@ -137,7 +77,7 @@ static void test_ann(void)
                  path_of("gt.ivecs"));
     CHECK_MSG(st == 0, "eval ann exit %d: %s", st, stderr_text());
     CHECK(strstr(out, "IVF16,Flat") && strstr(out, "nprobe=4") && strstr(out, "fastest setting"));
-    char *json = slurp(path_of("r.json"));
+    char *json = tst_slurp(path_of("r.json"), NULL);
     cJSON *root = json ? cJSON_Parse(json) : NULL;
     CHECK_MSG(root != NULL, "the JSON report does not parse");
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "results");
@@ -183,7 +123,7 @@ static void test_ann(void)
     cJSON_Delete(root);
     free(json);
 
-    char *svg = slurp(path_of("r.svg"));
+    char *svg = tst_slurp(path_of("r.svg"), NULL);
     int n_elems = 0;
     CHECK(svg && strncmp(svg, "<?xml", 5) == 0 && strstr(svg, "<svg"));
     CHECK_MSG(svg && svg_balanced(svg, &n_elems), "SVG tags do not balance");
@@ -357,17 +297,12 @@ static void test_usage(void)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (ev_setup("evalcli"))
         return 1;
-    }
     test_usage();
     test_ann();
     test_sts();
     test_retrieval();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    ev_cleanup();
     TEST_END();
 }

@@ -6,53 +6,11 @@
  *    whose only relevant document contains its exact words found first by lexical search; a lexical-only KB
  *    (no model) evaluated in lexical mode alone. */
 #include "test.h"
+#include "eval_cli_util.h"
 
 #include <cjson/cJSON.h>
-#include <stdarg.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[] = "/tmp/sem_evalkb_XXXXXX";
-static char out[1 << 18];
-
-static const char *path_of(const char *name)
-{
-    static char p[8][300];
-    static int slot;
-    char *s = p[slot++ % 8];
-    snprintf(s, 300, "%s/%s", dir, name);
-    return s;
-}
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-    char args[4096], cmd[5000];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s 2>%s/stderr.txt", SEM_BINARY, args, dir);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static const char *err_text(void)
-{
-    static char buf[4096];
-    FILE *f = fopen(path_of("stderr.txt"), "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    buf[n] = 0;
-    if (f)
-        fclose(f);
-    return buf;
-}
 
 static double num(const cJSON *o, const char *key)
 {
@@ -62,10 +20,8 @@ static double num(const cJSON *o, const char *key)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (ev_setup("evalkb"))
         return 1;
-    }
     /* 240 documents of made-up words; document i contains the unique word "marker<i>" */
     static const char *words[] = {"alpha", "beta", "gamma", "delta", "virus", "mask", "hand", "soap", "fever",
                                   "cough", "spread", "droplet", "water", "school", "child", "vaccine", "test",
@@ -96,13 +52,13 @@ int main(void)
     char model[512];
     snprintf(model, sizeof model, "%s/testdata/models/bert-tiny-uncased", SEM_SHARED_DIR);
     int st = run("index add %s %s --model %s -q", path_of("kb"), path_of("corpus.jsonl"), model);
-    CHECK_MSG(st == 0, "index add failed (%d): %s", st, err_text());
+    CHECK_MSG(st == 0, "index add failed (%d): %s", st, stderr_text());
     if (st != 0)
         goto end;
 
     /* ANN over the KB's vectors, 20 held out as queries */
     st = run("eval ann --kb %s --sample 20 --index Flat --index HNSW8 --ef 16 --json - -q", path_of("kb"));
-    CHECK_MSG(st == 0, "eval ann --kb: %s", err_text());
+    CHECK_MSG(st == 0, "eval ann --kb: %s", stderr_text());
     cJSON *o = cJSON_Parse(out);
     const cJSON *res = o ? cJSON_GetObjectItemCaseSensitive(o, "results") : NULL;
     CHECK_EQ_INT(cJSON_GetArraySize(res), 2);
@@ -117,7 +73,7 @@ int main(void)
     /* retrieval over the KB in all three modes */
     st = run("eval retrieval --kb %s --queries %s --qrels %s --json %s", path_of("kb"), path_of("queries.jsonl"),
              path_of("qrels.tsv"), path_of("r.json"));
-    CHECK_MSG(st == 0, "eval retrieval --kb: %s", err_text());
+    CHECK_MSG(st == 0, "eval retrieval --kb: %s", stderr_text());
     CHECK(strstr(out, "semantic") && strstr(out, "lexical") && strstr(out, "hybrid"));
     f = fopen(path_of("r.json"), "r");
     size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
@@ -145,19 +101,16 @@ int main(void)
 
     /* a lexical-only KB (no model): --mode all evaluates lexical search alone, --mode semantic is an error */
     st = run("index add %s %s -q", path_of("kblex"), path_of("corpus.jsonl"));
-    CHECK_MSG(st == 0, "index add (lexical-only) failed: %s", err_text());
+    CHECK_MSG(st == 0, "index add (lexical-only) failed: %s", stderr_text());
     CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s", path_of("kblex"), path_of("queries.jsonl"),
                      path_of("qrels.tsv")),
                  0);
     CHECK(strstr(out, "lexical") && !strstr(out, "semantic") && !strstr(out, "hybrid"));
-    CHECK(strstr(err_text(), "lexical-only") != NULL);
+    CHECK(strstr(stderr_text(), "lexical-only") != NULL);
     CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s --mode semantic", path_of("kblex"),
                      path_of("queries.jsonl"), path_of("qrels.tsv")),
                  1);
 end:;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    ev_cleanup();
     TEST_END();
 }

@@ -4,6 +4,7 @@
  * corrupt one file's bytes or drop the connection halfway through one, and counts what it serves. */
 #define _GNU_SOURCE
 #include "test.h"
+#include "test_util.h"
 
 #include "common/fileio.h"
 #include "hub/hub.h"
@@ -373,12 +374,6 @@ static void mkcache(char *out, size_t cap, const char *name)
         abort();
 }
 
-static long file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (long)st.st_size : -1;
-}
-
 /* 1 if path holds exactly data. */
 static int same_content(const char *path, const struct file *f)
 {
@@ -435,13 +430,7 @@ static int run(const char *args, char *out, size_t cap)
 {
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s %s 2>&1", SEM_BINARY, args);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return tst_run_capture(cmd, out, cap);
 }
 
 /* ---- tests ---- */
@@ -548,7 +537,7 @@ static void test_resume(void)
     int rc = sem_hub_pull(REPO, NULL, cache, NULL, NULL, &st, &err);
     CHECK_EQ_INT(rc, SEM_ENET);
     CHECK_MSG(strstr(err.msg, "model.safetensors") && strstr(err.msg, "resumed"), "%s", err.msg);
-    long have = file_size(part);
+    long have = tst_file_size(part);
     CHECK_MSG(have > 0 && have <= (long)(w->len / 2 + 12345), "partial size %ld", have);
     CHECK(!sem_path_exists(final));
     char dir[1024];

@@ -5,6 +5,7 @@
  * after SIGKILL (nothing lost or duplicated), malformed inputs (bad quoting, invalid UTF-8, empty files, a 50 MB
  * line), a lexical-only KB, and usage errors. */
 #include "test.h"
+#include "test_util.h"
 
 #include <cjson/cJSON.h>
 #include <fcntl.h>
@@ -63,11 +64,7 @@ static void write_file(const char *name, const char *content)
 {
     char p[512];
     snprintf(p, sizeof p, "%s/%s", tmp, name);
-    FILE *f = fopen(p, "wb");
-    if (f) {
-        fputs(content, f);
-        fclose(f);
-    }
+    CHECK_MSG(tst_write_file(p, content, strlen(content)) == 0, "cannot write %s", p);
 }
 
 static void counts(const char *kb_dir, int64_t *docs, int64_t *passages)

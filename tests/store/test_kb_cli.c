@@ -1,10 +1,10 @@
 /* tests/store/test_kb_cli.c: `semsearch kb` end to end: usage errors exit 2, failures 1; create (raw and with a
  * model), info, check (clean, then a damaged index file), compact, export jsonl / npy. */
 #include "test.h"
+#include "test_util.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "store/kb.h"
 #include "store_test_util.h"
@@ -15,19 +15,7 @@ static int run(const char *args)
 {
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s 2>&1", SEM_BINARY, args);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static long fsize(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+    return tst_run_capture(cmd, out, sizeof out);
 }
 
 int main(void)
@@ -85,7 +73,7 @@ int main(void)
     /* A damaged index file: check reports it (exit 1); compact rewrites it. */
     char idx[1100];
     snprintf(idx, sizeof idx, "%s/index.faiss", kb);
-    CHECK(truncate(idx, fsize(idx) / 2) == 0);
+    CHECK(truncate(idx, tst_file_size(idx) / 2) == 0);
     snprintf(a, sizeof a, "kb check %s", kb);
     CHECK_EQ_INT(run(a), 1);
     CHECK(strstr(out, "damaged") != NULL);
@@ -116,9 +104,9 @@ int main(void)
     CHECK_EQ_INT(run(a), 0);
     char p[1100];
     snprintf(p, sizeof p, "%s/v.npy", base);
-    CHECK_EQ_INT(fsize(p), 128 + 200 * 8 * 4);
+    CHECK_EQ_INT(tst_file_size(p), 128 + 200 * 8 * 4);
     snprintf(p, sizeof p, "%s/v.ids.npy", base);
-    CHECK_EQ_INT(fsize(p), 128 + 200 * 8);
+    CHECK_EQ_INT(tst_file_size(p), 128 + 200 * 8);
 
     /* With a real model folder from the shared test data, when present. */
     char model[1024];

@@ -2,6 +2,7 @@
  * truncated / empty / random / bit-flipped / missing index files, an index from another KB, a database that
  * is not SQLite or not a KB, a database from another model, a newer schema, a damaged vector row. */
 #include "test.h"
+#include "test_util.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -93,27 +94,7 @@ static void expect_rebuild(const char *what, const char *needle)
 
 static void write_bytes(const char *path, const unsigned char *b, size_t n)
 {
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (!f)
-        return;
-    if (n)
-        CHECK(fwrite(b, 1, n, f) == n);
-    fclose(f);
-}
-
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
+    CHECK_MSG(tst_write_file(path, b, n) == 0, "cannot write %s", path);
 }
 
 static int sql(const char *dir, const char *stmt)
@@ -150,7 +131,7 @@ int main(void)
     path_of(idxb, sizeof idxb, B, "index.faiss");
     path_of(dbp, sizeof dbp, A, "kb.sqlite");
     size_t n = 0;
-    unsigned char *good = read_all(idx, &n);
+    unsigned char *good = (unsigned char *)tst_slurp(idx, &n);
     CHECK(good != NULL && n > 1000);
     if (!good)
         TEST_END();
@@ -188,7 +169,8 @@ int main(void)
     expect_rebuild("missing index", "missing");
     /* An index from another KB (same dimension and metric). */
     size_t nb = 0;
-    unsigned char *other = read_all(idxb, &nb);
+    unsigned char *other = (unsigned char *)tst_slurp(idxb, &nb);
+    CHECK(other != NULL && nb > 1000);
     write_bytes(idx, other, nb);
     free(other);
     expect_rebuild("index of another KB", "another KB");

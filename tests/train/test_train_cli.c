@@ -5,29 +5,17 @@
  * - --stop-at then --resume does the same;
  * - contrastive (SimCSE and pairs) training from the MLM model's folder, and `semsearch embed` loads the result. */
 #include "test.h"
+#include "test_util.h"
 
 #include "common/fileio.h"
 
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static char root[] = "/tmp/sem_train_cli_XXXXXX";
 #define VOCAB SEM_SHARED_DIR "/data/vocab/bert-base-uncased.txt"
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static char *slurp(const char *dir, const char *name, size_t *len)
 {
@@ -81,30 +69,30 @@ int main(void)
     fclose(f);
 
     /* usage */
-    CHECK_EQ_INT(sh("%s train --help >/dev/null 2>&1", SEM_BINARY), 0);
-    CHECK_EQ_INT(sh("%s train mlm --help | grep -q Usage", SEM_BINARY), 0);
-    CHECK_EQ_INT(sh("%s train >/dev/null 2>&1", SEM_BINARY), 2);
-    CHECK_EQ_INT(sh("%s train bake --out x >/dev/null 2>&1", SEM_BINARY), 2);
-    CHECK_EQ_INT(sh("%s train mlm --out %s/x --corpus a >/dev/null 2>&1", SEM_BINARY, root), 2);
-    CHECK_EQ_INT(sh("%s train mlm --config a --out %s/x --corpus a >/dev/null 2>&1", SEM_BINARY, root), 2);
-    CHECK_EQ_INT(sh("%s train mlm --config a --vocab v --out %s/x --corpus a --steps 0 >/dev/null 2>&1",
-                    SEM_BINARY, root), 2);
-    CHECK_EQ_INT(sh("%s train mlm --config a --vocab v --out %s/x --corpus a --bogus >/dev/null 2>&1", SEM_BINARY,
-                    root), 2);
-    CHECK_EQ_INT(sh("%s train contrastive --model m --pairs a --simcse b --out %s/x >/dev/null 2>&1", SEM_BINARY,
-                    root), 2);
+    CHECK_EQ_INT(tst_sh("%s train --help >/dev/null 2>&1", SEM_BINARY), 0);
+    CHECK_EQ_INT(tst_sh("%s train mlm --help | grep -q Usage", SEM_BINARY), 0);
+    CHECK_EQ_INT(tst_sh("%s train >/dev/null 2>&1", SEM_BINARY), 2);
+    CHECK_EQ_INT(tst_sh("%s train bake --out x >/dev/null 2>&1", SEM_BINARY), 2);
+    CHECK_EQ_INT(tst_sh("%s train mlm --out %s/x --corpus a >/dev/null 2>&1", SEM_BINARY, root), 2);
+    CHECK_EQ_INT(tst_sh("%s train mlm --config a --out %s/x --corpus a >/dev/null 2>&1", SEM_BINARY, root), 2);
+    CHECK_EQ_INT(tst_sh("%s train mlm --config a --vocab v --out %s/x --corpus a --steps 0 >/dev/null 2>&1",
+                        SEM_BINARY, root), 2);
+    CHECK_EQ_INT(tst_sh("%s train mlm --config a --vocab v --out %s/x --corpus a --bogus >/dev/null 2>&1", SEM_BINARY,
+                        root), 2);
+    CHECK_EQ_INT(tst_sh("%s train contrastive --model m --pairs a --simcse b --out %s/x >/dev/null 2>&1", SEM_BINARY,
+                        root), 2);
     /* failures (exit 1): missing files, a config that is not JSON */
-    CHECK_EQ_INT(sh("%s train mlm --config %s/nope.json --vocab " VOCAB " --out %s/x --corpus %s/corpus.txt "
-                    ">/dev/null 2>&1", SEM_BINARY, root, root, root), 1);
-    CHECK_EQ_INT(sh("%s train mlm --config %s/corpus.txt --vocab " VOCAB " --out %s/x --corpus %s/corpus.txt "
-                    ">/dev/null 2>&1", SEM_BINARY, root, root, root), 1);
-    CHECK_EQ_INT(sh("%s train mlm --config %s/cfg.json --vocab " VOCAB " --out %s/x --corpus %s/missing.txt "
-                    ">/dev/null 2>&1", SEM_BINARY, root, root, root), 1);
+    CHECK_EQ_INT(tst_sh("%s train mlm --config %s/nope.json --vocab " VOCAB " --out %s/x --corpus %s/corpus.txt "
+                        ">/dev/null 2>&1", SEM_BINARY, root, root, root), 1);
+    CHECK_EQ_INT(tst_sh("%s train mlm --config %s/corpus.txt --vocab " VOCAB " --out %s/x --corpus %s/corpus.txt "
+                        ">/dev/null 2>&1", SEM_BINARY, root, root, root), 1);
+    CHECK_EQ_INT(tst_sh("%s train mlm --config %s/cfg.json --vocab " VOCAB " --out %s/x --corpus %s/missing.txt "
+                        ">/dev/null 2>&1", SEM_BINARY, root, root, root), 1);
 
     /* A: uninterrupted */
     char fmt[1024];
     snprintf(fmt, sizeof fmt, "%%s %s 2>/dev/null", ARGS);
-    CHECK_EQ_INT(sh(fmt, SEM_BINARY, root, root, root, "A"), 0);
+    CHECK_EQ_INT(tst_sh(fmt, SEM_BINARY, root, root, root, "A"), 0);
     snprintf(path, sizeof path, "%s/A", root);
     static const char *files[] = {"config.json", "vocab.txt", "model.safetensors", "modules.json",
                                   "1_Pooling/config.json", "tokenizer_config.json", "special_tokens_map.json",
@@ -115,7 +103,7 @@ int main(void)
         CHECK_MSG(sem_path_exists(p2), "missing %s", p2);
     }
     /* running again into the same folder without --resume is refused */
-    CHECK_EQ_INT(sh(fmt, SEM_BINARY, root, root, root, "A"), 1);
+    CHECK_EQ_INT(tst_sh(fmt, SEM_BINARY, root, root, root, "A"), 1);
 
     /* B: killed (SIGKILL) once the first checkpoint exists, then resumed */
     char cmd[2048];
@@ -134,7 +122,7 @@ int main(void)
     int st;
     waitpid(pid, &st, 0);
     snprintf(fmt, sizeof fmt, "%%s %s --resume 2>/dev/null", ARGS);
-    CHECK_EQ_INT(sh(fmt, SEM_BINARY, root, root, root, "B"), 0);
+    CHECK_EQ_INT(tst_sh(fmt, SEM_BINARY, root, root, root, "B"), 0);
     char da[1100], db[1100];
     snprintf(da, sizeof da, "%s/A", root);
     snprintf(db, sizeof db, "%s/B", root);
@@ -143,21 +131,21 @@ int main(void)
 
     /* C: --stop-at, then --resume */
     snprintf(fmt, sizeof fmt, "%%s %s --stop-at 7 2>/dev/null", ARGS);
-    CHECK_EQ_INT(sh(fmt, SEM_BINARY, root, root, root, "C"), 0);
+    CHECK_EQ_INT(tst_sh(fmt, SEM_BINARY, root, root, root, "C"), 0);
     snprintf(fmt, sizeof fmt, "%%s %s --resume 2>/dev/null", ARGS);
-    CHECK_EQ_INT(sh(fmt, SEM_BINARY, root, root, root, "C"), 0);
+    CHECK_EQ_INT(tst_sh(fmt, SEM_BINARY, root, root, root, "C"), 0);
     snprintf(db, sizeof db, "%s/C", root);
     CHECK(same_file(da, db, "train_log.tsv"));
     CHECK(same_file(da, db, "model.safetensors"));
     /* resuming with other data is refused */
     snprintf(fmt, sizeof fmt, "%%s %s --resume --seq 12 2>/dev/null", ARGS);
-    CHECK_EQ_INT(sh(fmt, SEM_BINARY, root, root, root, "C"), 1);
+    CHECK_EQ_INT(tst_sh(fmt, SEM_BINARY, root, root, root, "C"), 1);
 
     /* contrastive from the MLM model */
-    CHECK_EQ_INT(sh("%s train contrastive --model %s/A --simcse %s/corpus.txt --out %s/S --steps 4 --batch 4 "
-                    "--seq 16 --f16 2>/dev/null", SEM_BINARY, root, root, root), 0);
-    CHECK_EQ_INT(sh("%s train contrastive --model %s/A --pairs %s/pairs.tsv --out %s/P --steps 4 --batch 4 "
-                    "--seq 16 --pooling cls 2>/dev/null", SEM_BINARY, root, root, root), 0);
+    CHECK_EQ_INT(tst_sh("%s train contrastive --model %s/A --simcse %s/corpus.txt --out %s/S --steps 4 --batch 4 "
+                        "--seq 16 --f16 2>/dev/null", SEM_BINARY, root, root, root), 0);
+    CHECK_EQ_INT(tst_sh("%s train contrastive --model %s/A --pairs %s/pairs.tsv --out %s/P --steps 4 --batch 4 "
+                        "--seq 16 --pooling cls 2>/dev/null", SEM_BINARY, root, root, root), 0);
     snprintf(path, sizeof path, "%s/S", root);
     char *mods = slurp(path, "modules.json", NULL);
     CHECK(mods && strstr(mods, "Normalize"));
@@ -170,10 +158,10 @@ int main(void)
     CHECK(pool && strstr(pool, "\"pooling_mode_cls_token\": true"));
     free(pool);
     /* the inference side loads what the trainer wrote */
-    CHECK_EQ_INT(sh("printf '\"a cat reads a book\"\\n' | %s embed --model %s/S 2>/dev/null | grep -q embedding",
-                    SEM_BINARY, root), 0);
-    CHECK_EQ_INT(sh("printf '\"a cat reads a book\"\\n' | %s embed --model %s/A 2>/dev/null | grep -q embedding",
-                    SEM_BINARY, root), 0);
-    if (!getenv("KEEP")) CHECK_EQ_INT(sh("rm -rf '%s'", root), 0);
+    CHECK_EQ_INT(tst_sh("printf '\"a cat reads a book\"\\n' | %s embed --model %s/S 2>/dev/null | grep -q embedding",
+                        SEM_BINARY, root), 0);
+    CHECK_EQ_INT(tst_sh("printf '\"a cat reads a book\"\\n' | %s embed --model %s/A 2>/dev/null | grep -q embedding",
+                        SEM_BINARY, root), 0);
+    if (!getenv("KEEP")) CHECK_EQ_INT(tst_sh("rm -rf '%s'", root), 0);
     TEST_END();
 }

@@ -113,28 +113,28 @@ static void test_json(void)
 
 static void test_sb(void)
 {
-    web_sb b = {0};
+    sem_strbuf b = {0};
     static const float vals[] = {0.1f, -1.5f, 3.4028235e38f, 1.17549435e-38f, 1e-45f, 123456789.0f, 0.0f};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
         b.len = 0;
         web_sb_float(&b, vals[i]);
-        CHECK_MSG(strtof(b.p, NULL) == vals[i], "%s does not round-trip %g", b.p, (double)vals[i]);
-        CHECK(strlen(b.p) <= 15);
+        CHECK_MSG(strtof(b.s, NULL) == vals[i], "%s does not round-trip %g", b.s, (double)vals[i]);
+        CHECK(strlen(b.s) <= 15);
     }
     b.len = 0;
     web_sb_float(&b, NAN);
-    CHECK_STREQ(b.p, "0");
+    CHECK_STREQ(b.s, "0");
     /* growth through many appends and a long printf */
     b.len = 0;
     for (int i = 0; i < 10000; i++)
-        web_sb_printf(&b, "%d,", i);
+        sem_strbuf_printf(&b, "%d,", i);
     char big[600];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = 0;
-    web_sb_printf(&b, "%s", big);
-    CHECK(!b.oom && b.len == strlen(b.p) && strncmp(b.p, "0,1,2,", 6) == 0 && b.p[b.len - 1] == 'x');
+    sem_strbuf_printf(&b, "%s", big);
+    CHECK(!b.oom && b.len == strlen(b.s) && strncmp(b.s, "0,1,2,", 6) == 0 && b.s[b.len - 1] == 'x');
     web_reply r = {0};
-    CHECK(web_sb_reply(&b, &r, "text/plain") == 0 && r.status == 200 && r.len > 40000 && b.p == NULL);
+    CHECK(web_sb_reply(&b, &r, "text/plain") == 0 && r.status == 200 && r.len > 40000 && b.s == NULL);
     web_reply_free(&r);
 }
 
@@ -148,10 +148,10 @@ static void test_metrics(void)
     web_metrics_observe(m, WEB_R_DOC_GET, 404, 0.001);
     web_metrics_observe(m, 99, 418, 0.001); /* out of range: counted as other */
     web_metrics_encoded(m, 3, 42);
-    web_sb b = {0};
+    sem_strbuf b = {0};
     web_metrics_write(m, &b);
-    CHECK(b.p != NULL);
-    const char *t = b.p ? b.p : "";
+    CHECK(b.s != NULL);
+    const char *t = b.s ? b.s : "";
     CHECK(strstr(t, "semsearch_http_requests_total{method=\"POST\",route=\"/search\",status=\"200\"} 2\n"));
     CHECK(strstr(t, "semsearch_http_requests_total{method=\"POST\",route=\"/search\",status=\"400\"} 1\n"));
     CHECK(strstr(t, "semsearch_http_requests_total{method=\"GET\",route=\"/documents/{id}\",status=\"404\"} 1\n"));
@@ -165,7 +165,7 @@ static void test_metrics(void)
     CHECK(strstr(t, "semsearch_http_request_duration_seconds_sum{method=\"POST\",route=\"/search\"} 20.003400\n"));
     CHECK(strstr(t, "semsearch_encode_tokens_total 42\n") && strstr(t, "semsearch_encode_texts_total 3\n"));
     CHECK(strstr(t, "route=\"/embed\"") == NULL); /* no samples for routes never used */
-    free(b.p);
+    free(b.s);
     web_metrics_free(m);
 }
 
