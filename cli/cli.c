@@ -1,5 +1,6 @@
 /* cli/cli.c: helpers shared by the subcommands (see cli.h). */
 #include "cli/cli.h"
+#include "hub/hub.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -40,4 +41,16 @@ int sem_cli_parse_int(const char *arg, long lo, long hi, long *out)
         return -1;
     *out = v;
     return 0;
+}
+
+const char *sem_cli_model_dir(const char *given)
+{
+    static char dir[4096];
+    sem_error err;
+    sem_error_clear(&err);
+    if (sem_hub_resolve_model(given, dir, sizeof dir, &err) != SEM_OK) {
+        sem_cli_fail(&err);
+        return NULL;
+    }
+    return dir;
 }

@@ -160,8 +160,8 @@ static int parse_opts(int argc, char **argv, const char *cmd, const char *usage,
             o->model = v;
             i++;
         } else if (strcmp(a, "--max-length") == 0 && v && !fill) {
-            if (sem_cli_parse_int(v, 2, 8192, &o->max_length))
-                return sem_cli_usage_error(cmd, "--max-length: expected an integer in 2..8192, got '%s'", v);
+            if (sem_cli_parse_int(v, 3, 8192, &o->max_length))
+                return sem_cli_usage_error(cmd, "--max-length: expected an integer in 3..8192, got '%s'", v);
             i++;
         } else if (embed && strcmp(a, "--pooling") == 0 && v) {
             o->pooling = sem_pooling_parse(v);
@@ -189,6 +189,8 @@ static int parse_opts(int argc, char **argv, const char *cmd, const char *usage,
     }
     if (!o->model)
         return sem_cli_usage_error(cmd, "--model DIR is required");
+    if (!(o->model = sem_cli_model_dir(o->model)))
+        return SEM_EXIT_FAIL;
     return 0;
 }
 

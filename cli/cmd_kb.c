@@ -104,6 +104,8 @@ static int cmd_create(int argc, char **argv)
     cp.index_spec = o.index ? o.index : "auto";
     sem_error err;
     sem_error_clear(&err);
+    if (o.model && !(o.model = sem_cli_model_dir(o.model)))
+        return SEM_EXIT_FAIL;
     if (o.model) {
         sem_model *m = sem_model_load(o.model, NULL, &err);
         if (!m)
@@ -117,6 +119,9 @@ static int cmd_create(int argc, char **argv)
     if (!kb)
         return sem_cli_fail(&err);
     sem_kb_close(kb);
+    /* remember the model folder so that index add, query and serve find it without --model */
+    if (o.model && sem_index_record_model(o.kb, o.model, &err) != SEM_OK)
+        return sem_cli_fail(&err);
     printf("created %s: %s, dim %d, metric %s, index %s\n", o.kb, cp.model.name[0] ? cp.model.name : "raw vectors",
            cp.model.dim, sem_kb_metric_name(cp.metric), cp.index_spec);
     return SEM_EXIT_OK;

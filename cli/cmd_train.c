@@ -388,6 +388,8 @@ int sem_cmd_train(int argc, char **argv)
         omp_set_num_threads(o.threads); /* the trainer's own loops (attention, activations, AdamW) */
 #endif
     }
+    if (o.model && !(o.model = sem_cli_model_dir(o.model)))
+        return SEM_EXIT_FAIL;
     sem_error err;
     sem_error_clear(&err);
     char vocab_buf[4096];

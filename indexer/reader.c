@@ -352,9 +352,22 @@ static const char *clean_rel(const char *p)
     return p;
 }
 
-int sem_reader_next(sem_reader *r, sem_doc *doc, sem_error *err)
+/* Titles are shown on one line: surrounding whitespace (e.g. a CSV question ending in a newline) is dropped. */
+static void trim_title(char *t)
 {
-    sem_doc_clear(doc);
+    if (!t)
+        return;
+    size_t a = 0, n = strlen(t);
+    while (a < n && strchr(" \t\r\n\v\f", t[a]))
+        a++;
+    while (n > a && strchr(" \t\r\n\v\f", t[n - 1]))
+        n--;
+    memmove(t, t + a, n - a);
+    t[n - a] = '\0';
+}
+
+static int next_raw(sem_reader *r, sem_doc *doc, sem_error *err)
+{
     switch (r->fmt) {
     case SEM_FMT_JSONL:
     case SEM_FMT_BEIR:
@@ -381,6 +394,15 @@ int sem_reader_next(sem_reader *r, sem_doc *doc, sem_error *err)
     default:
         return sem_error_set(err, SEM_EINTERNAL, "reader: bad format");
     }
+}
+
+int sem_reader_next(sem_reader *r, sem_doc *doc, sem_error *err)
+{
+    sem_doc_clear(doc);
+    int rc = next_raw(r, doc, err);
+    if (rc > 0)
+        trim_title(doc->title);
+    return rc;
 }
 
 double sem_reader_fraction(const sem_reader *r)

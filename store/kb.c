@@ -809,8 +809,14 @@ sem_kb *sem_kb_open(const char *dir, const sem_kb_open_params *params, sem_error
             goto fail;
         }
         if (flock(kb->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-            sem_error_set(err, errno == EWOULDBLOCK ? SEM_EBUSY : SEM_EIO,
-                          "KB %s is open for writing by another process (%s)", dir, strerror(errno));
+            if (errno == EWOULDBLOCK)
+                sem_error_set(err, SEM_EBUSY,
+                              "KB %s is already open for writing (by a running 'semsearch serve' or 'index add', "
+                              "or named twice): stop that process first, or add documents through the "
+                              "server's POST /documents",
+                              dir);
+            else
+                sem_error_set(err, SEM_EIO, "cannot lock %s: %s", kb->lock_path, strerror(errno));
             goto fail;
         }
         if ((rc = sem_db_open(kb->db_path, 0, 0, &kb->wdb, err)))

@@ -221,7 +221,11 @@ static void test_usage(void)
         CHECK_EQ_INT(run(args, in, out), 2);
         snprintf(args, sizeof args, "%s --model /nonexistent/model", cmds[i]);
         CHECK_EQ_INT(run(args, in, out), 1);
-        CHECK(stderr_has("config.json"));
+        CHECK(stderr_has("/nonexistent/model") && stderr_has("not found"));
+        /* a folder that exists but is not a model names the missing file */
+        snprintf(args, sizeof args, "%s --model /tmp", cmds[i]);
+        CHECK_EQ_INT(run(args, in, out), 1);
+        CHECK(stderr_has("config.json") || stderr_has("vocab.txt"));
     }
     snprintf(args, sizeof args, "embed --model '%s' --pooling median", model_dir);
     CHECK_EQ_INT(run(args, in, out), 2);

@@ -119,6 +119,20 @@ int main(void)
         snprintf(a, sizeof a, "kb info %s/m", base);
         CHECK_EQ_INT(run(a), 0);
         CHECK(strstr(out, "model:          bert-tiny-uncased") != NULL);
+        /* the model folder is recorded: index add and query need no --model afterwards */
+        char docs[1100];
+        snprintf(docs, sizeof docs, "%s/docs.jsonl", base);
+        FILE *f = fopen(docs, "w");
+        CHECK(f != NULL);
+        if (f) {
+            fputs("{\"id\":\"d1\",\"text\":\"the kb remembers its model\"}\n", f);
+            fclose(f);
+        }
+        snprintf(a, sizeof a, "index add %s/m %s", base, docs);
+        CHECK_EQ_INT(run(a), 0);
+        snprintf(a, sizeof a, "query %s/m 'the kb remembers its model' -k 1 --json", base);
+        CHECK_EQ_INT(run(a), 0);
+        CHECK(strstr(out, "\"id\":\"d1\"") != NULL);
         snprintf(a, sizeof a, "kb create %s/m2 --model %s/nonexistent", base, base);
         CHECK_EQ_INT(run(a), 1);
     } else {
