@@ -24,6 +24,7 @@
 typedef struct item {
     char *a, *b; /* b NULL for a single text; both NUL-terminated as well */
     size_t la, lb;
+    long lineno; /* 1-based input line, for messages */
 } item;
 
 static void items_clear(item *it, int n)
@@ -107,6 +108,7 @@ static int read_item(reader *rd, int allow_pair, const char *cmd, item *it)
         }
         if (skip_ws(rd->buf, rd->buf + len) == rd->buf + len)
             continue; /* blank line */
+        it->lineno = rd->lineno;
         if (parse_item(rd->buf, (size_t)len, allow_pair, it)) {
             fprintf(stderr, "semsearch %s: error: line %ld: expected a JSON string%s\n", cmd, rd->lineno,
                     allow_pair ? " or a two-element array of strings" : "");
@@ -287,7 +289,7 @@ static int embed_chunk(sem_encoder_ctx *ctx, const sem_tokenizer *tok, item *ite
     for (; done < n; done++) {
         const item *it = &items[done];
         if ((rc = sem_tokenize(tok, it->a, (ptrdiff_t)it->la, it->b, (ptrdiff_t)it->lb, max_len, &tk[done], err))) {
-            sem_error_prefix(err, "input %ld", first_index + done);
+            sem_error_prefix(err, "line %ld (input %ld)", it->lineno, first_index + done);
             break;
         }
         in[done].input_ids = tk[done].input_ids;

@@ -171,6 +171,8 @@ static int cmd_info(int argc, char **argv)
     if (in.model.config_hash[0])
         printf("model:          %s (config %s, pooling %s%s)\n", in.model.name, in.model.config_hash, in.model.pooling,
                in.model.normalize ? ", normalized" : "");
+    else if (in.model.dim == 1)
+        printf("model:          none: lexical-only (bm25) KB, made by 'index add' without --model\n");
     else
         printf("model:          none (raw vectors)\n");
     printf("dim:            %d\n", in.model.dim);
