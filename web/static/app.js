@@ -54,7 +54,12 @@
       id.className = "id";
       id.textContent = "document " + h.id + " · passage " + h.passage;
       li.append(h2, p);
-      const meta = h.metadata && typeof h.metadata === "object" ? Object.entries(h.metadata) : [];
+      // Metadata worth a chip: not raw HTML copies (keys ending in _html) and not a value the passage text
+      // already shows in full (a FAQ's answer).
+      const shown = h.text || "";
+      const meta = (h.metadata && typeof h.metadata === "object" ? Object.entries(h.metadata) : [])
+        .filter(([key, val]) => !key.endsWith("_html") &&
+                                !(typeof val === "string" && val.length > 40 && shown.includes(val.trim())));
       if (meta.length) {
         const ul = document.createElement("ul");
         ul.className = "meta";
