@@ -110,8 +110,10 @@ static int read_item(reader *rd, int allow_pair, const char *cmd, item *it)
             continue; /* blank line */
         it->lineno = rd->lineno;
         if (parse_item(rd->buf, (size_t)len, allow_pair, it)) {
-            fprintf(stderr, "semsearch %s: error: line %ld: expected a JSON string%s\n", cmd, rd->lineno,
-                    allow_pair ? " or a two-element array of strings" : "");
+            fprintf(stderr,
+                    "semsearch %s: error: line %ld: expected a valid JSON string%s (check quoting, escapes, "
+                    "surrogate pairs and UTF-8)\n",
+                    cmd, rd->lineno, allow_pair ? " or a two-element array of strings" : "");
             return -1;
         }
         return 1;

@@ -62,7 +62,7 @@ static int print_json(const char *query, int mode, const sem_search_result *r)
     }
     cJSON_AddStringToObject(o, "query", query);
     cJSON_AddStringToObject(o, "mode", sem_search_mode_name(mode));
-    cJSON_AddNumberToObject(o, "took_ms", r->took_ms);
+    cJSON_AddNumberToObject(o, "took_ms", (double)(long long)(r->took_ms * 1000.0 + 0.5) / 1000.0);
     cJSON_AddItemToObject(o, "hits", hits);
     for (int i = 0; i < r->n; i++) {
         const sem_search_hit *h = &r->hits[i];
