@@ -43,6 +43,19 @@ int sem_cli_parse_int(const char *arg, long lo, long hi, long *out)
     return 0;
 }
 
+int sem_cli_parse_double(const char *arg, double lo, double hi, double *out)
+{
+    if (!arg || !*arg)
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (errno || *end || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
 const char *sem_cli_model_dir(const char *given)
 {
     static char dir[4096];

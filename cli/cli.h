@@ -35,6 +35,9 @@ int sem_cli_is_help(const char *arg);
 /* Parses a whole decimal integer in [lo, hi] into *out; 0 on success, -1 if arg is not such a number. */
 int sem_cli_parse_int(const char *arg, long lo, long hi, long *out);
 
+/* Parses a whole decimal number in [lo, hi] (NaN never is) into *out; 0 on success, -1 otherwise. */
+int sem_cli_parse_double(const char *arg, double lo, double hi, double *out);
+
 /* Resolves a --model value (a model folder, or an ORG/NAME pulled into the hub cache) to a folder path in a
  * static buffer (valid until the next call; the CLI is single-threaded here). On failure prints the error and
  * returns NULL: the caller exits with SEM_EXIT_FAIL. */

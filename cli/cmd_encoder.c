@@ -7,6 +7,7 @@
  *   fill-mask: {"index":i,"input_ids":[…],"masks":[{"pos":p,"top_ids":[…],"top_tokens":[…],"top_logits":[…]}]}
  * A malformed line is an error naming its line number (exit 1); nothing after it is processed. */
 #include "cli/cli.h"
+#include "hub/hub.h"
 #include "common/jsonstr.h"
 #include "encoder/encoder.h"
 #include "encoder/tokenizer.h"
@@ -191,8 +192,9 @@ static int parse_opts(int argc, char **argv, const char *cmd, const char *usage,
             return sem_cli_usage_error(cmd, "unknown or incomplete option '%s'", a);
         }
     }
-    if (!o->model)
-        return sem_cli_usage_error(cmd, "--model DIR is required");
+    if (!o->model && !(o->model = sem_hub_default_model()))
+        return sem_cli_usage_error(cmd, "--model DIR is required (there is no default model: set %s)",
+                                   SEM_DEFAULT_MODEL_ENV);
     if (!(o->model = sem_cli_model_dir(o->model)))
         return SEM_EXIT_FAIL;
     return 0;
@@ -201,12 +203,13 @@ static int parse_opts(int argc, char **argv, const char *cmd, const char *usage,
 /* ---- tokenize ---- */
 
 static const char tokenize_usage[] =
-    "Usage: semsearch tokenize --model DIR [--max-length N]\n\n"
+    "Usage: semsearch tokenize [--model DIR] [--max-length N]\n\n"
     "Tokenizes JSON lines from stdin exactly as HuggingFace BertTokenizer (truncation to the max length).\n"
     "Each input line is a JSON string or a two-element array [a, b] (a sentence pair); each output line is\n"
     "  {\"input_ids\":[...],\"token_type_ids\":[...],\"attention_mask\":[...],\"tokens\":[...]}\n\n"
     "Options:\n"
-    "  --model DIR       a HuggingFace BERT folder (vocab.txt, tokenizer_config.json, config.json)\n"
+    "  --model DIR       a HuggingFace BERT folder (vocab.txt, tokenizer_config.json, config.json);\n"
+    "                    default: the default model (models/semsearch-default, or $SEMSEARCH_MODEL)\n"
     "  --max-length N    truncate to N tokens incl. [CLS]/[SEP] (default: the model's max_seq_length)\n"
     "Example:\n"
     "  echo '\"Hello, world!\"' | semsearch tokenize --model models/all-MiniLM-L6-v2\n";
@@ -268,11 +271,12 @@ int sem_cmd_tokenize(int argc, char **argv)
 /* ---- embed ---- */
 
 static const char embed_usage[] =
-    "Usage: semsearch embed --model DIR [--pooling P] [--normalize] [--batch N] [--threads N] [--max-length N]\n\n"
+    "Usage: semsearch embed [--model DIR] [--pooling P] [--normalize] [--batch N] [--threads N] [--max-length N]\n\n"
     "Embeds JSON lines from stdin (a JSON string, or a two-element array [a, b] for a sentence pair) and\n"
     "writes {\"index\":i,\"embedding\":[...]} per input, in input order.\n\n"
     "Options:\n"
-    "  --model DIR       a HuggingFace BERT folder (config.json, vocab.txt, model.safetensors, ...)\n"
+    "  --model DIR       a HuggingFace BERT folder (config.json, vocab.txt, model.safetensors, ...);\n"
+    "                    default: the default model (models/semsearch-default, or $SEMSEARCH_MODEL)\n"
     "  --pooling P       auto (default: what modules.json says), cls, mean, max, pooler, first-last-avg,\n"
     "                    last-two-avg\n"
     "  --normalize       L2-normalise the vectors (without it, only 'auto' follows modules.json's Normalize)\n"
@@ -389,13 +393,13 @@ done:
 /* ---- fill-mask ---- */
 
 static const char fill_usage[] =
-    "Usage: semsearch fill-mask --model DIR [--top-k K] [--threads N]\n\n"
+    "Usage: semsearch fill-mask [--model DIR] [--top-k K] [--threads N]\n\n"
     "Predicts the tokens at each [MASK] of JSON-string lines from stdin with the model's masked-LM head\n"
     "(folders with cls.predictions.* weights). Writes per input line:\n"
     "  {\"index\":i,\"input_ids\":[...],\"masks\":[{\"pos\":p,\"top_ids\":[...],\"top_tokens\":[...],"
     "\"top_logits\":[...]}]}\n\n"
     "Options:\n"
-    "  --model DIR   a BERT folder with a masked-LM head\n"
+    "  --model DIR   a BERT folder with a masked-LM head (default: the default model)\n"
     "  --top-k K     predictions per mask (default 5)\n"
     "  --threads N   OpenBLAS threads\n"
     "Example:\n"

@@ -9,6 +9,7 @@
 #include "eval/sts.h"
 #include "eval/vecio.h"
 #include "hub/hub.h"
+#include "query/search.h"
 
 #include <errno.h>
 #include <math.h>
@@ -20,21 +21,10 @@
 #define MAX_SPECS 32
 #define MAX_VALUES 64
 #define MAX_RUNS 8
+#define MAX_MODES 18 /* semantic, lexical and up to 16 hybrid weights */
 
 /* ---- shared helpers ---- */
 
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-    if (!s || !*s)
-        return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* "1,2,4" -> vals; -1 on a bad list. */
 static int parse_list(const char *s, int *vals, size_t max, size_t *n)
@@ -325,7 +315,7 @@ static int cmd_ann(int argc, char **argv)
             else
                 return sem_cli_usage_error("eval ann", "--metric is l2 or ip (got '%s')", v);
         } else if (!strcmp(a, "--target-recall")) {
-            if (parse_double(v, 0, 1, &target))
+            if (sem_cli_parse_double(v, 0, 1, &target))
                 return sem_cli_usage_error("eval ann", "--target-recall wants a number in 0..1 (got '%s')", v);
         } else {
             return sem_cli_usage_error("eval ann", "unknown option '%s'", a);
@@ -549,7 +539,7 @@ static int cmd_sts(int argc, char **argv)
         return sem_cli_usage_error("eval sts", "--baseline-only takes no --model");
     sem_error err;
     sem_error_clear(&err);
-    if (!baseline_only && !model && !(model = sem_default_model_dir())) {
+    if (!baseline_only && !model && !(model = sem_hub_default_model())) {
         fprintf(stderr, "semsearch: error: no --model given and no default model is available (this build has "
                         "none yet); pass --model DIR, set %s, or use --baseline-only\n",
                 SEM_DEFAULT_MODEL_ENV);
@@ -615,13 +605,19 @@ static void retrieval_usage(FILE *f)
             "  --queries FILE   queries.jsonl: {\"_id\": …, \"text\": …} per line\n"
             "  --qrels FILE     qrels TSV: query-id, corpus-id, score (header line optional)\n"
             "  --mode M         semantic, lexical, hybrid or all (default all; with --kb)\n"
+            "  --semantic-weight W[,W...]\n"
+            "                   hybrid: the semantic side's weight in (0, 1] (default %.2f); a list evaluates\n"
+            "                   one hybrid column per weight, named hybrid@W\n"
+            "  --fusion cc|rrf  hybrid: convex combination of normalised scores (default) or weighted\n"
+            "                   reciprocal rank fusion (columns named hybrid-rrf)\n"
             "  --model DIR      the model for semantic search (default: the KB's own)\n"
             "  -k N             cut-off of nDCG and MRR (default 10); every query retrieves max(k, 100)\n"
             "  --json OUT       write the JSON report (with per-query results) to OUT (- for stdout)\n"
             "  --worst N        also list the N queries with the lowest nDCG in each mode (error analysis)\n\n"
             "Example:\n"
             "  semsearch eval retrieval --kb kb/scifact --queries scifact/queries.jsonl \\\n"
-            "      --qrels scifact/qrels/test.tsv --json scifact-eval.json\n");
+            "      --qrels scifact/qrels/test.tsv --json scifact-eval.json\n",
+            (double)SEM_HYBRID_SEMANTIC_WEIGHT);
 }
 
 static int cmp_ndcg(const void *a, const void *b)
@@ -664,6 +660,7 @@ static int cmd_retrieval(int argc, char **argv)
     const char *kb = NULL, *qpath = NULL, *qrels = NULL, *mode = "all", *json = NULL, *model = NULL;
     const char *runs[MAX_RUNS];
     size_t n_runs = 0;
+    const char *weights = NULL, *fusion = "cc";
     long k = 10, worst = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -687,7 +684,13 @@ static int cmd_retrieval(int argc, char **argv)
             json = v;
         else if (!strcmp(a, "--model"))
             model = v;
-        else if (!strcmp(a, "--run")) {
+        else if (!strcmp(a, "--semantic-weight"))
+            weights = v;
+        else if (!strcmp(a, "--fusion")) {
+            if (sem_fusion_parse(v) < 0)
+                return sem_cli_usage_error("eval retrieval", "--fusion is cc or rrf (got '%s')", v);
+            fusion = v;
+        } else if (!strcmp(a, "--run")) {
             if (n_runs == MAX_RUNS)
                 return sem_cli_usage_error("eval retrieval", "at most %d --run files", MAX_RUNS);
             runs[n_runs++] = v;
@@ -704,26 +707,54 @@ static int cmd_retrieval(int argc, char **argv)
         return sem_cli_usage_error("eval retrieval", "--queries and --qrels are required");
     if (!kb == !n_runs)
         return sem_cli_usage_error("eval retrieval", "give --kb KB or --run FILE (not both)");
-    static const char *all_modes[] = {"semantic", "lexical", "hybrid"};
-    const char *modes[3];
+    /* the modes, in columns: hybrid expands into one column per weight ("hybrid@0.3", "hybrid-rrf@0.5") */
+    char labels[MAX_MODES][64];
+    const char *modes[MAX_MODES];
     size_t n_modes = 0;
     if (kb) {
-        if (!strcmp(mode, "all")) {
-            for (int i = 0; i < 3; i++)
-                modes[n_modes++] = all_modes[i];
-        } else if (!strcmp(mode, "semantic") || !strcmp(mode, "lexical") || !strcmp(mode, "hybrid")) {
-            modes[n_modes++] = mode;
-        } else {
+        int all = !strcmp(mode, "all");
+        if (!all && strcmp(mode, "semantic") && strcmp(mode, "lexical") && strcmp(mode, "hybrid"))
             return sem_cli_usage_error("eval retrieval", "--mode is semantic, lexical, hybrid or all (got '%s')",
                                        mode);
+        if (all || !strcmp(mode, "semantic"))
+            modes[n_modes++] = "semantic";
+        if (all || !strcmp(mode, "lexical"))
+            modes[n_modes++] = "lexical";
+        if (all || !strcmp(mode, "hybrid")) {
+            const char *base = strcmp(fusion, "rrf") ? "hybrid" : "hybrid-rrf";
+            if (!weights) {
+                snprintf(labels[n_modes], sizeof labels[0], "%s", base);
+                modes[n_modes] = labels[n_modes];
+                n_modes++;
+            }
+            for (const char *w = weights; w && *w;) {
+                size_t len = strcspn(w, ",");
+                char num[32];
+                double x;
+                if (len == 0 || len >= sizeof num)
+                    return sem_cli_usage_error("eval retrieval", "--semantic-weight wants numbers in (0, 1], "
+                                                                 "comma-separated (got '%s')", weights);
+                memcpy(num, w, len);
+                num[len] = 0;
+                if (sem_cli_parse_double(num, 0, 1, &x) || x <= 0)
+                    return sem_cli_usage_error("eval retrieval", "--semantic-weight: '%s' is not in (0, 1]", num);
+                if (n_modes == MAX_MODES)
+                    return sem_cli_usage_error("eval retrieval", "at most %d weights", MAX_MODES - 2);
+                snprintf(labels[n_modes], sizeof labels[0], "%s@%s", base, num);
+                modes[n_modes] = labels[n_modes];
+                n_modes++;
+                w += len + (w[len] == ',');
+            }
+        } else if (weights || strcmp(fusion, "cc")) {
+            return sem_cli_usage_error("eval retrieval", "--semantic-weight and --fusion apply to hybrid search");
         }
-    } else if (strcmp(mode, "all") != 0) {
-        return sem_cli_usage_error("eval retrieval", "--mode applies to --kb only");
+    } else if (strcmp(mode, "all") != 0 || weights) {
+        return sem_cli_usage_error("eval retrieval", "--mode and --semantic-weight apply to --kb only");
     }
     sem_error err;
     sem_error_clear(&err);
     sem_beir_set set = {0};
-    sem_retrieval_report rep[MAX_RUNS > 3 ? MAX_RUNS : 3];
+    sem_retrieval_report rep[MAX_RUNS > MAX_MODES ? MAX_RUNS : MAX_MODES];
     size_t n_rep = 0;
     sem_eval_kb_searcher *searcher = NULL;
     char *text = NULL;

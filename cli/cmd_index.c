@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "hub/hub.h"
 #include "indexer/indexer.h"
 
 #include <stdio.h>
@@ -17,7 +18,9 @@ static void usage(FILE *f)
             "add: reads documents from files or folders, splits them into passages, encodes them with the KB's\n"
             "model and stores them in KB (a folder; created when missing). A document whose id exists already is\n"
             "replaced. Documents already stored unchanged are skipped, so an interrupted run can simply be re-run.\n"
-            "Without a model (a new KB and no --model) the KB is lexical-only: FTS5 search, no vectors.\n\n"
+            "A new KB is made with --model, else with the default model (models/semsearch-default, or\n"
+            "$SEMSEARCH_MODEL); with --lexical, or when there is no default model, it is lexical-only: FTS5\n"
+            "search, no vectors.\n\n"
             "Inputs:\n"
             "  *.jsonl            one JSON object per line: id, text (or question + answer), title, metadata; other\n"
             "                     fields become metadata; BEIR corpus.jsonl (_id, title, text) too\n"
@@ -28,6 +31,7 @@ static void usage(FILE *f)
             "Options (add):\n"
             "  --model DIR|NAME        model folder or cached hub name (a new KB is created with it; an existing\n"
             "                          KB uses the model it records, this overrides the folder)\n"
+            "  --lexical               a new KB without a model: lexical (bm25) search only\n"
             "  --index SPEC            FAISS index of a new KB: auto (default), Flat, IVF1024,Flat, HNSW32, ...\n"
             "  --format F              auto (default: by extension), jsonl, csv, text, beir\n"
             "  --csv-id COL            column with the document id (default: id or _id; else FILE#ROW)\n"
@@ -106,7 +110,7 @@ static int cmd_add(int argc, char **argv)
     const char **pos = calloc((size_t)argc, sizeof *pos);
     if (!pos)
         return SEM_EXIT_FAIL;
-    int npos = 0, quiet = 0, rc = SEM_EXIT_OK;
+    int npos = 0, quiet = 0, lexical = 0, rc = SEM_EXIT_OK;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0;
@@ -174,6 +178,10 @@ static int cmd_add(int argc, char **argv)
             quiet = 1;
             continue;
         }
+        if (strcmp(a, "--lexical") == 0) {
+            lexical = 1;
+            continue;
+        }
         if (a[0] == '-' && a[1]) {
             free(pos);
             return sem_cli_usage_error("index add", "unknown option '%s'", a);
@@ -188,6 +196,25 @@ static int cmd_add(int argc, char **argv)
         free(pos);
         return sem_cli_usage_error("index add", npos ? "no INPUT given" : "no KB and no INPUT given");
     }
+    if (lexical && p.model) {
+        free(pos);
+        return sem_cli_usage_error("index add", "--lexical and --model exclude each other");
+    }
+    /* a new KB gets the default model unless --lexical; an existing KB keeps the model it was made with */
+    char *db = sem_path_join(pos[0], "kb.sqlite");
+    if (!db) {
+        free(pos);
+        return SEM_EXIT_FAIL;
+    }
+    int is_new = !sem_path_exists(db);
+    free(db);
+    if (lexical && !is_new) {
+        rc = sem_cli_usage_error("index add", "--lexical applies to a new KB only (%s exists)", pos[0]);
+        free(pos);
+        return rc;
+    }
+    if (is_new && !lexical && !p.model)
+        p.model = sem_hub_default_model();
     struct bar b = {!quiet && isatty(2)};
     p.progress = on_progress;
     p.progress_ud = &b;
@@ -205,9 +232,8 @@ static int cmd_add(int argc, char **argv)
         rc = sem_cli_fail(&err);
     if (!quiet || r != SEM_OK) {
         if (st.created && st.lexical_only)
-            fprintf(stderr, "semsearch: notice: %s has no model: lexical (FTS5) search only; pass --model to "
-                            "a new KB for semantic search\n",
-                    pos[0]);
+            fprintf(stderr, "semsearch: notice: %s has no model: lexical (FTS5) search only%s\n", pos[0],
+                    lexical ? "" : "; there is no default model: pass --model to a new KB for semantic search");
         printf("%s: %ld document%s added (%ld passage%s), %ld unchanged, %ld skipped as invalid, in %.1f s",
                pos[0], st.docs_added, st.docs_added == 1 ? "" : "s", st.passages, st.passages == 1 ? "" : "s",
                st.docs_unchanged, st.docs_failed, st.seconds);

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "common/log.h"
 #include "encoder/encoder.h"
+#include "hub/hub.h"
 #include "indexer/indexer.h"
 #include "store/kb.h"
 
@@ -17,9 +18,10 @@ static const char *KB_USAGE =
     "A KB is a directory holding kb.sqlite (documents, passages, vectors, FTS5) and index.faiss.\n"
     "\n"
     "Subcommands:\n"
-    "  create KB (--model DIR | --dim N) [--index SPEC|auto] [--metric ip|l2]\n"
+    "  create KB [--model DIR | --dim N] [--index SPEC|auto] [--metric ip|l2]\n"
     "                 create an empty KB for the vectors of the model in DIR (its identity is recorded and\n"
-    "                 checked on every later add/search), or for raw vectors of dimension N\n"
+    "                 checked on every later add/search), or for raw vectors of dimension N; with neither,\n"
+    "                 the default model (models/semsearch-default, or $SEMSEARCH_MODEL)\n"
     "  info KB        counts, model, index type and sizes, memory estimate\n"
     "  check KB       compare the vector index with SQLite; exit 1 if they differ or the index file was damaged\n"
     "  compact KB [--index SPEC|auto]\n"
@@ -93,8 +95,13 @@ static int cmd_create(int argc, char **argv)
     int rc = parse("create", argc, argv, "--model --dim --index --metric", &o);
     if (rc)
         return rc;
-    if (!o.model == !o.dim)
-        return sem_cli_usage_error("kb create", "give exactly one of --model DIR and --dim N");
+    if (o.model && o.dim)
+        return sem_cli_usage_error("kb create", "give one of --model DIR and --dim N, not both");
+    if (!o.model && !o.dim && !(o.model = sem_hub_default_model())) {
+        fprintf(stderr, "semsearch: error: no --model or --dim given and no default model is available (set %s "
+                        "or pass --model DIR)\n", SEM_DEFAULT_MODEL_ENV);
+        return SEM_EXIT_FAIL;
+    }
     sem_kb_create_params cp = sem_kb_default_create_params();
     if (o.metric) {
         cp.metric = sem_kb_metric_parse(o.metric);

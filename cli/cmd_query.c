@@ -17,8 +17,12 @@ static void usage(FILE *f)
             "Searches the knowledge base KB and prints the best passages, best first.\n\n"
             "Options:\n"
             "  -k K                    number of hits (default 10, at most 10000)\n"
-            "  --mode M                semantic (default; vector search with the KB's model), lexical (FTS5\n"
-            "                          bm25), or hybrid (reciprocal rank fusion, k=60, of both rankings)\n"
+            "  --mode M                hybrid (the default when the KB has a model: both rankings fused),\n"
+            "                          semantic (vector search with the KB's model) or lexical (FTS5 bm25;\n"
+            "                          the default, and the only mode, for a KB without a model)\n"
+            "  --semantic-weight W     hybrid: weight of the semantic side in (0, 1] (default %.2f)\n"
+            "  --fusion cc|rrf         hybrid: convex combination of normalised scores (cc, default) or\n"
+            "                          weighted reciprocal rank fusion (rrf)\n"
             "  --nprobe N              IVF lists to visit (default: the KB's); more is slower and more exact\n"
             "  --filter KEY=VALUE      only documents whose metadata KEY equals VALUE (repeat: all must hold)\n"
             "  --model DIR|NAME        the model folder, when the KB does not know where its model is\n"
@@ -26,7 +30,8 @@ static void usage(FILE *f)
             "                          \"passage\",\"score\",\"text\",\"title\",\"metadata\",...}]}\n\n"
             "Examples:\n"
             "  semsearch query kb/faq \"how long does the virus survive on surfaces?\" -k 3\n"
-            "  semsearch query kb/faq \"masks children\" --mode hybrid --filter lang=en --json\n");
+            "  semsearch query kb/faq \"masks children\" --mode lexical --filter lang=en --json\n",
+            (double)SEM_HYBRID_SEMANTIC_WEIGHT);
 }
 
 /* Prints at most max bytes of s on one indented block, cut on a UTF-8 character boundary. */
@@ -137,7 +142,7 @@ static void print_human(const sem_search_result *r, int mode)
 int sem_cmd_query(int argc, char **argv)
 {
     const char *pos[2] = {NULL, NULL};
-    int npos = 0, json = 0;
+    int npos = 0, json = 0, mode_given = 0;
     sem_query_params qp = sem_query_default_params();
     sem_search_open_params op = sem_search_default_open_params();
     const char *fkeys[MAX_FILTERS], *fvals[MAX_FILTERS];
@@ -152,7 +157,8 @@ int sem_cmd_query(int argc, char **argv)
             goto out;
         }
         int has_val = strcmp(a, "-k") == 0 || strcmp(a, "--mode") == 0 || strcmp(a, "--nprobe") == 0 ||
-                      strcmp(a, "--filter") == 0 || strcmp(a, "--model") == 0;
+                      strcmp(a, "--filter") == 0 || strcmp(a, "--model") == 0 || strcmp(a, "--fusion") == 0 ||
+                      strcmp(a, "--semantic-weight") == 0;
         if (has_val && i + 1 >= argc) {
             rc = sem_cli_usage_error("query", "%s needs a value", a);
             goto out;
@@ -176,6 +182,21 @@ int sem_cmd_query(int argc, char **argv)
                 goto out;
             }
             qp.mode = (sem_search_mode)m;
+            mode_given = 1;
+        } else if (strcmp(a, "--fusion") == 0) {
+            int f = sem_fusion_parse(argv[++i]);
+            if (f < 0) {
+                rc = sem_cli_usage_error("query", "unknown --fusion '%s' (cc, rrf)", argv[i]);
+                goto out;
+            }
+            qp.fusion = (sem_fusion_method)f;
+        } else if (strcmp(a, "--semantic-weight") == 0) {
+            double w;
+            if (sem_cli_parse_double(argv[++i], 0, 1, &w) || w <= 0) {
+                rc = sem_cli_usage_error("query", "--semantic-weight wants a number in (0, 1], not '%s'", argv[i]);
+                goto out;
+            }
+            qp.semantic_weight = (float)w;
         } else if (strcmp(a, "--model") == 0) {
             op.model = argv[++i];
         } else if (strcmp(a, "--filter") == 0) {
@@ -224,6 +245,8 @@ int sem_cmd_query(int argc, char **argv)
         rc = sem_cli_fail(&err);
         goto out;
     }
+    if (!mode_given)
+        qp.mode = sem_search_model(s) ? SEM_MODE_HYBRID : SEM_MODE_LEXICAL;
     sem_search_result res;
     if (sem_search_query(s, pos[1], &qp, &res, &err) != SEM_OK) {
         rc = sem_cli_fail(&err);

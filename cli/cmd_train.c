@@ -83,17 +83,6 @@ typedef struct opts {
     sem_train_params p;
 } opts;
 
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-    if (!s || !*s)
-        return -1;
-    char *end;
-    double v = strtod(s, &end);
-    if (*end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* Collects the arguments after argv[*i] up to the next option. */
 static int take_list(int argc, char **argv, int *i, char ***out, int *n)
@@ -194,7 +183,7 @@ static int parse(int argc, char **argv, opts *o)
             o->p.accum = (int)n;
         } else if (strcmp(a, "--lr") == 0) {
             NEED_V();
-            if (parse_double(v, 1e-12, 0.999, &o->lr))
+            if (sem_cli_parse_double(v, 1e-12, 0.999, &o->lr))
                 return sem_cli_usage_error(cmd, "--lr must be a number in (0, 1)");
         } else if (strcmp(a, "--warmup") == 0) {
             NEED_V();
@@ -203,19 +192,19 @@ static int parse(int argc, char **argv, opts *o)
             o->p.warmup = n;
         } else if (strcmp(a, "--weight-decay") == 0) {
             NEED_V();
-            if (parse_double(v, 0, 0.999, &o->p.weight_decay))
+            if (sem_cli_parse_double(v, 0, 0.999, &o->p.weight_decay))
                 return sem_cli_usage_error(cmd, "--weight-decay must be in [0, 1)");
         } else if (strcmp(a, "--clip") == 0) {
             NEED_V();
-            if (parse_double(v, 0, 1e9, &o->p.clip))
+            if (sem_cli_parse_double(v, 0, 1e9, &o->p.clip))
                 return sem_cli_usage_error(cmd, "--clip must be >= 0");
         } else if (strcmp(a, "--mask-prob") == 0) {
             NEED_V();
-            if (parse_double(v, 0.001, 0.999, &o->p.mask_prob))
+            if (sem_cli_parse_double(v, 0.001, 0.999, &o->p.mask_prob))
                 return sem_cli_usage_error(cmd, "--mask-prob must be in (0, 1)");
         } else if (strcmp(a, "--temperature") == 0) {
             NEED_V();
-            if (parse_double(v, 1e-4, 100, &o->p.temperature))
+            if (sem_cli_parse_double(v, 1e-4, 100, &o->p.temperature))
                 return sem_cli_usage_error(cmd, "--temperature must be in [1e-4, 100]");
         } else if (strcmp(a, "--pooling") == 0) {
             NEED_V();
@@ -237,7 +226,7 @@ static int parse(int argc, char **argv, opts *o)
             o->threads = (int)n;
         } else if (strcmp(a, "--dropout") == 0) {
             NEED_V();
-            if (parse_double(v, 0, 0.9, &o->dropout))
+            if (sem_cli_parse_double(v, 0, 0.9, &o->dropout))
                 return sem_cli_usage_error(cmd, "--dropout must be in [0, 0.9]");
         } else if (strcmp(a, "--checkpoint-steps") == 0) {
             NEED_V();
@@ -246,7 +235,7 @@ static int parse(int argc, char **argv, opts *o)
             o->p.ckpt_steps = n;
         } else if (strcmp(a, "--checkpoint-minutes") == 0) {
             NEED_V();
-            if (parse_double(v, 0, 1e7, &o->ckpt_minutes))
+            if (sem_cli_parse_double(v, 0, 1e7, &o->ckpt_minutes))
                 return sem_cli_usage_error(cmd, "--checkpoint-minutes must be >= 0");
         } else if (strcmp(a, "--stop-at") == 0) {
             NEED_V();
@@ -255,7 +244,7 @@ static int parse(int argc, char **argv, opts *o)
             o->p.stop_at = n;
         } else if (strcmp(a, "--progress-seconds") == 0) {
             NEED_V();
-            if (parse_double(v, 0, 1e7, &o->p.progress_seconds))
+            if (sem_cli_parse_double(v, 0, 1e7, &o->p.progress_seconds))
                 return sem_cli_usage_error(cmd, "--progress-seconds must be >= 0");
         } else {
             return sem_cli_usage_error(cmd, "unknown option '%s'", a);

@@ -601,10 +601,16 @@ char *sem_retrieval_report_table(const sem_retrieval_report *r, size_t n_modes)
     char h1[16], h2[16];
     snprintf(h1, sizeof h1, "nDCG@%d", k);
     snprintf(h2, sizeof h2, "MRR@%d", k);
-    int len = snprintf(s, cap, "%-12s %7s %8s %8s %8s %8s %8s %8s %9s\n", "mode", "queries", h1, h2, "R@1", "R@10",
+    int w = 12; /* the mode column fits the longest name (run file names can be long: at most 40 shown) */
+    for (size_t m = 0; m < n_modes; m++) {
+        int l = (int)strlen(r[m].mode);
+        if (l > w)
+            w = l > 40 ? 40 : l;
+    }
+    int len = snprintf(s, cap, "%-*s %7s %8s %8s %8s %8s %8s %8s %9s\n", w, "mode", "queries", h1, h2, "R@1", "R@10",
                        "R@100", "MAP", "seconds");
     for (size_t m = 0; m < n_modes && len > 0 && (size_t)len < cap; m++)
-        len += snprintf(s + len, cap - (size_t)len, "%-12.12s %7zu %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %9.2f\n",
+        len += snprintf(s + len, cap - (size_t)len, "%-*.*s %7zu %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %9.2f\n", w, w,
                         r[m].mode, r[m].n_scored, r[m].mean.ndcg, r[m].mean.mrr, r[m].mean.recall1,
                         r[m].mean.recall10, r[m].mean.recall100, r[m].mean.ap, r[m].seconds);
     return s;

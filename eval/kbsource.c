@@ -132,20 +132,48 @@ int sem_eval_kb_searcher_has_model(const sem_eval_kb_searcher *s)
     return s && sem_search_model(s->s) != NULL;
 }
 
+/* "semantic", "lexical", "hybrid", "hybrid-rrf", each hybrid optionally "@W" (the semantic weight). */
+static int parse_mode(const char *mode, sem_query_params *q)
+{
+    char name[64];
+    const char *at = strchr(mode, '@');
+    size_t len = at ? (size_t)(at - mode) : strlen(mode);
+    if (len >= sizeof name)
+        return SEM_EINVAL;
+    memcpy(name, mode, len);
+    name[len] = 0;
+    if (!strcmp(name, "hybrid-rrf")) {
+        q->mode = SEM_MODE_HYBRID;
+        q->fusion = SEM_FUSION_RRF;
+    } else {
+        int m = sem_search_mode_parse(name);
+        if (m < 0)
+            return SEM_EINVAL;
+        q->mode = (sem_search_mode)m;
+    }
+    if (at) {
+        char *end;
+        double w = strtod(at + 1, &end);
+        if (q->mode != SEM_MODE_HYBRID || *end || !(w > 0 && w <= 1))
+            return SEM_EINVAL;
+        q->semantic_weight = (float)w;
+    }
+    return SEM_OK;
+}
+
 int sem_eval_kb_search(void *user, const char *query_id, const char *query_text, const char *mode, int k,
                        sem_ranking *out, sem_error *err)
 {
     (void)query_id;
     sem_eval_kb_searcher *es = user;
-    int m = sem_search_mode_parse(mode);
-    if (m < 0)
+    sem_query_params base = sem_query_default_params();
+    if (parse_mode(mode, &base) != SEM_OK)
         return sem_error_set(err, SEM_EINVAL, "unknown search mode '%s'", mode);
     /* hits are passages; ask for more so that k distinct documents remain after merging passages of one
      * document (capped by the search's own limit) */
     int want = k;
     for (int attempt = 0; attempt < 3; attempt++) {
-        sem_query_params q = sem_query_default_params();
-        q.mode = (sem_search_mode)m;
+        sem_query_params q = base;
         q.k = want;
         sem_search_result res;
         int rc = sem_search_query(es->s, query_text, &q, &res, err);

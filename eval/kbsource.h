@@ -33,7 +33,8 @@ void sem_eval_kb_searcher_free(sem_eval_kb_searcher *s); /* NULL is a no-op */
 /* 1 if the KB has a model (semantic and hybrid search work), 0 for a lexical-only KB. */
 int sem_eval_kb_searcher_has_model(const sem_eval_kb_searcher *s);
 
-/* A sem_eval_search_fn over a searcher (user = the searcher): mode "semantic", "lexical" or "hybrid"; returns
+/* A sem_eval_search_fn over a searcher (user = the searcher): mode "semantic", "lexical", "hybrid" or
+ * "hybrid-rrf", a hybrid mode optionally followed by "@W" (its semantic weight, e.g. "hybrid@0.3"); returns
  * up to k distinct document ids (external ids) best first. */
 int sem_eval_kb_search(void *user, const char *query_id, const char *query_text, const char *mode, int k,
                        sem_ranking *out, sem_error *err);

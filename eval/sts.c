@@ -217,18 +217,6 @@ void sem_sts_baseline(const sem_sts_set *set, sem_sts_result *out)
     free(j);
 }
 
-const char *sem_default_model_dir(void)
-{
-    const char *e = getenv(SEM_DEFAULT_MODEL_ENV);
-    if (e && *e)
-        return e;
-#ifdef SEM_DEFAULT_MODEL_DIR
-    if (sem_path_exists(SEM_DEFAULT_MODEL_DIR))
-        return SEM_DEFAULT_MODEL_DIR;
-#endif
-    return NULL;
-}
-
 #ifdef SEM_EVAL_HAVE_ENCODER
 int sem_sts_have_encoder(void)
 {

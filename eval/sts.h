@@ -54,11 +54,6 @@ int sem_sts_have_encoder(void);
  * default) and fills out: the model fields and the baseline. */
 int sem_sts_eval(const sem_sts_set *set, const char *model_dir, int threads, sem_sts_result *out, sem_error *err);
 
-/* The project's default model, the hook every "without --model" path uses: $SEMSEARCH_MODEL when set, else
- * the build's SEM_DEFAULT_MODEL_DIR (a compile definition; none yet, until the project ships its own model),
- * else NULL. The string is static or from the environment; do not free. */
-#define SEM_DEFAULT_MODEL_ENV "SEMSEARCH_MODEL"
-const char *sem_default_model_dir(void);
 
 #ifdef __cplusplus
 }

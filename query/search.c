@@ -1,6 +1,6 @@
 /* query/search.c: semantic, lexical and hybrid search over a KB (see search.h).
- * Hybrid search asks both rankings for more candidates than k (3k, at least 30), fuses them with reciprocal rank
- * fusion and keeps the best k; hit details (text, title, metadata) are read in one store call at the end. */
+ * Hybrid search asks both rankings for more candidates than k (3k, at least 100), fuses them (fuse.c) and keeps
+ * the best k; hit details (text, title, metadata) are read in one store call at the end. */
 #include "query/search.h"
 
 #include <cblas.h>
@@ -275,6 +275,10 @@ static int check_params(const sem_search *s, const sem_query_params *p, sem_erro
         return sem_error_set(err, SEM_ERANGE, "nprobe must be >= 0 (got %d)", p->nprobe);
     if (p->mode != SEM_MODE_SEMANTIC && p->mode != SEM_MODE_LEXICAL && p->mode != SEM_MODE_HYBRID)
         return sem_error_set(err, SEM_EINVAL, "unknown search mode %d", (int)p->mode);
+    if (!(p->semantic_weight >= 0 && p->semantic_weight <= 1))
+        return sem_error_set(err, SEM_ERANGE, "the semantic weight must be in (0, 1] (got %g)", p->semantic_weight);
+    if (p->fusion != SEM_FUSION_CC && p->fusion != SEM_FUSION_RRF)
+        return sem_error_set(err, SEM_EINVAL, "unknown fusion method %d", (int)p->fusion);
     if (p->n_filters < 0 || (p->n_filters && (!p->filter_keys || !p->filter_values)))
         return sem_error_set(err, SEM_EINVAL, "bad filter");
     if (p->mode != SEM_MODE_LEXICAL && !s->model)
@@ -292,7 +296,7 @@ static int run_query(sem_search *s, const float *vec, const char *words, const s
     sem_kb_search_params sp = sem_kb_default_search_params();
     sp.nprobe = p->nprobe;
     sp.filter = p->n_filters ? &f : NULL;
-    int cand = p->mode == SEM_MODE_HYBRID ? (p->k * 3 < 30 ? 30 : p->k * 3) : p->k;
+    int cand = p->mode == SEM_MODE_HYBRID ? (p->k * 3 < 100 ? 100 : p->k * 3) : p->k;
     if (cand > MAX_K)
         cand = MAX_K;
     sp.k = cand;
@@ -340,7 +344,22 @@ static int run_query(sem_search *s, const float *vec, const char *words, const s
             ia[i] = hs[i].passage_id;
         for (int i = 0; i < nl; i++)
             ib[i] = hl[i].passage_id;
-        n = sem_rrf_fuse(ia, ns, ib, nl, SEM_RRF_K, p->k, ids, fs, ra, rb);
+        float *ss = malloc(((size_t)ns + 1) * sizeof *ss), *sl = malloc(((size_t)nl + 1) * sizeof *sl);
+        if (!ss || !sl) {
+            free(ss);
+            free(sl);
+            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (int i = 0; i < ns; i++)
+            ss[i] = hs[i].score;
+        for (int i = 0; i < nl; i++)
+            sl[i] = hl[i].score;
+        sem_fusion_params fp = {p->fusion, p->semantic_weight > 0 ? p->semantic_weight : SEM_HYBRID_SEMANTIC_WEIGHT,
+                                SEM_RRF_K};
+        n = sem_fuse(&fp, ia, ss, ns, ib, sl, nl, p->k, ids, fs, ra, rb);
+        free(ss);
+        free(sl);
         if (n < 0) {
             rc = sem_error_set(err, n, "out of memory");
             goto done;

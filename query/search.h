@@ -1,5 +1,5 @@
 /* query/search.h: asking a knowledge base a question: semantic (vector), lexical (FTS5 bm25) and hybrid
- * (reciprocal rank fusion of both) search, with metadata filters, returning hits joined with their passage text,
+ * (a weighted fusion of both) search, with metadata filters, returning hits joined with their passage text,
  * document title and metadata.
  *
  * Usage:
@@ -41,8 +41,26 @@ typedef struct sem_model sem_model;
 typedef enum sem_search_mode {
     SEM_MODE_SEMANTIC = 0, /* vector search with the KB's model (the default) */
     SEM_MODE_LEXICAL = 1,  /* FTS5 bm25 over passage texts */
-    SEM_MODE_HYBRID = 2    /* reciprocal rank fusion (k = 60) of both rankings */
+    SEM_MODE_HYBRID = 2    /* a weighted fusion of both rankings (sem_fusion_method) */
 } sem_search_mode;
+
+/* How hybrid search fuses the semantic and the lexical ranking. Both see the union of each side's top
+ * max(100, 3k) candidates.
+ *   SEM_FUSION_CC   convex combination: w * s' + (1 - w) * l', where s' and l' are the cosine and bm25 scores
+ *                   min-max normalised to [0, 1] within each side's candidates (0 when absent from a side).
+ *                   Uses the scores, not only the ranks, and is the default.
+ *   SEM_FUSION_RRF  weighted reciprocal rank fusion: 2w / (60 + rank_s) + 2(1 - w) / (60 + rank_l)
+ *                   (w = 0.5 is classic RRF). */
+typedef enum sem_fusion_method { SEM_FUSION_CC = 0, SEM_FUSION_RRF = 1 } sem_fusion_method;
+
+/* The default weight w of the semantic side in hybrid search. Chosen for the project's default model on the
+ * debian-faq evaluation set (docs/query.md, "Hybrid weight"); models that are strong on their own may deserve
+ * more (--semantic-weight). */
+#define SEM_HYBRID_SEMANTIC_WEIGHT 0.3f
+
+/* "cc" / "rrf" <-> enum; parse returns -1 if unknown. */
+int sem_fusion_parse(const char *name);
+const char *sem_fusion_name(int method);
 
 /* "semantic" / "lexical" / "hybrid" <-> enum; parse returns -1 if unknown. */
 int sem_search_mode_parse(const char *name);
@@ -76,6 +94,9 @@ typedef struct sem_query_params {
     int k;                           /* hits wanted, 1..10000; default 10 */
     int nprobe;                      /* IVF lists to visit; 0 = the KB's default */
     sem_search_mode mode;            /* default SEM_MODE_SEMANTIC */
+    sem_fusion_method fusion;        /* hybrid: default SEM_FUSION_CC */
+    float semantic_weight;           /* hybrid: the weight w of the semantic side, in (0, 1]; 0 (the zero
+                                        value) = SEM_HYBRID_SEMANTIC_WEIGHT */
     const char *const *filter_keys;  /* n_filters metadata keys; a hit's document must have metadata */
     const char *const *filter_values;/*   keys[i] equal (as text) to values[i], for every i */
     int n_filters;
@@ -87,7 +108,7 @@ typedef struct sem_search_hit {
     int64_t passage_id; /* the store's passage id */
     int passage_no;     /* 0-based within the document */
     int64_t start, end; /* UTF-8 byte offsets of the passage in the document text */
-    float score;        /* semantic: similarity; lexical: -bm25 (higher is better); hybrid: the RRF score */
+    float score;        /* semantic: similarity; lexical: -bm25 (higher is better); hybrid: the fused score */
     int semantic_rank;  /* 1-based rank in the vector ranking, 0 if absent from it (or not searched) */
     int lexical_rank;   /* 1-based rank in the bm25 ranking, 0 if absent */
     char *text;         /* the passage text */
@@ -118,6 +139,18 @@ int sem_search_query_vector(sem_search *s, const float *vec, int dim, const sem_
  * out_ids / out_scores / ranks_a / ranks_b (the last three may be NULL); returns how many, or SEM_ENOMEM. */
 int sem_rrf_fuse(const int64_t *a, int na, const int64_t *b, int nb, int k0, int cap, int64_t *out_ids,
                  double *out_scores, int *ranks_a, int *ranks_b);
+
+/* Fusion of ranking a (ids with scores sa, higher better; na entries, best first) with ranking b, as
+ * sem_fusion_method describes, weight_a being w (a's side). Scores may be NULL for RRF. Outputs as for
+ * sem_rrf_fuse (ties: the better best rank, then the smaller id). Returns how many ids were written (at most
+ * cap), SEM_EINVAL for bad arguments (weight outside [0, 1], unknown method) or SEM_ENOMEM. */
+typedef struct sem_fusion_params {
+    sem_fusion_method method;
+    double weight_a; /* in [0, 1] */
+    int rrf_k;       /* RRF's k0 (SEM_RRF_K) */
+} sem_fusion_params;
+int sem_fuse(const sem_fusion_params *fp, const int64_t *a, const float *sa, int na, const int64_t *b,
+             const float *sb, int nb, int cap, int64_t *out_ids, double *out_scores, int *ranks_a, int *ranks_b);
 
 /* The words of free text for lexical search: each run of letters/digits (bytes >= 0x80, i.e. any non-ASCII
  * character, count as letters) is kept, separated by single spaces; all punctuation (FTS5 operators, quotes,

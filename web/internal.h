@@ -85,6 +85,8 @@ cJSON *web_parse_object(const web_http_req *req, web_reply *r);
 int web_get_string(const cJSON *obj, const char *key, int required, const char **out, web_reply *r);
 int web_get_int(const cJSON *obj, const char *key, long lo, long hi, long *out, int *present, web_reply *r);
 int web_get_bool(const cJSON *obj, const char *key, int *out, web_reply *r);
+/* An optional number in [lo, hi] (unchanged when absent or null). */
+int web_get_number(const cJSON *obj, const char *key, double lo, double hi, double *out, web_reply *r);
 
 /* Reads a field that is a string or an array of strings (TEI "inputs", OpenAI "input", bert-as-service "texts")
  * into *texts (malloc'd array of pointers into obj, caller frees the array only) of *n entries; checks 1 <= n <=

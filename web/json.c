@@ -78,6 +78,20 @@ int web_get_int(const cJSON *obj, const char *key, long lo, long hi, long *out, 
     return 0;
 }
 
+int web_get_number(const cJSON *obj, const char *key, double lo, double hi, double *out, web_reply *r)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return web_error(r, 400, "field \"%s\" must be a number", key);
+    if (v->valuedouble < lo || v->valuedouble > hi)
+        return web_error(r, 400, "field \"%s\" is out of range: %.17g not in [%g, %g]", key, v->valuedouble, lo,
+                         hi);
+    *out = v->valuedouble;
+    return 0;
+}
+
 int web_get_bool(const cJSON *obj, const char *key, int *out, web_reply *r)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);

@@ -1,5 +1,6 @@
 /* web/search.c: POST /search
- *   {"query":"…","k":5,"kb":"name","mode":"semantic|lexical|hybrid","nprobe":16,"filter":{"key":"value"}}
+ *   {"query":"…","k":5,"kb":"name","mode":"hybrid|semantic|lexical","nprobe":16,"filter":{"key":"value"},
+ *    "semantic_weight":0.3,"fusion":"cc|rrf"}
  *   or {"vector":[…],…} (semantic only)
  *   → {"hits":[{"id":"doc id","passage":12,"score":0.83,"text":"…","title":"…","metadata":{…}}],"took_ms":3.1,…}
  * The query layer (query/search.h) does the work; this file maps JSON to its parameters and back. */
@@ -143,7 +144,8 @@ int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
     cJSON *o = web_parse_object(req, r);
     if (!o)
         return -1;
-    const char *query = NULL, *kb_name = NULL, *mode_name = NULL;
+    const char *query = NULL, *kb_name = NULL, *mode_name = NULL, *fusion_name = NULL;
+    double weight = 0;
     const char **fkeys = NULL, **fvals = NULL;
     char *fbuf = NULL;
     float *vec = NULL;
@@ -155,8 +157,19 @@ int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
         vj = NULL;
     if (web_get_string(o, "query", 0, &query, r) || web_get_string(o, "kb", 0, &kb_name, r)
         || web_get_string(o, "mode", 0, &mode_name, r) || web_get_int(o, "k", 1, st->p.max_k, &k, NULL, r)
-        || web_get_int(o, "nprobe", 1, 1 << 16, &nprobe, NULL, r) || read_filter(o, &fkeys, &fvals, &fbuf, &nf, r))
+        || web_get_int(o, "nprobe", 1, 1 << 16, &nprobe, NULL, r) || read_filter(o, &fkeys, &fvals, &fbuf, &nf, r)
+        || web_get_number(o, "semantic_weight", 0, 1, &weight, r) || web_get_string(o, "fusion", 0, &fusion_name, r))
         goto done;
+    int fusion = fusion_name ? sem_fusion_parse(fusion_name) : SEM_FUSION_CC;
+    if (fusion < 0) {
+        web_error(r, 400, "unknown fusion \"%s\": use cc or rrf", fusion_name);
+        goto done;
+    }
+    const cJSON *wj = cJSON_GetObjectItemCaseSensitive(o, "semantic_weight");
+    if (wj && !cJSON_IsNull(wj) && weight <= 0) {
+        web_error(r, 400, "field \"semantic_weight\" must be in (0, 1]");
+        goto done;
+    }
     if (query && vj) {
         web_error(r, 400, "give either \"query\" or \"vector\", not both");
         goto done;
@@ -173,7 +186,7 @@ int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
         web_error(r, 400, "the query is too long: %zu bytes, the limit is %d", strlen(query), st->p.max_text_chars);
         goto done;
     }
-    int mode = -1; /* not given: semantic, or lexical on a KB without a model */
+    int mode = -1; /* not given: hybrid, semantic for a vector, lexical on a KB without a model */
     if (mode_name) {
         mode = sem_search_mode_parse(mode_name);
         mode_given = 1;
@@ -186,11 +199,14 @@ int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
     if (!kb)
         goto done;
     if (mode < 0)
-        mode = web_kb_model(kb) || vj ? SEM_MODE_SEMANTIC : SEM_MODE_LEXICAL;
+        mode = vj ? SEM_MODE_SEMANTIC : web_kb_model(kb) ? SEM_MODE_HYBRID : SEM_MODE_LEXICAL;
     sem_query_params qp = sem_query_default_params();
     qp.k = (int)k;
     qp.nprobe = (int)nprobe;
     qp.mode = (sem_search_mode)mode;
+    qp.fusion = (sem_fusion_method)fusion;
+    if (weight > 0)
+        qp.semantic_weight = (float)weight;
     qp.filter_keys = fkeys;
     qp.filter_values = fvals;
     qp.n_filters = nf;

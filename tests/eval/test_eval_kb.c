@@ -99,8 +99,39 @@ int main(void)
                  0);
     CHECK(strstr(out, "nDCG@5") && !strstr(out, "semantic"));
 
+    /* hybrid weights side by side: one column each; weight 1 ranks as semantic search does */
+    st = run("eval retrieval --kb %s --queries %s --qrels %s --semantic-weight 0.2,1 --json %s", path_of("kb"),
+             path_of("queries.jsonl"), path_of("qrels.tsv"), path_of("w.json"));
+    CHECK_MSG(st == 0, "eval retrieval --semantic-weight: %s", stderr_text());
+    CHECK(strstr(out, "hybrid@0.2") && strstr(out, "hybrid@1"));
+    f = fopen(path_of("w.json"), "r");
+    n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[n] = 0;
+    if (f)
+        fclose(f);
+    o = cJSON_Parse(out);
+    modes = o ? cJSON_GetObjectItemCaseSensitive(o, "modes") : NULL;
+    const cJSON *h1 = cJSON_GetObjectItemCaseSensitive(modes, "hybrid@1"),
+                *se = cJSON_GetObjectItemCaseSensitive(modes, "semantic");
+    CHECK(h1 && se && num(h1, "ndcg@10") == num(se, "ndcg@10") && num(h1, "map") == num(se, "map"));
+    CHECK(cJSON_GetObjectItemCaseSensitive(modes, "hybrid@0.2") != NULL);
+    cJSON_Delete(o);
+    CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s --mode hybrid --fusion rrf", path_of("kb"),
+                     path_of("queries.jsonl"), path_of("qrels.tsv")),
+                 0);
+    CHECK(strstr(out, "hybrid-rrf") && !strstr(out, "semantic"));
+    CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s --semantic-weight 0.2,0", path_of("kb"),
+                     path_of("queries.jsonl"), path_of("qrels.tsv")),
+                 2);
+    CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s --semantic-weight 0.2,,0.3", path_of("kb"),
+                     path_of("queries.jsonl"), path_of("qrels.tsv")),
+                 2);
+    CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s --mode lexical --semantic-weight 0.5",
+                     path_of("kb"), path_of("queries.jsonl"), path_of("qrels.tsv")),
+                 2);
+
     /* a lexical-only KB (no model): --mode all evaluates lexical search alone, --mode semantic is an error */
-    st = run("index add %s %s -q", path_of("kblex"), path_of("corpus.jsonl"));
+    st = run("index add %s %s -q --lexical", path_of("kblex"), path_of("corpus.jsonl"));
     CHECK_MSG(st == 0, "index add (lexical-only) failed: %s", stderr_text());
     CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s", path_of("kblex"), path_of("queries.jsonl"),
                      path_of("qrels.tsv")),

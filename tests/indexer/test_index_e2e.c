@@ -425,6 +425,46 @@ static void test_lexical_only(void)
     CHECK_EQ_INT(sem("index add '%s' '%s' --model '%s'", kb, p, MODEL), 1);
 }
 
+/* The default model ($SEMSEARCH_MODEL here): a new KB gets it without --model, unless --lexical; `kb create`
+ * uses it too; queries default to hybrid on a KB with a model and to lexical on one without. */
+static void test_default_model(void)
+{
+    char kb[512], kb2[512], kb3[512], p[512];
+    snprintf(kb, sizeof kb, "%s/dflt", tmp);
+    snprintf(kb2, sizeof kb2, "%s/dflt-lex", tmp);
+    snprintf(kb3, sizeof kb3, "%s/dflt-created", tmp);
+    snprintf(p, sizeof p, "%s/dflt.jsonl", tmp);
+    write_file("dflt.jsonl", "{\"id\":\"d1\",\"text\":\"Otters hold hands while they sleep.\"}\n"
+                             "{\"id\":\"d2\",\"text\":\"Penguins huddle against the cold.\"}\n");
+    setenv("SEMSEARCH_MODEL", MODEL, 1);
+    CHECK_EQ_INT(sem("index add '%s' '%s'", kb, p), 0);
+    CHECK_MSG(strstr(err_buf, "lexical") == NULL, "%s", err_buf);
+    CHECK_EQ_INT(sem("kb info '%s'", kb), 0);
+    CHECK_MSG(strstr(out_buf, "bert-tiny") != NULL, "%s", out_buf);
+    CHECK_EQ_INT(sem("query '%s' otters --json", kb), 0);
+    CHECK(strstr(out_buf, "\"mode\":\"hybrid\"") != NULL);
+    CHECK(strstr(out_buf, "\"id\":\"d1\"") != NULL);
+    CHECK_EQ_INT(sem("query '%s' otters --json --semantic-weight 0.7 --fusion rrf", kb), 0);
+    CHECK(strstr(out_buf, "\"id\":\"d1\"") != NULL);
+    CHECK_EQ_INT(sem("query '%s' otters --semantic-weight 0", kb), 2);
+    CHECK_EQ_INT(sem("query '%s' otters --semantic-weight 1.01", kb), 2);
+    CHECK_EQ_INT(sem("query '%s' otters --fusion max", kb), 2);
+    /* --lexical: no model even though a default exists; not on an existing KB; not with --model */
+    CHECK_EQ_INT(sem("index add '%s' '%s' --lexical", kb2, p), 0);
+    CHECK(strstr(err_buf, "lexical") != NULL);
+    CHECK_EQ_INT(sem("query '%s' otters --json", kb2), 0);
+    CHECK(strstr(out_buf, "\"mode\":\"lexical\"") != NULL);
+    CHECK_EQ_INT(sem("index add '%s' '%s' --lexical", kb, p), 2);
+    CHECK_EQ_INT(sem("index add '%s/x' '%s' --lexical --model '%s'", tmp, p, MODEL), 2);
+    /* kb create without --model or --dim */
+    CHECK_EQ_INT(sem("kb create '%s'", kb3), 0);
+    CHECK_MSG(strstr(out_buf, "bert-tiny") != NULL, "%s", out_buf);
+    /* tokenize/embed default to it too */
+    CHECK_EQ_INT(sem("embed < '%s'", "/dev/null"), 0);
+    setenv("SEMSEARCH_MODEL", "none", 1);
+    CHECK_EQ_INT(sem("embed < /dev/null"), 2);
+}
+
 /* A synthetic corpus big enough that indexing takes a few seconds: N one-passage documents. */
 #define RESUME_DOCS 1500
 static void write_corpus(const char *path)
@@ -523,6 +563,8 @@ int main(void)
         return 1;
     }
     char kb[512], kb2[512];
+    /* no default model unless a test sets one: what a KB gets must not depend on models/ in the tree */
+    setenv("SEMSEARCH_MODEL", "none", 1);
     snprintf(kb, sizeof kb, "%s/faq", tmp);
     snprintf(kb2, sizeof kb2, "%s/misc", tmp);
     test_faq(kb);
@@ -530,6 +572,7 @@ int main(void)
     test_chunks(kb2);
     test_malformed(kb2);
     test_lexical_only();
+    test_default_model();
     test_resume();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

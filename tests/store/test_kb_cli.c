@@ -30,8 +30,12 @@ int main(void)
     CHECK_EQ_INT(run("kb"), 2);
     CHECK_EQ_INT(run("kb frob x"), 2);
     CHECK_EQ_INT(run("kb create"), 2);
+    setenv("SEMSEARCH_MODEL", "none", 1);
     snprintf(a, sizeof a, "kb create %s", kb);
-    CHECK_EQ_INT(run(a), 2); /* neither --dim nor --model */
+    CHECK_EQ_INT(run(a), 1); /* neither --dim nor --model, and no default model */
+    CHECK(strstr(out, "no default model") != NULL);
+    snprintf(a, sizeof a, "kb create %s --dim 8 --model x", kb);
+    CHECK_EQ_INT(run(a), 2);
     snprintf(a, sizeof a, "kb create %s --dim 0", kb);
     CHECK_EQ_INT(run(a), 2);
     snprintf(a, sizeof a, "kb create %s --dim 8 --metric cosine", kb);

@@ -165,8 +165,16 @@ static void test_search(void)
     CHECK_STREQ(wt_str(j, "kb"), "kb1");
     cJSON_Delete(j);
 
-    /* semantic: k hits, best first */
+    /* no mode: hybrid on a KB with a model */
     j = wt_post_json(base, "/search", "{\"query\":\"why does bread rise?\",\"k\":4}", NULL, &st);
+    CHECK_EQ_INT(st, 200);
+    CHECK_STREQ(wt_str(j, "mode"), "hybrid");
+    CHECK(scores_sorted(j));
+    cJSON_Delete(j);
+
+    /* semantic: k hits, best first */
+    j = wt_post_json(base, "/search", "{\"query\":\"why does bread rise?\",\"k\":4,\"mode\":\"semantic\"}", NULL,
+                     &st);
     CHECK_EQ_INT(st, 200);
     CHECK_EQ_INT(count_hits(j), 4);
     CHECK(scores_sorted(j));
@@ -205,6 +213,30 @@ static void test_search(void)
     CHECK(scores_sorted(j));
     CHECK_STREQ(wt_str(j, "mode"), "hybrid");
     cJSON_Delete(j);
+    /* hybrid weights: weight 1 ranks as semantic search does; rrf fusion; bad weights and fusions are 400 */
+    j = wt_post_json(base, "/search", "{\"query\":\"magma volcano\",\"mode\":\"semantic\",\"k\":3}", NULL, &st);
+    cJSON *j1 = wt_post_json(base, "/search",
+                             "{\"query\":\"magma volcano\",\"mode\":\"hybrid\",\"k\":3,\"semantic_weight\":1}", NULL, &st);
+    CHECK_EQ_INT(st, 200);
+    CHECK(count_hits(j) == 3 && count_hits(j1) == 3);
+    for (int i = 0; i < 3 && count_hits(j1) == 3; i++)
+        CHECK_STREQ(hit_id(j1, i), hit_id(j, i));
+    cJSON_Delete(j);
+    cJSON_Delete(j1);
+    j = wt_post_json(base, "/search",
+                     "{\"query\":\"magma volcano\",\"mode\":\"hybrid\",\"k\":3,\"fusion\":\"rrf\",\"semantic_weight\":0.5}",
+                     NULL, &st);
+    CHECK_EQ_INT(st, 200);
+    CHECK(count_hits(j) >= 1 && scores_sorted(j));
+    cJSON_Delete(j);
+    expect_error("POST", "/search", "{\"query\":\"x\",\"mode\":\"hybrid\",\"semantic_weight\":0}", NULL, 400,
+                 "invalid_request", "weight 0");
+    expect_error("POST", "/search", "{\"query\":\"x\",\"mode\":\"hybrid\",\"semantic_weight\":1.5}", NULL, 400,
+                 "invalid_request", "weight 1.5");
+    expect_error("POST", "/search", "{\"query\":\"x\",\"semantic_weight\":\"high\"}", NULL, 400, "invalid_request",
+                 "weight string");
+    expect_error("POST", "/search", "{\"query\":\"x\",\"fusion\":\"max\"}", NULL, 400, "invalid_request",
+                 "unknown fusion");
 
     /* filters: only geology; a number and a boolean value are accepted */
     j = wt_post_json(base, "/search",
