@@ -2,7 +2,8 @@
 # Measures a model's search quality side by side with the lexical baseline, in one run:
 #   - STS Benchmark dev: Spearman/Pearson of cosine similarity vs. the word-overlap (Jaccard) baseline
 #   - retrieval on data/eval/covid-faq and data/eval/debian-faq (BEIR): nDCG@10, MRR@10, Recall@1/10/100 and MAP
-#     for lexical (bm25), semantic and hybrid search
+#     for lexical (bm25), semantic and hybrid search (at the default semantic weight), and nDCG@10 of hybrid
+#     search over a sweep of semantic weights (WEIGHTS, default 0.1,0.2,0.3,0.4,0.5,0.7)
 # Prints a Markdown table and writes the JSON reports to OUT (default out/quality/MODELNAME).
 #   bench/quality.sh MODEL_DIR [SEMSEARCH_BINARY]
 # Reads ../shared/data/stsbenchmark (a development tool, not part of the product).
@@ -22,6 +23,9 @@ for set in covid-faq debian-faq; do
   "$bin" index add "$out/kb-$set" "$d/corpus.jsonl" --format beir --model "$model" > /dev/null
   "$bin" eval retrieval --kb "$out/kb-$set" --queries "$d/queries.jsonl" --qrels "$d/qrels/test.tsv" \
     --mode all --json "$out/retrieval-$set.json" > "$out/retrieval-$set.txt" 2>&1
+  "$bin" eval retrieval --kb "$out/kb-$set" --queries "$d/queries.jsonl" --qrels "$d/qrels/test.tsv" \
+    --mode hybrid --semantic-weight "${WEIGHTS:-0.1,0.2,0.3,0.4,0.5,0.7}" --json "$out/sweep-$set.json" \
+    > "$out/sweep-$set.txt" 2>&1
 done
 
 python3 - "$out" "$name" <<'PY'
@@ -43,4 +47,13 @@ for st in ("covid-faq", "debian-faq"):
             return float("nan")
         print(f"| {st} | {mm.get('mode', m)} | {g('ndcg@10','nDCG@10'):.3f} | {g('mrr@10','MRR@10'):.3f} | "
               f"{g('recall@1','Recall@1'):.3f} | {g('recall@10','Recall@10'):.3f} | {g('recall@100','Recall@100'):.3f} | {g('map','MAP'):.3f} |")
+print()
+print("Hybrid search, nDCG@10 by semantic weight (convex combination):")
+print()
+sw = {st: json.load(open(os.path.join(out, f"sweep-{st}.json")))["modes"] for st in ("covid-faq", "debian-faq")}
+names = list(sw["covid-faq"])
+print("| set | " + " | ".join(n.split("@")[1] for n in names) + " |")
+print("|---|" + "---:|" * len(names))
+for st in ("covid-faq", "debian-faq"):
+    print(f"| {st} | " + " | ".join(f"{sw[st][n]['ndcg@10']:.3f}" for n in names) + " |")
 PY

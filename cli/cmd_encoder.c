@@ -209,7 +209,7 @@ static const char tokenize_usage[] =
     "  {\"input_ids\":[...],\"token_type_ids\":[...],\"attention_mask\":[...],\"tokens\":[...]}\n\n"
     "Options:\n"
     "  --model DIR       a HuggingFace BERT folder (vocab.txt, tokenizer_config.json, config.json);\n"
-    "                    default: the default model (models/semsearch-default, or $SEMSEARCH_MODEL)\n"
+    "                    default: the default model ($SEMSEARCH_MODEL, else models/semsearch-default)\n"
     "  --max-length N    truncate to N tokens incl. [CLS]/[SEP] (default: the model's max_seq_length)\n"
     "Example:\n"
     "  echo '\"Hello, world!\"' | semsearch tokenize --model models/all-MiniLM-L6-v2\n";
@@ -276,7 +276,7 @@ static const char embed_usage[] =
     "writes {\"index\":i,\"embedding\":[...]} per input, in input order.\n\n"
     "Options:\n"
     "  --model DIR       a HuggingFace BERT folder (config.json, vocab.txt, model.safetensors, ...);\n"
-    "                    default: the default model (models/semsearch-default, or $SEMSEARCH_MODEL)\n"
+    "                    default: the default model ($SEMSEARCH_MODEL, else models/semsearch-default)\n"
     "  --pooling P       auto (default: what modules.json says), cls, mean, max, pooler, first-last-avg,\n"
     "                    last-two-avg\n"
     "  --normalize       L2-normalise the vectors (without it, only 'auto' follows modules.json's Normalize)\n"

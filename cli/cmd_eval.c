@@ -540,8 +540,9 @@ static int cmd_sts(int argc, char **argv)
     sem_error err;
     sem_error_clear(&err);
     if (!baseline_only && !model && !(model = sem_hub_default_model())) {
-        fprintf(stderr, "semsearch: error: no --model given and no default model is available (this build has "
-                        "none yet); pass --model DIR, set %s, or use --baseline-only\n",
+        fprintf(stderr, "semsearch: error: no --model given and no default model is available (no "
+                        "models/semsearch-default in the source tree, or %s=none); pass --model DIR, or use "
+                        "--baseline-only\n",
                 SEM_DEFAULT_MODEL_ENV);
         return SEM_EXIT_FAIL;
     }
@@ -660,7 +661,7 @@ static int cmd_retrieval(int argc, char **argv)
     const char *kb = NULL, *qpath = NULL, *qrels = NULL, *mode = "all", *json = NULL, *model = NULL;
     const char *runs[MAX_RUNS];
     size_t n_runs = 0;
-    const char *weights = NULL, *fusion = "cc";
+    const char *weights = NULL, *fusion = NULL;
     long k = 10, worst = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -721,7 +722,8 @@ static int cmd_retrieval(int argc, char **argv)
         if (all || !strcmp(mode, "lexical"))
             modes[n_modes++] = "lexical";
         if (all || !strcmp(mode, "hybrid")) {
-            const char *base = strcmp(fusion, "rrf") ? "hybrid" : "hybrid-rrf";
+            const char *base = fusion && !strcmp(fusion, "rrf") ? "hybrid-rrf" : "hybrid";
+            size_t n_weights = 0;
             if (!weights) {
                 snprintf(labels[n_modes], sizeof labels[0], "%s", base);
                 modes[n_modes] = labels[n_modes];
@@ -738,18 +740,18 @@ static int cmd_retrieval(int argc, char **argv)
                 num[len] = 0;
                 if (sem_cli_parse_double(num, 0, 1, &x) || x <= 0)
                     return sem_cli_usage_error("eval retrieval", "--semantic-weight: '%s' is not in (0, 1]", num);
-                if (n_modes == MAX_MODES)
+                if (++n_weights > MAX_MODES - 2)
                     return sem_cli_usage_error("eval retrieval", "at most %d weights", MAX_MODES - 2);
                 snprintf(labels[n_modes], sizeof labels[0], "%s@%s", base, num);
                 modes[n_modes] = labels[n_modes];
                 n_modes++;
                 w += len + (w[len] == ',');
             }
-        } else if (weights || strcmp(fusion, "cc")) {
+        } else if (weights || fusion) {
             return sem_cli_usage_error("eval retrieval", "--semantic-weight and --fusion apply to hybrid search");
         }
-    } else if (strcmp(mode, "all") != 0 || weights) {
-        return sem_cli_usage_error("eval retrieval", "--mode and --semantic-weight apply to --kb only");
+    } else if (strcmp(mode, "all") != 0 || weights || fusion) {
+        return sem_cli_usage_error("eval retrieval", "--mode, --semantic-weight and --fusion apply to --kb only");
     }
     sem_error err;
     sem_error_clear(&err);

@@ -21,7 +21,7 @@ static const char *KB_USAGE =
     "  create KB [--model DIR | --dim N] [--index SPEC|auto] [--metric ip|l2]\n"
     "                 create an empty KB for the vectors of the model in DIR (its identity is recorded and\n"
     "                 checked on every later add/search), or for raw vectors of dimension N; with neither,\n"
-    "                 the default model (models/semsearch-default, or $SEMSEARCH_MODEL)\n"
+    "                 the default model ($SEMSEARCH_MODEL, else models/semsearch-default)\n"
     "  info KB        counts, model, index type and sizes, memory estimate\n"
     "  check KB       compare the vector index with SQLite; exit 1 if they differ or the index file was damaged\n"
     "  compact KB [--index SPEC|auto]\n"

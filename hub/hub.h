@@ -38,10 +38,10 @@ extern "C" {
 #define SEM_HUB_DEFAULT_ENDPOINT "https://huggingface.co"
 
 /* The default model: the folder used when a command that needs a model (kb create, index add on a new KB,
- * eval sts, embed) is given no --model. $SEMSEARCH_MODEL when set and not empty (a folder or a cached ORG/NAME;
- * the value "none" means no default model), else the project's own model, models/semsearch-default in the
- * source tree (the compile definition SEM_DEFAULT_MODEL_DIR) when it is there, else NULL. The string is static or
- * from the environment; do not free. */
+ * eval sts, tokenize, embed, fill-mask) is given no --model. $SEMSEARCH_MODEL when set and not empty (a folder
+ * or a cached ORG/NAME; the value "none" means no default model), else the project's own model,
+ * models/semsearch-default in the source tree (the compile definition SEM_DEFAULT_MODEL_DIR) when it is there,
+ * else NULL. The string is static or from the environment; do not free. */
 #define SEM_DEFAULT_MODEL_ENV "SEMSEARCH_MODEL"
 const char *sem_hub_default_model(void);
 #define SEM_HUB_MANIFEST ".semsearch-hub.json"

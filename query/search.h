@@ -39,7 +39,8 @@ typedef struct sem_kb sem_kb;
 typedef struct sem_model sem_model;
 
 typedef enum sem_search_mode {
-    SEM_MODE_SEMANTIC = 0, /* vector search with the KB's model (the default) */
+    SEM_MODE_SEMANTIC = 0, /* vector search with the KB's model (sem_query_default_params' mode; the CLI and
+                              the HTTP API default to hybrid on a KB with a model) */
     SEM_MODE_LEXICAL = 1,  /* FTS5 bm25 over passage texts */
     SEM_MODE_HYBRID = 2    /* a weighted fusion of both rankings (sem_fusion_method) */
 } sem_search_mode;
@@ -95,8 +96,8 @@ typedef struct sem_query_params {
     int nprobe;                      /* IVF lists to visit; 0 = the KB's default */
     sem_search_mode mode;            /* default SEM_MODE_SEMANTIC */
     sem_fusion_method fusion;        /* hybrid: default SEM_FUSION_CC */
-    float semantic_weight;           /* hybrid: the weight w of the semantic side, in (0, 1]; 0 (the zero
-                                        value) = SEM_HYBRID_SEMANTIC_WEIGHT */
+    float semantic_weight;           /* hybrid: the weight w of the semantic side, in (0, 1]; default
+                                        SEM_HYBRID_SEMANTIC_WEIGHT (a zero-initialised struct's 0 means it too) */
     const char *const *filter_keys;  /* n_filters metadata keys; a hit's document must have metadata */
     const char *const *filter_values;/*   keys[i] equal (as text) to values[i], for every i */
     int n_filters;

@@ -9,6 +9,8 @@ Output (under --out):
                            *-sections: section title <TAB> section text
                            *-faq:      FAQ question <TAB> its answer
                            wordnet-def-example: definition <TAB> example sentence
+                           wordnet-word-def: the synset's words <TAB> its definition
+                           wordnet-synonyms: two words of one synset
                            stsb-train: STS Benchmark TRAIN pairs scored >= 4.0 (never dev or test)
   LICENSES               every source, its Debian package and licence
   STATS                  counts per output file
@@ -174,7 +176,7 @@ def html_source(files):
 
 
 def wordnet(dirpath):
-    """Yields (paragraph, [(definition, example)]) per synset from WordNet's data.* files."""
+    """Yields (paragraph, [(definition, example)], words, definition) per synset from WordNet's data.* files."""
     for pos in ("noun", "verb", "adj", "adv"):
         path = os.path.join(dirpath, "data." + pos)
         if not os.path.exists(path):
@@ -197,7 +199,7 @@ def wordnet(dirpath):
                 para = f"{', '.join(words)}: {definition}."
                 if examples:
                     para += " " + " ".join(e if e.endswith((".", "!", "?")) else e + "." for e in examples)
-                yield para, [(definition, e) for e in examples if len(e.split()) >= 3]
+                yield para, [(definition, e) for e in examples if len(e.split()) >= 3], words, definition
 
 
 def sts_train(path):
@@ -312,12 +314,18 @@ def main():
               file=sys.stderr)
 
     if os.path.exists("/usr/share/wordnet/data.noun"):
-        paras, pairs = [], []
-        for para, ex in wordnet("/usr/share/wordnet"):
+        paras, pairs, word_def, synonyms = [], [], [], []
+        for para, ex, words, definition in wordnet("/usr/share/wordnet"):
             paras.append(para)
             pairs += ex
+            word_def.append((", ".join(words), definition))
+            distinct = list(dict.fromkeys(w.lower() for w in words))
+            if len(distinct) >= 2:
+                synonyms.append((distinct[0], distinct[1]))
         write_text("wordnet", paras)
         write_pairs("wordnet-def-example", pairs)
+        write_pairs("wordnet-word-def", word_def)
+        write_pairs("wordnet-synonyms", synonyms)
         used.append("wordnet")
     else:
         print("warning: WordNet not installed", file=sys.stderr)

@@ -3,10 +3,11 @@
 
 Deterministic (fixed seed): the same input gives the same mix. Leaves out the Debian FAQ pairs, because the
 Debian FAQ is one of our retrieval evaluation sets (data/eval/debian-faq); keeps every other documentation pair,
-the STS Benchmark TRAIN pairs twice (the only human-judged paraphrases we have), and a sample of WordNet
-definition/example pairs.
+the STS Benchmark TRAIN pairs twice (the only human-judged paraphrases we have), and samples of the WordNet
+pairs (definition/example, words/definition, synonyms).
 
-    scripts/training_mix.py out/training-data/pairs out/training-data/mix.tsv [--wordnet 16000] [--seed 42]
+    scripts/training_mix.py out/training-data/pairs out/training-data/mix.tsv [--wordnet 16000] [--word-def 8000]
+        [--synonyms 8000] [--seed 42]
 """
 import argparse
 import os
@@ -24,6 +25,8 @@ def main():
     ap.add_argument("pairs_dir")
     ap.add_argument("out")
     ap.add_argument("--wordnet", type=int, default=16000, help="WordNet pairs to sample (default 16000)")
+    ap.add_argument("--word-def", type=int, default=8000, help="WordNet words/definition pairs (default 8000)")
+    ap.add_argument("--synonyms", type=int, default=8000, help="WordNet synonym pairs (default 8000)")
     ap.add_argument("--sts-repeat", type=int, default=2, help="copies of the STS train pairs (default 2)")
     ap.add_argument("--seed", type=int, default=42)
     a = ap.parse_args()
@@ -33,8 +36,12 @@ def main():
         if not name.endswith(".tsv") or name.startswith("debian-faq"):
             continue
         rows = read_pairs(os.path.join(a.pairs_dir, name))
+        sizes = {"wordnet-word-def": a.word_def, "wordnet-synonyms": a.synonyms}
         if name.startswith("wordnet"):
-            rows = rng.sample(rows, min(a.wordnet, len(rows)))
+            want = sizes.get(name[:-4], a.wordnet)
+            if want == 0:
+                continue
+            rows = rng.sample(rows, min(want, len(rows)))
         elif name.startswith("stsb-train"):
             rows = rows * a.sts_repeat
         print(f"{name}: {len(rows)} pairs", file=sys.stderr)
