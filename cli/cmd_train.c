@@ -65,7 +65,8 @@ static void usage(FILE *f)
             "  --checkpoint-minutes M checkpoint every M minutes (default 10)\n"
             "  --stop-at N            stop after update N with a checkpoint (spread a run over sessions)\n"
             "  --f16                  store model.safetensors as float16 (default float32)\n"
-            "  --eval FILE...         mlm: held-out text; its MLM loss and accuracy are reported at the end\n"
+            "  --eval FILE...         mlm: held-out text; its MLM loss and accuracy are reported at the end (also\n"
+            "                         at --stop-at; not when a signal stops the run)\n"
             "  --progress-seconds S   progress interval on stderr (default 10)\n"
             "  -h, --help             this help\n\n"
             "Example:\n"
@@ -470,7 +471,7 @@ int sem_cmd_train(int argc, char **argv)
         return sem_cli_fail(&err);
     }
     double eval_loss = -1, eval_acc = 0;
-    if (o.n_eval && sem_trainer_done(tr)) {
+    if (o.n_eval && (sem_trainer_done(tr) || !g_stop)) { /* the end, or --stop-at; not after a signal */
         sem_tdata *ed = load_data(SEM_TDATA_MLM, &sp, vocab, lower, o.eval, o.n_eval, sem_trainer_params(tr)->seq,
                                   &err);
         if (!ed || sem_train_eval_mlm((sem_tmodel *)sem_trainer_model(tr), ed, sem_trainer_params(tr)->batch, 200,

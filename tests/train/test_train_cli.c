@@ -2,7 +2,7 @@
  * - usage errors exit 2, --help exits 0;
  * - an MLM run SIGKILLed after a checkpoint and rerun with --resume ends with the same training log (every loss,
  *   bit for bit) and the same model.safetensors as an uninterrupted run;
- * - --stop-at then --resume does the same;
+ * - --stop-at (which also reports the held-out MLM evaluation) then --resume does the same;
  * - contrastive (SimCSE and pairs) training from the MLM model's folder, and `semsearch embed` loads the result. */
 #include "test.h"
 #include "test_util.h"
@@ -129,8 +129,9 @@ int main(void)
     CHECK(same_file(da, db, "train_log.tsv"));
     CHECK(same_file(da, db, "model.safetensors"));
 
-    /* C: --stop-at, then --resume */
-    snprintf(fmt, sizeof fmt, "%%s %s --stop-at 7 2>/dev/null", ARGS);
+    /* C: --stop-at (with the held-out evaluation reported there), then --resume */
+    snprintf(fmt, sizeof fmt, "%%s %s --stop-at 7 --eval %s/corpus.txt 2>&1 | grep -q 'held-out MLM loss'", ARGS,
+             root);
     CHECK_EQ_INT(tst_sh(fmt, SEM_BINARY, root, root, root, "C"), 0);
     snprintf(fmt, sizeof fmt, "%%s %s --resume 2>/dev/null", ARGS);
     CHECK_EQ_INT(tst_sh(fmt, SEM_BINARY, root, root, root, "C"), 0);
