@@ -3,8 +3,9 @@
 # (data/covid-faq) into a knowledge base and serves it over HTTP on 127.0.0.1. Idempotent: a second run
 # rebuilds nothing that is up to date and re-indexes nothing that is unchanged.
 #
-# Model: $SEMSEARCH_MODEL (a model folder or a cached hub name, see `semsearch model pull`), else the project's
-# own default model in models/semsearch-default when present, else lexical (bm25) search with a notice.
+# Model: $SEMSEARCH_MODEL (a model folder or a cached hub name, see `semsearch model pull`; "none" for lexical
+# search only), else the project's own default model in models/semsearch-default, else lexical (bm25) search
+# with a notice.
 # Environment: PORT (default 8080), HOST (default 127.0.0.1), SEMSEARCH_KB_ROOT (default ./kb).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,12 +15,17 @@ BUILD_DIR="$root/build" "$root/scripts/build.sh" -DSEM_BUILD_TESTS=OFF -DSEM_BUI
 bin="$root/build/cli/semsearch"
 
 model=${SEMSEARCH_MODEL:-}
-if [ -z "$model" ] && [ -f "$root/models/semsearch-default/config.json" ]; then
+[ "$model" = none ] && model=
+if [ -z "${SEMSEARCH_MODEL:-}" ] && [ -f "$root/models/semsearch-default/config.json" ]; then
   model="$root/models/semsearch-default"
 fi
 kb_root=${SEMSEARCH_KB_ROOT:-$root/kb}
 if [ -n "$model" ]; then
   tag=$(basename "$model")
+  # a model folder's weights name its KB too, so that a retrained model gets a fresh KB instead of a mismatch
+  if [ -f "$model/model.safetensors" ]; then
+    tag="$tag-$(sha256sum "$model/model.safetensors" | cut -c1-8)"
+  fi
   kb="$kb_root/covid-faq-$tag"
   echo "semsearch: indexing the bundled FAQ with model $model"
   "$bin" index add "$kb" "$root/data/covid-faq/faq_covidbert.csv" --model "$model"
@@ -27,7 +33,7 @@ else
   kb="$kb_root/covid-faq-lexical"
   echo "semsearch: notice: no encoder model available (set SEMSEARCH_MODEL to a model folder or a name pulled"
   echo "           with 'semsearch model pull ORG/NAME'); serving LEXICAL (bm25) search only."
-  "$bin" index add "$kb" "$root/data/covid-faq/faq_covidbert.csv"
+  "$bin" index add "$kb" "$root/data/covid-faq/faq_covidbert.csv" --lexical
 fi
 
 host=${HOST:-127.0.0.1}
