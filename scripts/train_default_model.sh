@@ -6,7 +6,7 @@
 #   scripts/train_default_model.sh [OUT_DIR]        (default out/default-model; needs a build in build/)
 #
 # Environment (defaults = the recipe of the committed model; see models/semsearch-default/README.md):
-#   MLM_STOP      stop the MLM run after this update (of a 20000-update schedule)         default 7000
+#   MLM_STOP      stop the MLM run after this update (of a 20000-update schedule)         default 7073
 #   CON_STEPS     contrastive updates                                                      default 800
 #   THREADS       OpenBLAS threads                                                         default 2
 # Hours on 2 cores: MLM ≈ 1 h per 4,000 updates; contrastive ≈ 20 min per 1,000 updates.
@@ -16,7 +16,7 @@ out=${1:-$root/out/default-model}
 bin=$root/build/cli/semsearch
 vocab=$root/../shared/data/vocab/bert-base-uncased.txt
 [ -f "$vocab" ] || vocab=$root/models/semsearch-default/vocab.txt
-mlm_stop=${MLM_STOP:-7000}
+mlm_stop=${MLM_STOP:-7073}
 con_steps=${CON_STEPS:-800}
 threads=${THREADS:-2}
 [ -x "$bin" ] || { echo "train_default_model: build semsearch first (scripts/build.sh)" >&2; exit 1; }
@@ -26,7 +26,7 @@ D=$out/training-data
 if [ ! -f "$D/STATS" ]; then
   "$root/scripts/make_training_data.sh" "$D"
 fi
-[ -f "$D/mix.tsv" ] || python3 "$root/scripts/training_mix.py" "$D/pairs" "$D/mix.tsv"
+[ -f "$D/mix.tsv" ] || python3 "$root/scripts/training_mix.py" "$D/pairs" "$D/mix.tsv" --word-def 0 --synonyms 0
 
 # 1. masked-LM pretraining from random weights (train/configs/semsearch-mini.json: 4 layers, hidden 256)
 resume=()
@@ -41,7 +41,7 @@ if [ ! -f "$out/contrastive/model.safetensors" ] || [ -f "$out/contrastive/check
   resume=()
   [ -f "$out/contrastive/checkpoint.bin" ] && resume=(--resume)
   "$bin" train contrastive --model "$out/mlm" --pairs "$D/mix.tsv" --out "$out/contrastive" \
-    --steps "$con_steps" --batch 64 --seq 64 --lr 5e-4 --temperature 0.05 --seed 42 --threads "$threads" \
+    --steps "$con_steps" --batch 64 --seq 64 --lr 6e-4 --temperature 0.05 --seed 42 --threads "$threads" \
     --checkpoint-minutes 5 "${resume[@]}"
 fi
 
@@ -49,7 +49,8 @@ fi
 final=$out/semsearch-default
 rm -rf "$final"
 mkdir -p "$final"
-(cd "$out/contrastive" && find . -type f ! -name checkpoint.bin ! -name model.safetensors ! -name train_log.tsv \
+(cd "$out/contrastive" && find . -mindepth 1 -type d -exec mkdir -p "$final/{}" \; && find . -type f ! -name checkpoint.bin ! -name model.safetensors ! -name train_log.tsv \
   ! -name README.md -exec cp --parents {} "$final/" \;)
 python3 "$root/scripts/safetensors_f16.py" "$out/contrastive/model.safetensors" "$final/model.safetensors"
+cp "$root/models/semsearch-default/README.md" "$final/" 2>/dev/null || true
 echo "train_default_model: done: $final (measure it with bench/quality.sh $final)"
