@@ -3,8 +3,8 @@
  *
  * It owns the program's private temporary folder `dir` (made by ev_setup, removed by ev_cleanup) and the
  * buffer `out` that holds the stdout of the last run(); run()'s stderr goes to dir/stderr.txt, read back by
- * stderr_text(). SEMSEARCH_MODEL is removed from run()'s environment so that a developer's default model can
- * never change what a test sees. */
+ * stderr_text(). run() sets SEMSEARCH_MODEL=none so that no default model (a developer's, or the one shipped in
+ * models/) can change what a test sees. */
 #ifndef SEM_EVAL_CLI_UTIL_H
 #define SEM_EVAL_CLI_UTIL_H
 
@@ -53,7 +53,7 @@ static int run(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "env -u SEMSEARCH_MODEL %s %s 2>%s/stderr.txt", SEM_BINARY, args, dir);
+    snprintf(cmd, sizeof cmd, "env SEMSEARCH_MODEL=none %s %s 2>%s/stderr.txt", SEM_BINARY, args, dir);
     return tst_run_capture(cmd, out, sizeof out);
 }
 

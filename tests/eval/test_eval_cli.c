@@ -208,10 +208,8 @@ static void test_sts(void)
     }
     if (f)
         fclose(f);
-    setenv("SEMSEARCH_MODEL", "none", 1); /* no default model: a clear error */
-    CHECK_EQ_INT(run("eval sts --pairs %s", small), 1);
+    CHECK_EQ_INT(run("eval sts --pairs %s", small), 1); /* run() sets no default model: a clear error */
     CHECK(strstr(stderr_text(), "no --model") != NULL);
-    unsetenv("SEMSEARCH_MODEL");
     char model[512];
     snprintf(model, sizeof model, "%s/testdata/models/bert-tiny-uncased", SEM_SHARED_DIR);
     int st = run("eval sts --pairs %s --model %s --json", small, model);
