@@ -87,8 +87,10 @@ WT_FN void wt_make_kb_ex(const char *tmp, const char *dir, const char *jsonl, in
     char *log = wt_strdupf("%s/index.log", tmp);
     wt_write_file(in, jsonl);
     char *argv[] = {(char *)SEM_BINARY, "index", "add", (char *)dir, in, "-q", "--model", (char *)WT_MODEL, NULL};
-    if (lexical_only)
-        argv[6] = NULL;
+    if (lexical_only) { /* a KB without a model, whatever default model the tree ships */
+        argv[6] = "--lexical";
+        argv[7] = NULL;
+    }
     int rc = wt_run(argv, log);
     if (rc != 0) {
         char *cmd = wt_strdupf("cat %s >&2", log);
