@@ -26,7 +26,7 @@ D=$out/training-data
 if [ ! -f "$D/STATS" ]; then
   "$root/scripts/make_training_data.sh" "$D"
 fi
-[ -f "$D/mix.tsv" ] || python3 "$root/scripts/training_mix.py" "$D/pairs" "$D/mix.tsv" --word-def 0 --synonyms 0
+[ -f "$D/mix.tsv" ] || python3 "$root/scripts/training_mix.py" "$D/pairs" "$D/mix.tsv"
 
 # 1. masked-LM pretraining from random weights (train/configs/semsearch-mini.json: 4 layers, hidden 256)
 resume=()
@@ -49,8 +49,8 @@ fi
 final=$out/semsearch-default
 rm -rf "$final"
 mkdir -p "$final"
-(cd "$out/contrastive" && find . -mindepth 1 -type d -exec mkdir -p "$final/{}" \; && find . -type f ! -name checkpoint.bin ! -name model.safetensors ! -name train_log.tsv \
-  ! -name README.md -exec cp --parents {} "$final/" \;)
+cp -r "$out/contrastive/." "$final/"
+rm -f "$final/checkpoint.bin" "$final/train_log.tsv" "$final/README.md"
 python3 "$root/scripts/safetensors_f16.py" "$out/contrastive/model.safetensors" "$final/model.safetensors"
 cp "$root/models/semsearch-default/README.md" "$final/" 2>/dev/null || true
 echo "train_default_model: done: $final (measure it with bench/quality.sh $final)"

@@ -3,11 +3,12 @@
 
 Deterministic (fixed seed): the same input gives the same mix. Leaves out the Debian FAQ pairs, because the
 Debian FAQ is one of our retrieval evaluation sets (data/eval/debian-faq); keeps every other documentation pair,
-the STS Benchmark TRAIN pairs twice (the only human-judged paraphrases we have), and samples of the WordNet
-pairs (definition/example, words/definition, synonyms).
+the STS Benchmark TRAIN pairs twice (the only human-judged paraphrases we have), and a sample of WordNet
+definition/example pairs. The defaults are the mix of models/semsearch-default; --word-def and --synonyms add
+WordNet words/definition and synonym pairs (tried: lower STS and hybrid scores, see docs/training.md).
 
-    scripts/training_mix.py out/training-data/pairs out/training-data/mix.tsv [--wordnet 16000] [--word-def 8000]
-        [--synonyms 8000] [--seed 42]
+    scripts/training_mix.py out/training-data/pairs out/training-data/mix.tsv [--wordnet 16000] [--word-def 0]
+        [--synonyms 0] [--seed 42]
 """
 import argparse
 import os
@@ -25,8 +26,8 @@ def main():
     ap.add_argument("pairs_dir")
     ap.add_argument("out")
     ap.add_argument("--wordnet", type=int, default=16000, help="WordNet pairs to sample (default 16000)")
-    ap.add_argument("--word-def", type=int, default=8000, help="WordNet words/definition pairs (default 8000)")
-    ap.add_argument("--synonyms", type=int, default=8000, help="WordNet synonym pairs (default 8000)")
+    ap.add_argument("--word-def", type=int, default=0, help="WordNet words/definition pairs (default 0)")
+    ap.add_argument("--synonyms", type=int, default=0, help="WordNet synonym pairs (default 0)")
     ap.add_argument("--sts-repeat", type=int, default=2, help="copies of the STS train pairs (default 2)")
     ap.add_argument("--seed", type=int, default=42)
     a = ap.parse_args()

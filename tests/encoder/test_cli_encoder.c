@@ -19,7 +19,8 @@ static char tmpdir[256];
 /* Runs `SEM_BINARY args < in_file > out_file 2> err_file`; returns the exit status. */
 static int run(const char *args, const char *in_file, const char *out_file)
 {
-    return tst_sh("SEMSEARCH_MODEL=none '%s' %s < '%s' > '%s' 2> '%s/stderr'", SEM_BINARY, args, in_file, out_file, tmpdir);
+    return tst_sh("SEMSEARCH_MODEL=none '%s' %s < '%s' > '%s' 2> '%s/stderr'", SEM_BINARY, args, in_file, out_file,
+                  tmpdir);
 }
 
 static int stderr_has(const char *what)
