@@ -50,7 +50,21 @@ typedef struct web_http_req {
     const char *authorization; /* Authorization header or NULL */
     const char *api_key;       /* api-key header or NULL */
     const char *kb_arg;        /* the "kb" query-string argument or NULL (GET/DELETE /documents/{id}) */
+    const char *content_type;  /* Content-Type header or NULL */
+    const char *origin;        /* Origin header or NULL (sent by browsers) */
+    const char *host;          /* Host header or NULL */
+    int loopback_only;         /* 1 when the server listens on a loopback address only */
+    /* Long handlers (encoding many texts) call cancelled(cancel_ud) between batches and stop with an error
+     * when it returns 1 (the client has gone). NULL = never cancelled (tests, fuzzers). */
+    int (*cancelled)(void *cancel_ud);
+    void *cancel_ud;
 } web_http_req;
+
+/* 1 when the request's client has gone away (see web_http_req.cancelled); 0 when there is no callback. */
+static inline int web_req_cancelled(const web_http_req *req)
+{
+    return req->cancelled && req->cancelled(req->cancel_ud);
+}
 
 /* What a handler answers. body is malloc'd (owned by the reply) unless body_static is set. */
 typedef struct web_reply {

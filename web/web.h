@@ -43,6 +43,15 @@ typedef struct sem_server_params {
     int max_text_chars;   /* longest text, query or document (in bytes of UTF-8); default 1 MiB */
     int timeout_s;        /* idle connection timeout in seconds; default 30 */
     int access_log;       /* 1 = one sem_log(INFO) line per request (default), 0 = none */
+    /* Writes without a key: refused unless this is 1 AND the server listens on loopback only. */
+    int allow_unauthenticated_writes;
+    /* Transport limits (server.c; 0 = the default). */
+    int max_connections;     /* open connections at once; default 512 */
+    int max_per_client;      /* open connections from one client address; default 64 */
+    int read_timeout_s;      /* a request's headers and body must arrive within this; default 10 */
+    size_t max_body_in_flight; /* bytes of request bodies buffered at once, all requests; default 64 MiB */
+    int max_tokens;          /* tokens one embedding request may encode (413 beyond); default 65536 */
+    int max_queue;           /* expensive requests waiting for a worker before 503 + Retry-After; default 64 */
 } sem_server_params;
 
 sem_server_params sem_server_default_params(void);
