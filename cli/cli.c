@@ -1,7 +1,10 @@
 /* cli/cli.c: helpers shared by the subcommands (see cli.h). */
 #include "cli/cli.h"
+#include "common/fileio.h"
+#include "common/log.h"
 #include "hub/hub.h"
 
+#include <cblas.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,4 +69,77 @@ const char *sem_cli_model_dir(const char *given)
         return NULL;
     }
     return dir;
+}
+
+const char *sem_cli_opt_value(int argc, char **argv, int *i, const char *name, int *missing)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != 0)
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int sem_cli_opt_json(int argc, char **argv, int *i, int take_next, const char **file)
+{
+    const char *a = argv[*i];
+    if (strncmp(a, "--json=", 7) == 0) {
+        *file = a[7] ? a + 7 : "-";
+        return 1;
+    }
+    if (strcmp(a, "--json") != 0)
+        return 0;
+    *file = "-";
+    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (take_next && v && (strcmp(v, "-") == 0 || v[0] != '-')) {
+        *file = v;
+        ++*i;
+    }
+    return 1;
+}
+
+int sem_cli_is_quiet(const char *arg)
+{
+    return arg && (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0);
+}
+
+void sem_cli_set_quiet(void)
+{
+    static int level = SEM_LOG_ERROR;
+    sem_log_set(sem_log_stderr, &level);
+}
+
+void sem_cli_set_threads(long n)
+{
+    if (n < 1)
+        return;
+    char v[24];
+    snprintf(v, sizeof v, "%ld", n);
+    setenv("OPENBLAS_NUM_THREADS", v, 1); /* sem_default_threads(): what a model loaded without n_threads uses */
+    openblas_set_num_threads((int)n);
+}
+
+int sem_cli_write_text(const char *file, const char *text)
+{
+    if (strcmp(file, "-") == 0) {
+        if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
+            fprintf(stderr, "semsearch: error: cannot write the output\n");
+            return -1;
+        }
+        return 0;
+    }
+    sem_error err;
+    sem_error_clear(&err);
+    if (sem_write_file_atomic(file, text, strlen(text), &err) != SEM_OK) {
+        sem_cli_fail(&err);
+        return -1;
+    }
+    return 0;
 }

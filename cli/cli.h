@@ -38,6 +38,32 @@ int sem_cli_parse_int(const char *arg, long lo, long hi, long *out);
 /* Parses a whole decimal number in [lo, hi] (NaN never is) into *out; 0 on success, -1 otherwise. */
 int sem_cli_parse_double(const char *arg, double lo, double hi, double *out);
 
+/* ---- options every command spells the same way (docs: README "Command-line conventions") ---- */
+
+/* "--name value" or "--name=value": returns the value and advances *i past it, or NULL when argv[*i] is not
+ * --name (then *missing is set to 1 if it is --name without a value). */
+const char *sem_cli_opt_value(int argc, char **argv, int *i, const char *name, int *missing);
+
+/* --json [FILE]: 1 if argv[*i] is "--json" or "--json=FILE", else 0. *file receives FILE, or "-" (stdout) when
+ * none is given. FILE is the next argument when take_next is 1 and there is one that is "-" or does not start
+ * with '-' (a command with positional arguments passes 0 until it has them all, so that `--json KB ...` keeps
+ * working). Advances *i past a value it takes. */
+int sem_cli_opt_json(int argc, char **argv, int *i, int take_next, const char **file);
+
+/* 1 if arg is -q or --quiet (no progress bars, info messages or summaries; warnings and errors still show). */
+int sem_cli_is_quiet(const char *arg);
+
+/* Quiet mode: lowers the library log to errors only. */
+void sem_cli_set_quiet(void);
+
+/* --threads N: the encoder's and OpenBLAS's threads for the rest of the process (models loaded afterwards use
+ * N threads per forward pass). */
+void sem_cli_set_threads(long n);
+
+/* Writes text (a JSON report) to file: "-" is stdout, else the file is replaced atomically. 0 on success, else
+ * prints the error and returns -1. */
+int sem_cli_write_text(const char *file, const char *text);
+
 /* Resolves a --model value (a model folder, or an ORG/NAME pulled into the hub cache) to a folder path in a
  * static buffer (valid until the next call; the CLI is single-threaded here). On failure prints the error and
  * returns NULL: the caller exits with SEM_EXIT_FAIL. */

@@ -5,10 +5,12 @@
  *   tokenize:  {"input_ids":[…],"token_type_ids":[…],"attention_mask":[…],"tokens":[…]}
  *   embed:     {"index":i,"embedding":[…]}
  *   fill-mask: {"index":i,"input_ids":[…],"masks":[{"pos":p,"top_ids":[…],"top_tokens":[…],"top_logits":[…]}]}
- * A malformed line is an error naming its line number (exit 1); nothing after it is processed. */
+ * A malformed line, a line longer than 16 MiB, a read error or running out of memory is an error naming the line
+ * (exit 1): the lines before it are answered, nothing after it is processed. */
 #include "cli/cli.h"
 #include "hub/hub.h"
 #include "common/jsonstr.h"
+#include "common/linereader.h"
 #include "encoder/encoder.h"
 #include "encoder/tokenizer.h"
 
@@ -18,6 +20,7 @@
 
 #define LINE_MAX_BYTES (16u << 20) /* one input line; a longer one is refused, not truncated */
 #define EMBED_CHUNK 256            /* lines read, encoded and printed at a time */
+#define EMBED_CHUNK_BYTES (32u << 20) /* ... or fewer, once their texts hold this many bytes */
 
 /* ---- input ---- */
 
@@ -78,39 +81,24 @@ bad:
     return -1;
 }
 
-/* The input stream and its line buffer. */
-typedef struct reader {
-    FILE *in;
-    char *buf;
-    size_t cap;
-    long lineno;
-} reader;
-
-static void reader_free(reader *r)
-{
-    free(r->buf);
-    r->buf = NULL;
-    r->cap = 0;
-}
-
 /* Reads the next non-blank line into *it. Returns 1 on an item, 0 at end of input, -1 on error (message
- * printed). allow_pair: whether [a, b] is accepted. */
-static int read_item(reader *rd, int allow_pair, const char *cmd, item *it)
+ * printed: a line longer than LINE_MAX_BYTES, a read error or out of memory is never taken for the end of the
+ * input). allow_pair: whether [a, b] is accepted. */
+static int read_item(sem_linereader *rd, int allow_pair, const char *cmd, item *it)
 {
     for (;;) {
-        ssize_t len = getline(&rd->buf, &rd->cap, rd->in);
-        if (len < 0)
+        sem_error err;
+        int r = sem_linereader_next(rd, &err);
+        if (r == 0)
             return 0;
-        rd->lineno++;
-        if ((size_t)len > LINE_MAX_BYTES) {
-            fprintf(stderr, "semsearch %s: error: line %ld is longer than %u bytes\n", cmd, rd->lineno,
-                    LINE_MAX_BYTES);
+        if (r < 0) {
+            fprintf(stderr, "semsearch %s: error: stdin: %s\n", cmd, err.msg);
             return -1;
         }
-        if (skip_ws(rd->buf, rd->buf + len) == rd->buf + len)
+        if (skip_ws(rd->line, rd->line + rd->len) == rd->line + rd->len)
             continue; /* blank line */
         it->lineno = rd->lineno;
-        if (parse_item(rd->buf, (size_t)len, allow_pair, it)) {
+        if (parse_item(rd->line, rd->len, allow_pair, it)) {
             fprintf(stderr,
                     "semsearch %s: error: line %ld: expected a valid JSON string%s (check quoting, escapes, "
                     "surrogate pairs and UTF-8)\n",
@@ -160,6 +148,10 @@ static int parse_opts(int argc, char **argv, const char *cmd, const char *usage,
         if (sem_cli_is_help(a)) {
             fputs(usage, stdout);
             return -1;
+        }
+        if (sem_cli_is_quiet(a)) { /* nothing to silence but the library log: no progress is printed */
+            sem_cli_set_quiet();
+            continue;
         }
         if (strcmp(a, "--model") == 0 && v) {
             o->model = v;
@@ -226,7 +218,8 @@ int sem_cmd_tokenize(int argc, char **argv)
     if (!tok)
         return sem_cli_fail(&err);
     int max_len = o.max_length ? (int)o.max_length : max_tokens;
-    reader rd = {stdin, NULL, 0, 0};
+    sem_linereader rd;
+    sem_linereader_init(&rd, stdin, LINE_MAX_BYTES);
     item it = {0};
     int status = SEM_EXIT_OK;
     for (;;) {
@@ -260,7 +253,7 @@ int sem_cmd_tokenize(int argc, char **argv)
         items_clear(&it, 1);
     }
     sem_tokenizer_free(tok);
-    reader_free(&rd);
+    sem_linereader_free(&rd);
     if (fflush(stdout) != 0 && status == SEM_EXIT_OK) {
         fprintf(stderr, "semsearch tokenize: error: cannot write the output\n");
         status = SEM_EXIT_FAIL;
@@ -350,11 +343,13 @@ int sem_cmd_embed(int argc, char **argv)
     p.pooling = (sem_pooling)o.pooling;
     p.normalize = o.normalize;
     p.batch_size = (int)o.batch;
-    reader rd = {stdin, NULL, 0, 0};
+    sem_linereader rd;
+    sem_linereader_init(&rd, stdin, LINE_MAX_BYTES);
     long index = 0;
     for (int eof = 0; !eof;) {
         int n = 0;
-        while (n < EMBED_CHUNK) {
+        size_t bytes = 0;
+        while (n < EMBED_CHUNK && bytes < EMBED_CHUNK_BYTES) {
             int r = read_item(&rd, 1, "embed", &items[n]);
             if (r < 0) {
                 status = SEM_EXIT_FAIL;
@@ -365,17 +360,19 @@ int sem_cmd_embed(int argc, char **argv)
                 eof = 1;
                 break;
             }
+            bytes += items[n].la + items[n].lb;
             n++;
         }
-        if (status == SEM_EXIT_OK && n > 0 &&
-            embed_chunk(ctx, sem_model_tokenizer(m), items, n, index, &p, max_len, dim, out, tk, in, &err)) {
+        /* the lines read before a bad one are still answered */
+        if (n > 0 && embed_chunk(ctx, sem_model_tokenizer(m), items, n, index, &p, max_len, dim, out, tk, in, &err) &&
+            status == SEM_EXIT_OK) {
             status = sem_cli_fail(&err);
             eof = 1;
         }
         items_clear(items, n);
         index += n;
     }
-    reader_free(&rd);
+    sem_linereader_free(&rd);
     if (fflush(stdout) != 0 && status == SEM_EXIT_OK) {
         fprintf(stderr, "semsearch embed: error: cannot write the output\n");
         status = SEM_EXIT_FAIL;
@@ -435,7 +432,8 @@ int sem_cmd_fill_mask(int argc, char **argv)
     int32_t *ids = malloc((size_t)k * sizeof *ids);
     float *vals = malloc((size_t)k * sizeof *vals);
     int status = SEM_EXIT_OK;
-    reader rd = {stdin, NULL, 0, 0};
+    sem_linereader rd;
+    sem_linereader_init(&rd, stdin, LINE_MAX_BYTES);
     long index = 0;
     item it = {0};
     while (status == SEM_EXIT_OK) {
@@ -498,7 +496,7 @@ int sem_cmd_fill_mask(int argc, char **argv)
         fprintf(stderr, "semsearch fill-mask: error: cannot write the output\n");
         status = SEM_EXIT_FAIL;
     }
-    reader_free(&rd);
+    sem_linereader_free(&rd);
     free(ids);
     free(vals);
     sem_encoder_ctx_free(ctx);

@@ -3,6 +3,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "eval/ann.h"
 #include "eval/beir.h"
 #include "eval/kbsource.h"
@@ -44,21 +45,6 @@ static int parse_list(const char *s, int *vals, size_t max, size_t *n)
 }
 
 /* Writes text to path ("-" = stdout) atomically; 0 or 1 after printing the error. */
-static int write_out(const char *path, const char *text)
-{
-    if (strcmp(path, "-") == 0) {
-        fputs(text, stdout);
-        return 0;
-    }
-    sem_error err;
-    sem_error_clear(&err);
-    if (sem_write_file_atomic(path, text, strlen(text), &err) != SEM_OK) {
-        sem_cli_fail(&err);
-        return 1;
-    }
-    return 0;
-}
-
 /* Needs a value after argv[*i]: returns it and advances, or NULL. */
 static const char *need(int argc, char **argv, int *i)
 {
@@ -80,8 +66,9 @@ static void ann_usage(FILE *f)
             "  --base FILE          base vectors: .fvecs, .bvecs, .ivecs (TEXMEX) or .npy (float32/16/64, 2-D)\n"
             "  --queries FILE       query vectors (same formats)\n"
             "  --kb KB              use a knowledge base's stored vectors as the base; without --queries,\n"
-            "                       --sample N of them (default 1000) are held out as queries\n"
-            "  --sample N           held-out queries sampled from the KB (default 1000)\n"
+            "                       --sample N of them are held out as queries\n"
+            "  --sample N           held-out queries sampled from the KB (default: a tenth of its vectors,\n"
+            "                       at most 1000, at least 1)\n"
             "  --seed N             sampling seed (default 1)\n"
             "  --gt FILE            ground truth .ivecs (TEXMEX groundtruth: nearest first)\n"
             "  --gt-cache FILE      where to cache computed ground truth (default: beside the query file,\n"
@@ -101,7 +88,8 @@ static void ann_usage(FILE *f)
             "  --blas-threshold N   FAISS distance_compute_blas_threshold while searching (default 1, as the\n"
             "                       knowledge-base store sets it; FAISS's own default is 20)\n"
             "Output:\n"
-            "  --json OUT           write the JSON report to OUT (- for stdout; the table then goes to stderr)\n"
+            "  --json [FILE]        write the JSON report to FILE; without FILE (or -) to stdout, and the table\n"
+            "                       goes to stderr\n"
             "  --plot OUT.svg       write the recall / QPS plot (one curve per index spec)\n"
             "  --target-recall R    also print the fastest setting whose k-recall@k reaches R (0..1)\n"
             "  -q, --quiet          no progress messages\n\n"
@@ -236,7 +224,7 @@ static int cmd_ann(int argc, char **argv)
     const char *specs[MAX_SPECS];
     size_t n_specs = 0, n_np = 0, n_ef = 0;
     int np[MAX_VALUES], ef[MAX_VALUES];
-    long k = 10, threads = 1, bthreads = 0, sample = 1000, seed = 1, latq = 0, blas_thr = 1;
+    long k = 10, threads = 1, bthreads = 0, sample = 0, seed = 1, latq = 0, blas_thr = 1; /* sample 0: auto */
     int metric_ip = -1, quiet = 0, cpu_clock = 0;
     double target = NAN;
     for (int i = 1; i < argc; i++) {
@@ -245,10 +233,12 @@ static int cmd_ann(int argc, char **argv)
             ann_usage(stdout);
             return SEM_EXIT_OK;
         }
-        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+        if (sem_cli_is_quiet(a)) {
             quiet = 1;
             continue;
         }
+        if (sem_cli_opt_json(argc, argv, &i, 1, &json))
+            continue;
         if (a[0] != '-')
             return sem_cli_usage_error("eval ann", "unexpected argument '%s'", a);
         if (!(v = need(argc, argv, &i)))
@@ -263,8 +253,6 @@ static int cmd_ann(int argc, char **argv)
             cache = v;
         else if (!strcmp(a, "--kb"))
             kb = v;
-        else if (!strcmp(a, "--json"))
-            json = v;
         else if (!strcmp(a, "--plot"))
             plot = v;
         else if (!strcmp(a, "--index")) {
@@ -357,6 +345,13 @@ static int cmd_ann(int argc, char **argv)
             if (sem_vecs_read(q_path, &q, &err) != SEM_OK)
                 goto fail;
         } else {
+            if (base.n < 2) {
+                sem_error_set(&err, SEM_EINVAL, "%s has %zu vector%s: too few to evaluate (at least 2: one held out "
+                              "as a query, one to search)", kb, base.n, base.n == 1 ? "" : "s");
+                goto fail;
+            }
+            if (sample == 0) /* a tenth of the KB, at most 1000, at least 1: fits small KBs like the FAQ */
+                sample = base.n / 10 > 1000 ? 1000 : base.n / 10 < 1 ? 1 : (long)(base.n / 10);
             if ((size_t)sample >= base.n) {
                 sem_error_set(&err, SEM_EINVAL, "%s has %zu vectors: too few to hold out %ld queries (--sample)", kb,
                               base.n, sample);
@@ -449,7 +444,7 @@ static int cmd_ann(int argc, char **argv)
             text = t2;
             strcpy(text + tl, "\n");
         }
-        if (write_out(json, text))
+        if (sem_cli_write_text(json, text))
             goto out;
         free(text);
         text = NULL;
@@ -459,7 +454,7 @@ static int cmd_ann(int argc, char **argv)
             sem_error_set(&err, SEM_ENOMEM, "out of memory");
             goto fail;
         }
-        if (write_out(plot, text))
+        if (sem_cli_write_text(plot, text))
             goto out;
     }
     st = SEM_EXIT_OK;
@@ -481,7 +476,8 @@ out:
 static void sts_usage(FILE *f)
 {
     fprintf(f,
-            "Usage: semsearch eval sts [--model DIR] --pairs FILE [--json] [--threads N] [--baseline-only]\n\n"
+            "Usage: semsearch eval sts [--model DIR] --pairs FILE [--json [FILE]] [--threads N] [--baseline-only] "
+            "[-q]\n\n"
             "Correlation (Spearman and Pearson) between the cosine similarity of a model's sentence vectors and\n"
             "gold similarity scores, next to a word-overlap baseline (Jaccard of lowercased word sets).\n\n"
             "  --pairs FILE     sentence pairs in the STS Benchmark format: tab-separated genre, file, year, id,\n"
@@ -490,25 +486,27 @@ static void sts_usage(FILE *f)
             "                   or $%s)\n"
             "  --threads N      encoder threads (default: OpenBLAS's own setting)\n"
             "  --baseline-only  only the word-overlap baseline (no model needed)\n"
-            "  --json           print {\"n\":…,\"spearman\":…,\"pearson\":…,\"baseline_spearman\":…,"
-            "\"baseline_pearson\":…}\n\n"
+            "  --json [FILE]    write {\"n\":…,\"spearman\":…,\"pearson\":…,\"baseline_spearman\":…,"
+            "\"baseline_pearson\":…}\n"
+            "                   to FILE; without FILE (or -) to stdout, and the table goes to stderr\n"
+            "  -q, --quiet      no progress or info messages\n\n"
             "Example:\n"
             "  semsearch eval sts --model models/my-model --pairs stsbenchmark/sts-dev.csv\n",
             SEM_DEFAULT_MODEL_ENV);
 }
 
-static void json_num(FILE *f, const char *key, double v, int last)
+static void json_num(sem_strbuf *b, const char *key, double v, int last)
 {
     if (isfinite(v))
-        fprintf(f, "\"%s\":%.4f%s", key, v, last ? "" : ",");
+        sem_strbuf_printf(b, "\"%s\":%.4f%s", key, v, last ? "" : ",");
     else
-        fprintf(f, "\"%s\":null%s", key, last ? "" : ",");
+        sem_strbuf_printf(b, "\"%s\":null%s", key, last ? "" : ",");
 }
 
 static int cmd_sts(int argc, char **argv)
 {
-    const char *model = NULL, *pairs = NULL;
-    int json = 0, baseline_only = 0;
+    const char *model = NULL, *pairs = NULL, *json = NULL;
+    int baseline_only = 0;
     long threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -516,8 +514,10 @@ static int cmd_sts(int argc, char **argv)
             sts_usage(stdout);
             return SEM_EXIT_OK;
         }
-        if (!strcmp(a, "--json")) {
-            json = 1;
+        if (sem_cli_opt_json(argc, argv, &i, 1, &json)) {
+            continue;
+        } else if (sem_cli_is_quiet(a)) {
+            sem_cli_set_quiet();
         } else if (!strcmp(a, "--baseline-only")) {
             baseline_only = 1;
         } else if (!strcmp(a, "--model") || !strcmp(a, "--pairs") || !strcmp(a, "--threads")) {
@@ -564,30 +564,38 @@ static int cmd_sts(int argc, char **argv)
     sem_sts_free(&set);
     if (rc != SEM_OK)
         return sem_cli_fail(&err);
+    FILE *tout = json && !strcmp(json, "-") ? stderr : stdout; /* the table: stdout unless the JSON goes there */
+    fprintf(tout, "STS: %zu pairs from %s\n\n%-28s %9s %9s\n", r.n, pairs, "", "Spearman", "Pearson");
+    if (!baseline_only) {
+        /* the model folder's name: the last non-empty path component */
+        size_t len = strlen(model);
+        while (len > 1 && model[len - 1] == '/')
+            len--;
+        size_t start = len;
+        while (start > 0 && model[start - 1] != '/')
+            start--;
+        fprintf(tout, "%-28.*s %9.4f %9.4f\n", (int)(len - start > 28 ? 28 : len - start), model + start,
+                r.spearman, r.pearson);
+    }
+    fprintf(tout, "%-28s %9.4f %9.4f\n", "word overlap (Jaccard)", r.baseline_spearman, r.baseline_pearson);
+    if (!baseline_only)
+        fprintf(tout, "\nencoding took %.2f s (%.0f sentences/s)\n", r.seconds,
+                r.seconds > 0 ? 2.0 * (double)r.n / r.seconds : 0.0);
     if (json) {
-        printf("{\"n\":%zu,", r.n);
-        json_num(stdout, "spearman", r.spearman, 0);
-        json_num(stdout, "pearson", r.pearson, 0);
-        json_num(stdout, "baseline_spearman", r.baseline_spearman, 0);
-        json_num(stdout, "baseline_pearson", r.baseline_pearson, 1);
-        printf("}\n");
-    } else {
-        printf("STS: %zu pairs from %s\n\n%-28s %9s %9s\n", r.n, pairs, "", "Spearman", "Pearson");
-        if (!baseline_only) {
-            /* the model folder's name: the last non-empty path component */
-            size_t len = strlen(model);
-            while (len > 1 && model[len - 1] == '/')
-                len--;
-            size_t start = len;
-            while (start > 0 && model[start - 1] != '/')
-                start--;
-            printf("%-28.*s %9.4f %9.4f\n", (int)(len - start > 28 ? 28 : len - start), model + start,
-                   r.spearman, r.pearson);
-        }
-        printf("%-28s %9.4f %9.4f\n", "word overlap (Jaccard)", r.baseline_spearman, r.baseline_pearson);
-        if (!baseline_only)
-            printf("\nencoding took %.2f s (%.0f sentences/s)\n", r.seconds,
-                   r.seconds > 0 ? 2.0 * (double)r.n / r.seconds : 0.0);
+        sem_strbuf b = {0};
+        sem_strbuf_printf(&b, "{\"n\":%zu,", r.n);
+        json_num(&b, "spearman", r.spearman, 0);
+        json_num(&b, "pearson", r.pearson, 0);
+        json_num(&b, "baseline_spearman", r.baseline_spearman, 0);
+        json_num(&b, "baseline_pearson", r.baseline_pearson, 1);
+        sem_strbuf_puts(&b, "}\n");
+        char *text = sem_strbuf_finish(&b);
+        int bad = !text || sem_cli_write_text(json, text);
+        if (!text)
+            fprintf(stderr, "semsearch: error: out of memory\n");
+        free(text);
+        if (bad)
+            return SEM_EXIT_FAIL;
     }
     return SEM_EXIT_OK;
 }
@@ -613,8 +621,11 @@ static void retrieval_usage(FILE *f)
             "                   reciprocal rank fusion (columns named hybrid-rrf)\n"
             "  --model DIR      the model for semantic search (default: the KB's own)\n"
             "  -k N             cut-off of nDCG and MRR (default 10); every query retrieves max(k, 100)\n"
-            "  --json OUT       write the JSON report (with per-query results) to OUT (- for stdout)\n"
-            "  --worst N        also list the N queries with the lowest nDCG in each mode (error analysis)\n\n"
+            "  --json [FILE]    write the JSON report (with per-query results) to FILE; without FILE (or -)\n"
+            "                   to stdout, and the table goes to stderr\n"
+            "  --worst N        also list the N queries with the lowest nDCG in each mode (error analysis)\n"
+            "  --threads N      query encoder threads (default: all cores, or $OPENBLAS_NUM_THREADS)\n"
+            "  -q, --quiet      no progress or info messages\n\n"
             "Example:\n"
             "  semsearch eval retrieval --kb kb/scifact --queries scifact/queries.jsonl \\\n"
             "      --qrels scifact/qrels/test.tsv --json scifact-eval.json\n",
@@ -662,12 +673,18 @@ static int cmd_retrieval(int argc, char **argv)
     const char *runs[MAX_RUNS];
     size_t n_runs = 0;
     const char *weights = NULL, *fusion = NULL;
-    long k = 10, worst = 0;
+    long k = 10, worst = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (sem_cli_is_help(a)) {
             retrieval_usage(stdout);
             return SEM_EXIT_OK;
+        }
+        if (sem_cli_opt_json(argc, argv, &i, 1, &json))
+            continue;
+        if (sem_cli_is_quiet(a)) {
+            sem_cli_set_quiet();
+            continue;
         }
         if (a[0] != '-')
             return sem_cli_usage_error("eval retrieval", "unexpected argument '%s'", a);
@@ -681,8 +698,6 @@ static int cmd_retrieval(int argc, char **argv)
             qrels = v;
         else if (!strcmp(a, "--mode"))
             mode = v;
-        else if (!strcmp(a, "--json"))
-            json = v;
         else if (!strcmp(a, "--model"))
             model = v;
         else if (!strcmp(a, "--semantic-weight"))
@@ -701,6 +716,9 @@ static int cmd_retrieval(int argc, char **argv)
         } else if (!strcmp(a, "--worst")) {
             if (sem_cli_parse_int(v, 0, 1000000, &worst))
                 return sem_cli_usage_error("eval retrieval", "--worst wants a count (got '%s')", v);
+        } else if (!strcmp(a, "--threads")) {
+            if (sem_cli_parse_int(v, 1, 1024, &threads))
+                return sem_cli_usage_error("eval retrieval", "--threads wants 1..1024 (got '%s')", v);
         } else
             return sem_cli_usage_error("eval retrieval", "unknown option '%s'", a);
     }
@@ -764,6 +782,7 @@ static int cmd_retrieval(int argc, char **argv)
     if (sem_beir_read_queries(qpath, &set, &err) != SEM_OK || sem_beir_read_qrels(qrels, &set, &err) != SEM_OK)
         goto fail;
     if (kb) {
+        sem_cli_set_threads(threads); /* the query encoder's threads */
         if (!(searcher = sem_eval_kb_searcher_open(kb, model, &err)))
             goto fail;
         if (!sem_eval_kb_searcher_has_model(searcher)) {
@@ -823,7 +842,7 @@ static int cmd_retrieval(int argc, char **argv)
             text = t2;
             strcpy(text + tl, "\n");
         }
-        if (write_out(json, text))
+        if (sem_cli_write_text(json, text))
             goto out;
     }
     st = SEM_EXIT_OK;

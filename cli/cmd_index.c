@@ -14,7 +14,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: semsearch index add KB INPUT... [options]\n"
-            "       semsearch index rm KB ID...\n\n"
+            "       semsearch index rm KB ID... [-q]\n\n"
             "add: reads documents from files or folders, splits them into passages, encodes them with the KB's\n"
             "model and stores them in KB (a folder; created when missing). A document whose id exists already is\n"
             "replaced. Documents already stored unchanged are skipped, so an interrupted run can simply be re-run.\n"
@@ -32,7 +32,8 @@ static void usage(FILE *f)
             "  --model DIR|NAME        model folder or cached hub name (a new KB is created with it; an existing\n"
             "                          KB uses the model it records, this overrides the folder)\n"
             "  --lexical               a new KB without a model: lexical (bm25) search only\n"
-            "  --index SPEC            FAISS index of a new KB: auto (default), Flat, IVF1024,Flat, HNSW32, ...\n"
+            "  --index SPEC            FAISS index of a new KB: auto (default), Flat, IVF1024,Flat, HNSW32, ...;\n"
+            "                          ignored with a warning for an existing KB (see kb compact --index)\n"
             "  --format F              auto (default: by extension), jsonl, csv, text, beir\n"
             "  --csv-id COL            column with the document id (default: id or _id; else FILE#ROW)\n"
             "  --csv-text COL          column with the text (default: text)\n"
@@ -87,23 +88,6 @@ static void on_progress(void *ud, const sem_index_progress *p)
     fflush(stderr);
 }
 
-/* "--name value" or "--name=value": returns the value and advances *i, or NULL if argv[*i] is not --name. */
-static const char *opt(int argc, char **argv, int *i, const char *name, int *missing)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != 0)
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int cmd_add(int argc, char **argv)
 {
     sem_index_params p = sem_index_default_params();
@@ -121,14 +105,14 @@ static int cmd_add(int argc, char **argv)
             return SEM_EXIT_OK;
         }
 #define STR_OPT(name, field)                                                                                 \
-    if ((v = opt(argc, argv, &i, name, &missing)) != NULL) {                                                 \
+    if ((v = sem_cli_opt_value(argc, argv, &i, name, &missing)) != NULL) {                                           \
         field = v;                                                                                           \
         continue;                                                                                            \
     }                                                                                                        \
     if (missing)                                                                                             \
         goto missing_value;
 #define INT_OPT(name, lo, hi, field)                                                                         \
-    if ((v = opt(argc, argv, &i, name, &missing)) != NULL) {                                                 \
+    if ((v = sem_cli_opt_value(argc, argv, &i, name, &missing)) != NULL) {                                           \
         if (sem_cli_parse_int(v, lo, hi, &n)) {                                                              \
             free(pos);                                                                                       \
             return sem_cli_usage_error("index add", "%s wants an integer in [%ld, %ld], not '%s'", name,     \
@@ -152,7 +136,7 @@ static int cmd_add(int argc, char **argv)
         INT_OPT("--batch", 1, 65536, p.batch)
         INT_OPT("--threads", 1, 256, p.threads)
         INT_OPT("--max-record-bytes", 1, 1L << 40, p.reader.max_record_bytes)
-        if ((v = opt(argc, argv, &i, "--format", &missing)) != NULL) {
+        if ((v = sem_cli_opt_value(argc, argv, &i, "--format", &missing)) != NULL) {
             int f = sem_input_format_parse(v);
             if (f < 0) {
                 free(pos);
@@ -163,7 +147,7 @@ static int cmd_add(int argc, char **argv)
         }
         if (missing)
             goto missing_value;
-        if ((v = opt(argc, argv, &i, "--on-error", &missing)) != NULL) {
+        if ((v = sem_cli_opt_value(argc, argv, &i, "--on-error", &missing)) != NULL) {
             int e = sem_on_error_parse(v);
             if (e < 0) {
                 free(pos);
@@ -174,7 +158,7 @@ static int cmd_add(int argc, char **argv)
         }
         if (missing)
             goto missing_value;
-        if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+        if (sem_cli_is_quiet(a)) {
             quiet = 1;
             continue;
         }
@@ -215,13 +199,16 @@ static int cmd_add(int argc, char **argv)
     }
     if (is_new && !lexical && !p.model)
         p.model = sem_hub_default_model();
+    if (!is_new && p.index_spec) { /* the spec is the KB's, fixed at creation: compact changes it */
+        fprintf(stderr, "semsearch: warning: --index %s is ignored: %s exists and keeps its index spec (change it "
+                "with 'semsearch kb compact %s --index SPEC')\n", p.index_spec, pos[0], pos[0]);
+        p.index_spec = NULL;
+    }
     struct bar b = {!quiet && isatty(2)};
     p.progress = on_progress;
     p.progress_ud = &b;
-    if (quiet) {
-        static int level = SEM_LOG_ERROR;
-        sem_log_set(sem_log_stderr, &level);
-    }
+    if (quiet)
+        sem_cli_set_quiet();
     sem_error err;
     sem_error_clear(&err);
     sem_index_stats st;
@@ -234,9 +221,9 @@ static int cmd_add(int argc, char **argv)
         if (st.created && st.lexical_only)
             fprintf(stderr, "semsearch: notice: %s has no model: lexical (FTS5) search only%s\n", pos[0],
                     lexical ? "" : "; there is no default model: pass --model to a new KB for semantic search");
-        printf("%s: %ld document%s added (%ld passage%s), %ld unchanged, %ld skipped as invalid, in %.1f s",
-               pos[0], st.docs_added, st.docs_added == 1 ? "" : "s", st.passages, st.passages == 1 ? "" : "s",
-               st.docs_unchanged, st.docs_failed, st.seconds);
+        printf("%s: %ld document%s added, %ld replaced (%ld passage%s), %ld unchanged, %ld skipped as invalid, "
+               "in %.1f s", pos[0], st.docs_added, st.docs_added == 1 ? "" : "s", st.docs_replaced, st.passages,
+               st.passages == 1 ? "" : "s", st.docs_unchanged, st.docs_failed, st.seconds);
         if (st.seconds > 0 && st.passages)
             printf(" (%.1f passages/s)", (double)st.passages / st.seconds);
         printf("\n");
@@ -255,6 +242,8 @@ static int cmd_rm(int argc, char **argv)
         }
         if (strcmp(argv[i], "--") == 0)
             break;
+        if (sem_cli_is_quiet(argv[i]))
+            continue;
         if (argv[i][0] == '-' && argv[i][1])
             return sem_cli_usage_error("index rm", "unknown option '%s' (use -- before ids starting with -)",
                                        argv[i]);
@@ -266,9 +255,14 @@ static int cmd_rm(int argc, char **argv)
         return SEM_EXIT_FAIL;
     npos = 0;
     int dashdash = 0;
+    int quiet = 0;
     for (int i = 1; i < argc; i++) {
         if (!dashdash && strcmp(argv[i], "--") == 0) {
             dashdash = 1;
+            continue;
+        }
+        if (!dashdash && sem_cli_is_quiet(argv[i])) {
+            quiet = 1;
             continue;
         }
         pos[npos++] = argv[i];
@@ -280,7 +274,8 @@ static int cmd_rm(int argc, char **argv)
     sem_error err;
     int n = 0;
     int r = sem_index_rm(pos[0], pos + 1, npos - 1, &n, &err);
-    printf("%s: %d document%s deleted\n", pos[0], n, n == 1 ? "" : "s");
+    if (!quiet)
+        printf("%s: %d document%s deleted\n", pos[0], n, n == 1 ? "" : "s");
     free(pos);
     return r == SEM_OK ? SEM_EXIT_OK : sem_cli_fail(&err);
 }

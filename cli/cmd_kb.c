@@ -31,6 +31,8 @@ static const char *KB_USAGE =
     "                 jsonl: one line per passage (id, doc, passage, start, end, text, vector), to stdout or FILE;\n"
     "                 npy: FILE gets float32 (n, dim) vectors and FILE.ids.npy (or X.ids.npy for X.npy) int64 ids\n"
     "\n"
+    "Every subcommand takes -q (--quiet): no progress or info messages.\n"
+    "\n"
     "SPEC is any faiss index_factory string (Flat, IVF1024,Flat, IVF1024,PQ48np, OPQ48,IVF1024,PQ48np, HNSW32,\n"
     "PCAW256,Flat, ...) or auto (default): Flat below 10000 passages, then IVF with nlist ~ 4*sqrt(N), PQ when the\n"
     "flat vectors would exceed 2 GiB. Untrained indexes search exactly until enough vectors exist to train.\n";
@@ -55,6 +57,10 @@ static int parse(const char *sub, int argc, char **argv, const char *allowed, kb
     snprintf(cmd, sizeof cmd, "kb %s", sub);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
+        if (sem_cli_is_quiet(a)) {
+            sem_cli_set_quiet(); /* compact's progress is logged */
+            continue;
+        }
         if (a[0] == '-' && a[1] != 0) {
             const char *name = a;
             if (strcmp(a, "-o") == 0)

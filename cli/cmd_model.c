@@ -11,8 +11,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: semsearch model pull ORG/NAME [--revision R]\n"
-            "       semsearch model list [--json]\n"
+            "Usage: semsearch model pull ORG/NAME [--revision R] [-q]\n"
+            "       semsearch model list [--json [FILE]]\n"
             "       semsearch model path NAME_OR_FOLDER\n\n"
             "Download BERT models from the HuggingFace hub into a local cache and list them. A model pulled once\n"
             "can be passed by its name (ORG/NAME) to --model of index add, query, serve and eval sts.\n\n"
@@ -21,8 +21,9 @@ static void usage(FILE *f)
             "                     are kept, interrupted downloads resume, every file is checked against the hub's\n"
             "                     sha256 / git sha1\n"
             "    --revision R     branch, tag or commit (default: main)\n"
+            "    -q, --quiet      no progress bar and no summary\n"
             "  list               cached models: name, revision, commit, size, files, complete or not\n"
-            "    --json           one JSON object per line instead of a table\n"
+            "    --json [FILE]    one JSON object per line instead of the table, on stdout or into FILE\n"
             "  path NAME          print the folder --model NAME resolves to (a folder wins over a cached name)\n\n"
             "Environment:\n"
             "  SEMSEARCH_HOME     cache root (models in SEMSEARCH_HOME/models/ORG/NAME); default\n"
@@ -79,6 +80,7 @@ static void on_progress(const char *file, uint64_t done, uint64_t total, void *u
 static int cmd_pull(int argc, char **argv)
 {
     const char *repo = NULL, *revision = NULL;
+    int quiet = 0;
     for (int i = 1; i < argc; i++) {
         if (sem_cli_is_help(argv[i])) {
             usage(stdout);
@@ -87,6 +89,8 @@ static int cmd_pull(int argc, char **argv)
             if (++i >= argc || !argv[i][0])
                 return sem_cli_usage_error("model pull", "--revision needs a value");
             revision = argv[i];
+        } else if (sem_cli_is_quiet(argv[i])) {
+            quiet = 1;
         } else if (argv[i][0] == '-') {
             return sem_cli_usage_error("model pull", "unknown option '%s'", argv[i]);
         } else if (repo) {
@@ -107,7 +111,7 @@ static int cmd_pull(int argc, char **argv)
         return sem_cli_fail(&err);
     struct progress pr;
     memset(&pr, 0, sizeof pr);
-    int tty = isatty(STDERR_FILENO);
+    int tty = !quiet && isatty(STDERR_FILENO);
     sem_hub_pull_stats st;
     double t0 = sem_now();
     int rc = sem_hub_pull(repo, revision, cache, tty ? on_progress : NULL, &pr, &st, &err);
@@ -118,6 +122,8 @@ static int cmd_pull(int argc, char **argv)
     char total[32], got[32];
     human_size(st.bytes_total, total, sizeof total);
     human_size(st.bytes_downloaded, got, sizeof got);
+    if (quiet)
+        return SEM_EXIT_OK;
     printf("%s@%s: %d files, %s in %s/models/%s\n", repo, revision ? revision : "main", st.files_total, total,
            cache, repo);
     printf("commit %s; downloaded %d files (%s) in %.1f s, %d already cached\n", st.commit, st.files_downloaded, got,
@@ -125,15 +131,30 @@ static int cmd_pull(int argc, char **argv)
     return SEM_EXIT_OK;
 }
 
+/* One cached model as a JSON line. */
+static void print_json_line(FILE *f, const sem_hub_model *m)
+{
+    fprintf(f, "{\"name\":");
+    sem_json_write_string(f, m->name);
+    fprintf(f, ",\"path\":");
+    sem_json_write_string(f, m->path);
+    fprintf(f, ",\"revision\":");
+    sem_json_write_string(f, m->revision);
+    fprintf(f, ",\"commit\":");
+    sem_json_write_string(f, m->commit);
+    fprintf(f, ",\"size\":%llu,\"files\":%d,\"expected_files\":%d,\"incomplete_downloads\":%d,\"complete\":%s}\n",
+            (unsigned long long)m->size, m->n_files, m->n_expected, m->n_incomplete, m->complete ? "true" : "false");
+}
+
 static int cmd_list(int argc, char **argv)
 {
-    int json = 0;
+    const char *json = NULL;
     for (int i = 1; i < argc; i++) {
         if (sem_cli_is_help(argv[i])) {
             usage(stdout);
             return SEM_EXIT_OK;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
+        } else if (sem_cli_opt_json(argc, argv, &i, 1, &json) || sem_cli_is_quiet(argv[i])) {
+            continue;
         } else {
             return sem_cli_usage_error("model list", "unexpected argument '%s'", argv[i]);
         }
@@ -146,20 +167,21 @@ static int cmd_list(int argc, char **argv)
     if (sem_hub_cache_dir(cache, sizeof cache, &err) != SEM_OK || sem_hub_list(cache, &m, &n, &err) != SEM_OK)
         return sem_cli_fail(&err);
     if (json) {
-        for (size_t i = 0; i < n; i++) {
-            printf("{\"name\":");
-            sem_json_write_string(stdout, m[i].name);
-            printf(",\"path\":");
-            sem_json_write_string(stdout, m[i].path);
-            printf(",\"revision\":");
-            sem_json_write_string(stdout, m[i].revision);
-            printf(",\"commit\":");
-            sem_json_write_string(stdout, m[i].commit);
-            printf(",\"size\":%llu,\"files\":%d,\"expected_files\":%d,\"incomplete_downloads\":%d,"
-                   "\"complete\":%s}\n",
-                   (unsigned long long)m[i].size, m[i].n_files, m[i].n_expected, m[i].n_incomplete,
-                   m[i].complete ? "true" : "false");
+        FILE *f = strcmp(json, "-") == 0 ? stdout : fopen(json, "w");
+        if (!f) {
+            sem_hub_list_free(m, n);
+            sem_error_set(&err, SEM_EIO, "cannot write %s", json);
+            return sem_cli_fail(&err);
         }
+        for (size_t i = 0; i < n; i++)
+            print_json_line(f, &m[i]);
+        int bad = f == stdout ? fflush(f) != 0 : fclose(f) != 0;
+        sem_hub_list_free(m, n);
+        if (bad) {
+            sem_error_set(&err, SEM_EIO, "cannot write %s", json);
+            return sem_cli_fail(&err);
+        }
+        return SEM_EXIT_OK;
     } else if (n == 0) {
         fprintf(stderr, "no models in %s/models (download one with 'semsearch model pull ORG/NAME')\n", cache);
     } else {

@@ -26,8 +26,11 @@ static void usage(FILE *f)
             "  --nprobe N              IVF lists to visit (default: the KB's); more is slower and more exact\n"
             "  --filter KEY=VALUE      only documents whose metadata KEY equals VALUE (repeat: all must hold)\n"
             "  --model DIR|NAME        the model folder, when the KB does not know where its model is\n"
-            "  --json                  one JSON object: {\"query\",\"mode\",\"took_ms\",\"hits\":[{\"id\",\n"
-            "                          \"passage\",\"score\",\"text\",\"title\",\"metadata\",...}]}\n\n"
+            "  --json [FILE]           one JSON object: {\"query\",\"mode\",\"took_ms\",\"hits\":[{\"id\",\n"
+            "                          \"passage\",\"score\",\"text\",\"title\",\"metadata\",...}]}, on stdout\n"
+            "                          instead of the list, or into FILE (given after KB and QUESTION)\n"
+            "  --threads N             query encoder threads (default: all cores, or $OPENBLAS_NUM_THREADS)\n"
+            "  -q, --quiet             no info messages\n\n"
             "Examples:\n"
             "  semsearch query kb/faq \"how long does the virus survive on surfaces?\" -k 3\n"
             "  semsearch query kb/faq \"masks children\" --mode lexical --filter lang=en --json\n",
@@ -56,7 +59,8 @@ static void print_snippet(const char *s, size_t max)
     putchar('\n');
 }
 
-static int print_json(const char *query, int mode, const sem_search_result *r)
+/* Writes the JSON object to file ("-": stdout); 0, or -1 after printing why. */
+static int print_json(const char *file, const char *query, int mode, const sem_search_result *r)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *hits = cJSON_CreateArray();
@@ -94,11 +98,17 @@ static int print_json(const char *query, int mode, const sem_search_result *r)
     }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    if (!s)
+    size_t n = s ? strlen(s) : 0;
+    char *line = s ? realloc(s, n + 2) : NULL;
+    if (!line) {
+        free(s);
+        fprintf(stderr, "semsearch: error: out of memory\n");
         return -1;
-    puts(s);
-    free(s);
-    return 0;
+    }
+    memcpy(line + n, "\n", 2);
+    int rc = sem_cli_write_text(file, line);
+    free(line);
+    return rc;
 }
 
 static void print_human(const sem_search_result *r, int mode)
@@ -142,7 +152,8 @@ static void print_human(const sem_search_result *r, int mode)
 int sem_cmd_query(int argc, char **argv)
 {
     const char *pos[2] = {NULL, NULL};
-    int npos = 0, json = 0, mode_given = 0;
+    int npos = 0, mode_given = 0;
+    const char *json = NULL; /* --json: the file, "-" for stdout */
     sem_query_params qp = sem_query_default_params();
     sem_search_open_params op = sem_search_default_open_params();
     const char *fkeys[MAX_FILTERS], *fvals[MAX_FILTERS];
@@ -156,9 +167,15 @@ int sem_cmd_query(int argc, char **argv)
             rc = SEM_EXIT_OK;
             goto out;
         }
+        if (sem_cli_opt_json(argc, argv, &i, npos == 2, &json))
+            continue;
+        if (sem_cli_is_quiet(a)) {
+            sem_cli_set_quiet();
+            continue;
+        }
         int has_val = strcmp(a, "-k") == 0 || strcmp(a, "--mode") == 0 || strcmp(a, "--nprobe") == 0 ||
                       strcmp(a, "--filter") == 0 || strcmp(a, "--model") == 0 || strcmp(a, "--fusion") == 0 ||
-                      strcmp(a, "--semantic-weight") == 0;
+                      strcmp(a, "--semantic-weight") == 0 || strcmp(a, "--threads") == 0;
         if (has_val && i + 1 >= argc) {
             rc = sem_cli_usage_error("query", "%s needs a value", a);
             goto out;
@@ -219,8 +236,12 @@ int sem_cmd_query(int argc, char **argv)
             fkeys[nf] = k;
             fvals[nf] = k + (eq - kv) + 1;
             nf++;
-        } else if (strcmp(a, "--json") == 0) {
-            json = 1;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (sem_cli_parse_int(argv[++i], 1, 1024, &n)) {
+                rc = sem_cli_usage_error("query", "--threads wants an integer in [1, 1024], not '%s'", argv[i]);
+                goto out;
+            }
+            sem_cli_set_threads(n);
         } else if (a[0] == '-' && a[1] && !(npos == 1)) {
             rc = sem_cli_usage_error("query", "unknown option '%s'", a);
             goto out;
@@ -251,12 +272,10 @@ int sem_cmd_query(int argc, char **argv)
     if (sem_search_query(s, pos[1], &qp, &res, &err) != SEM_OK) {
         rc = sem_cli_fail(&err);
     } else {
-        if (json) {
-            if (print_json(pos[1], qp.mode, &res))
-                rc = SEM_EXIT_FAIL;
-        } else {
+        if (!json || strcmp(json, "-") != 0)
             print_human(&res, qp.mode);
-        }
+        if (json && print_json(json, pos[1], qp.mode, &res))
+            rc = SEM_EXIT_FAIL;
         sem_search_result_clear(&res);
     }
     sem_search_free(s);

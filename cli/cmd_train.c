@@ -68,6 +68,7 @@ static void usage(FILE *f)
             "  --eval FILE...         mlm: held-out text; its MLM loss and accuracy are reported at the end (also\n"
             "                         at --stop-at; not when a signal stops the run)\n"
             "  --progress-seconds S   progress interval on stderr (default 10)\n"
+            "  -q, --quiet            no progress lines (the start and end summaries still show)\n"
             "  -h, --help             this help\n\n"
             "Example:\n"
             "  semsearch train mlm --config cfg.json --vocab vocab.txt --corpus data/text/*.txt --out models/x \\\n"
@@ -76,7 +77,7 @@ static void usage(FILE *f)
 }
 
 typedef struct opts {
-    int contrastive, simcse, cased, resume, f16, threads;
+    int contrastive, simcse, cased, resume, f16, threads, quiet;
     const char *model, *config, *vocab, *out;
     char **corpus, **pairs, **simcse_files, **eval;
     int n_corpus, n_pairs, n_simcse, n_eval;
@@ -243,6 +244,8 @@ static int parse(int argc, char **argv, opts *o)
             if (sem_cli_parse_int(v, 1, 1000000000L, &n))
                 return sem_cli_usage_error(cmd, "--stop-at must be an integer >= 1");
             o->p.stop_at = n;
+        } else if (sem_cli_is_quiet(a)) {
+            o->quiet = 1;
         } else if (strcmp(a, "--progress-seconds") == 0) {
             NEED_V();
             if (sem_cli_parse_double(v, 0, 1e7, &o->p.progress_seconds))
@@ -462,7 +465,8 @@ int sem_cmd_train(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     double t_run = sem_now();
-    int rc = sem_trainer_run(tr, progress, (void *)(o.contrastive ? "contrastive" : "mlm"), &g_stop, &err);
+    int rc = sem_trainer_run(tr, o.quiet ? NULL : progress, (void *)(o.contrastive ? "contrastive" : "mlm"), &g_stop,
+                             &err);
     double run_s = sem_now() - t_run;
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);

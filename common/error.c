@@ -1,6 +1,8 @@
 /* common/error.c: see error.h. */
 #include "common/error.h"
 
+#include "common/jsonstr.h" /* sem_utf8_cut */
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,8 +22,10 @@ int sem_error_set(sem_error *err, int code, const char *fmt, ...)
     err->code = code;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof err->msg) /* cut short: not inside a character (the message may reach a client) */
+        err->msg[sem_utf8_cut(err->msg, sizeof err->msg - 1)] = '\0';
     return code;
 }
 
@@ -35,7 +39,7 @@ int sem_error_prefix(sem_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
-    size_t used = n < 0 ? 0 : (size_t)n < sizeof err->msg ? (size_t)n : sizeof err->msg - 1;
+    size_t used = n < 0 ? 0 : (size_t)n < sizeof err->msg ? (size_t)n : sem_utf8_cut(err->msg, sizeof err->msg - 1);
     size_t left = sizeof err->msg - used;
     if (left > 2) {
         memcpy(err->msg + used, ": ", 2);
@@ -43,9 +47,11 @@ int sem_error_prefix(sem_error *err, const char *fmt, ...)
         left -= 2;
         size_t ol = strnlen(old, sizeof old);
         if (ol >= left)
-            ol = left - 1;
+            ol = sem_utf8_cut(old, left - 1);
         memcpy(err->msg + used, old, ol);
         err->msg[used + ol] = '\0';
+    } else {
+        err->msg[used] = '\0';
     }
     return err->code;
 }

@@ -40,7 +40,8 @@ typedef struct sem_error {
 void sem_error_clear(sem_error *err);
 
 /* Sets err (may be NULL) to code and a printf-style message; returns code so callers can write
- * `return sem_error_set(err, SEM_EINVAL, "bad %s", x);`. */
+ * `return sem_error_set(err, SEM_EINVAL, "bad %s", x);`. A message longer than SEM_ERROR_MSG_MAX - 1 bytes is cut
+ * at a UTF-8 character boundary (here and in sem_error_prefix), never inside a character. */
 int sem_error_set(sem_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prepends "prefix: " to err's message (context as an error travels up); returns err->code (0 if err NULL). */

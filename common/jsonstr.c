@@ -1,7 +1,9 @@
-/* common/jsonstr.c: one JSON string literal decoded with its length (see jsonstr.h). */
+/* common/jsonstr.c: one JSON string literal decoded with its length, and UTF-8 repair for writers (see
+ * jsonstr.h). */
 #include "common/jsonstr.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int hex4(const char *p, const char *end, unsigned *out)
 {
@@ -110,10 +112,82 @@ bad:
     return -1;
 }
 
+size_t sem_utf8_seq_len(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned c = u[0], cp;
+    size_t more;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        more = 1;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        more = 2;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        more = 3;
+        cp = c & 0x07;
+    } else {
+        return 0; /* a continuation byte, C0/C1 (always overlong) or F5..FF */
+    }
+    if (more >= n)
+        return 0;
+    for (size_t k = 1; k <= more; k++) {
+        if ((u[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (u[k] & 0x3F);
+    }
+    if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return more + 1;
+}
+
+size_t sem_utf8_cut(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    /* find the start of the last character: at most 3 continuation bytes back */
+    size_t i = len;
+    while (i > 0 && len - i < 3 && (u[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0 || (u[i - 1] & 0xC0) != 0xC0)
+        return len; /* ASCII last, or stray continuation bytes: nothing to cut */
+    size_t lead = i - 1, want = u[lead] >= 0xF0 ? 4 : u[lead] >= 0xE0 ? 3 : 2;
+    return len - lead < want ? lead : len;
+}
+
+static const char replacement[3] = {(char)0xEF, (char)0xBF, (char)0xBD}; /* U+FFFD */
+
+char *sem_utf8_repair(const char *s, size_t len, size_t *out_len)
+{
+    if (len > ((size_t)-1 - 1) / 3)
+        return NULL;
+    char *out = malloc(len * 3 + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        size_t k = sem_utf8_seq_len(s + i, len - i);
+        if (k == 0) {
+            memcpy(o, replacement, 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(o, s + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    *o = '\0';
+    if (out_len)
+        *out_len = (size_t)(o - out);
+    return out;
+}
+
 void sem_json_write_string(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    size_t left = strlen(s);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++, left--) {
         switch (*p) {
         case '"': fputs("\\\"", f); break;
         case '\\': fputs("\\\\", f); break;
@@ -121,10 +195,20 @@ void sem_json_write_string(FILE *f, const char *s)
         case '\r': fputs("\\r", f); break;
         case '\t': fputs("\\t", f); break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20) {
                 fprintf(f, "\\u%04x", *p);
-            else
+            } else if (*p < 0x80) {
                 fputc(*p, f);
+            } else {
+                size_t k = sem_utf8_seq_len((const char *)p, left);
+                if (k == 0) {
+                    fwrite(replacement, 1, 3, f);
+                } else {
+                    fwrite(p, 1, k, f);
+                    p += k - 1;
+                    left -= k - 1;
+                }
+            }
         }
     }
     fputc('"', f);

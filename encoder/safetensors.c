@@ -57,6 +57,39 @@ static int cmp_tensor(const void *a, const void *b)
     return strcmp(((const sem_st_tensor *)a)->name, ((const sem_st_tensor *)b)->name);
 }
 
+static int cmp_range(const void *a, const void *b)
+{
+    const sem_st_tensor *x = *(const sem_st_tensor *const *)a, *y = *(const sem_st_tensor *const *)b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* Refuses data ranges that share bytes: each tensor owns its bytes (a file whose tensors alias each other is
+ * not what any writer produces, and would let one corrupt entry pass for several). Empty tensors own nothing. */
+static int check_overlaps(const sem_st *st, const char *what, sem_error *err)
+{
+    if (st->n_tensors < 2)
+        return SEM_OK;
+    const sem_st_tensor **by = malloc((size_t)st->n_tensors * sizeof *by);
+    if (!by)
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    int n = 0;
+    for (int i = 0; i < st->n_tensors; i++)
+        if (st->tensors[i].end > st->tensors[i].begin)
+            by[n++] = &st->tensors[i];
+    qsort(by, (size_t)n, sizeof *by, cmp_range);
+    int rc = SEM_OK;
+    for (int i = 1; i < n && rc == SEM_OK; i++)
+        if (by[i]->begin < by[i - 1]->end)
+            rc = sem_error_set(err, SEM_EFORMAT,
+                               "%s: tensors %s [%zu, %zu) and %s [%zu, %zu) overlap in the data section", what,
+                               by[i - 1]->name, by[i - 1]->begin, by[i - 1]->end, by[i]->name, by[i]->begin,
+                               by[i]->end);
+    free(by);
+    return rc;
+}
+
 static void free_tensors(sem_st_tensor *t, int n)
 {
     for (int i = 0; i < n; i++)
@@ -191,6 +224,8 @@ sem_st *sem_st_parse(const uint8_t *buf, size_t len, const char *what, sem_error
             sem_error_set(err, SEM_EFORMAT, "%s: tensor %s appears twice in the header", what, st->tensors[i].name);
             goto fail;
         }
+    if (check_overlaps(st, what, err))
+        goto fail;
     cJSON_Delete(root);
     return st;
 fail:

@@ -1,8 +1,8 @@
 /* eval/beir.c: BEIR queries/qrels readers, TREC run files, and per-query retrieval scoring (see beir.h). */
-#define _GNU_SOURCE /* getline */
 #include "eval/beir.h"
 
 #include "common/fileio.h"
+#include "common/linereader.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 struct sem_ranking {
     char **ids;
@@ -45,10 +46,11 @@ static void ranking_clear(sem_ranking *r)
 
 struct lines {
     FILE *f;
-    char *line;
-    size_t cap;
+    sem_linereader lr;
+    char *line; /* the current line (lr.line) */
     size_t lineno;
     const char *path;
+    int rc; /* after lines_next returned -2: the error code (the message is in the caller's err) */
 };
 
 static int lines_open(struct lines *l, const char *path, sem_error *err)
@@ -58,34 +60,41 @@ static int lines_open(struct lines *l, const char *path, sem_error *err)
     l->f = fopen(path, "rb");
     if (!l->f)
         return sem_error_set(err, errno == ENOENT ? SEM_ENOTFOUND : SEM_EIO, "%s: %s", path, strerror(errno));
+    sem_linereader_init(&l->lr, l->f, SEM_LINEREADER_DEFAULT_MAX);
     return SEM_OK;
 }
 
-/* Next line without its \n / \r\n in l->line; returns its length, -1 at the end, -2 on invalid UTF-8 or a NUL. */
-static ssize_t lines_next(struct lines *l)
+/* Next line without its \n / \r\n in l->line; returns its length, -1 at the end, or -2 with err set and l->rc
+ * its code: invalid UTF-8 or a NUL byte, a line longer than SEM_LINEREADER_DEFAULT_MAX, a read error, no memory. */
+static ssize_t lines_next(struct lines *l, sem_error *err)
 {
-    ssize_t n = getline(&l->line, &l->cap, l->f);
-    if (n < 0)
+    int r = sem_linereader_next(&l->lr, err);
+    l->lineno = (size_t)l->lr.lineno;
+    if (r == 0)
         return -1;
-    l->lineno++;
-    if (n > 0 && l->line[n - 1] == '\n')
-        l->line[--n] = 0;
-    if (n > 0 && l->line[n - 1] == '\r')
-        l->line[--n] = 0;
-    if (l->lineno == 1 && n >= 3 && memcmp(l->line, "\xEF\xBB\xBF", 3) == 0) { /* BOM */
-        memmove(l->line, l->line + 3, (size_t)n - 2);
+    if (r < 0) {
+        l->rc = r;
+        sem_error_prefix(err, "%s", l->path);
+        return -2;
+    }
+    char *line = l->line = l->lr.line;
+    size_t n = l->lr.len;
+    if (l->lineno == 1 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) { /* BOM */
+        memmove(line, line + 3, n - 2);
         n -= 3;
     }
-    if (!sem_utf8_valid(l->line, (size_t)n, NULL) || strlen(l->line) != (size_t)n)
+    if (!sem_utf8_valid(line, n, NULL) || strlen(line) != n) {
+        l->rc = sem_error_set(err, SEM_EFORMAT, "%s:%zu: invalid UTF-8 or NUL byte", l->path, l->lineno);
         return -2;
-    return n;
+    }
+    return (ssize_t)n;
 }
 
 static void lines_close(struct lines *l)
 {
     if (l->f)
         fclose(l->f);
-    free(l->line);
+    sem_linereader_free(&l->lr);
     l->f = NULL;
     l->line = NULL;
 }
@@ -113,9 +122,9 @@ int sem_beir_read_queries(const char *path, sem_beir_set *set, sem_error *err)
         return rc;
     size_t cap = set->n_queries;
     ssize_t n;
-    while ((n = lines_next(&l)) != -1) {
+    while ((n = lines_next(&l, err)) != -1) {
         if (n == -2) {
-            rc = sem_error_set(err, SEM_EFORMAT, "%s:%zu: invalid UTF-8 or NUL byte", path, l.lineno);
+            rc = l.rc;
             break;
         }
         if (is_blank(l.line))
@@ -253,9 +262,9 @@ int sem_beir_read_qrels(const char *path, sem_beir_set *set, sem_error *err)
     size_t cap = set->n_qrels;
     ssize_t n;
     int seen_data = 0;
-    while ((n = lines_next(&l)) != -1) {
+    while ((n = lines_next(&l, err)) != -1) {
         if (n == -2) {
-            rc = sem_error_set(err, SEM_EFORMAT, "%s:%zu: invalid UTF-8 or NUL byte", path, l.lineno);
+            rc = l.rc;
             break;
         }
         if (is_blank(l.line))
@@ -649,9 +658,9 @@ sem_trec_run *sem_trec_run_read(const char *path, sem_error *err)
     size_t cap = 0;
     int rc = run ? SEM_OK : sem_error_set(err, SEM_ENOMEM, "out of memory");
     ssize_t n;
-    while (rc == SEM_OK && (n = lines_next(&l)) != -1) {
+    while (rc == SEM_OK && (n = lines_next(&l, err)) != -1) {
         if (n == -2) {
-            rc = sem_error_set(err, SEM_EFORMAT, "%s:%zu: invalid UTF-8 or NUL byte", path, l.lineno);
+            rc = l.rc;
             break;
         }
         if (is_blank(l.line))

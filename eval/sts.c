@@ -1,8 +1,8 @@
 /* eval/sts.c: STS Benchmark reader, word-overlap baseline, model correlation (see sts.h). */
-#define _GNU_SOURCE /* getline */
 #include "eval/sts.h"
 
 #include "common/fileio.h"
+#include "common/linereader.h"
 #include "eval/metrics.h"
 
 #include <errno.h>
@@ -22,19 +22,22 @@ int sem_sts_read(const char *path, sem_sts_set *out, sem_error *err)
     FILE *f = fopen(path, "rb");
     if (!f)
         return sem_error_set(err, errno == ENOENT ? SEM_ENOTFOUND : SEM_EIO, "%s: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0, lineno = 0, pcap = 0;
-    ssize_t n;
-    int rc = SEM_OK;
-    while ((n = getline(&line, &cap, f)) != -1) {
-        lineno++;
-        if (n > 0 && line[n - 1] == '\n')
-            line[--n] = 0;
-        if (n > 0 && line[n - 1] == '\r')
-            line[--n] = 0;
+    sem_linereader lr;
+    sem_linereader_init(&lr, f, SEM_LINEREADER_DEFAULT_MAX);
+    size_t lineno = 0, pcap = 0, n;
+    int rc = SEM_OK, got;
+    while ((got = sem_linereader_next(&lr, err)) != 0) {
+        if (got < 0) { /* a line too long, a read error, no memory: never the end of the file */
+            rc = got;
+            sem_error_prefix(err, "%s", path);
+            break;
+        }
+        char *line = lr.line;
+        n = lr.len;
+        lineno = (size_t)lr.lineno;
         if (n == 0)
             continue;
-        size_t bad;
+        size_t bad = strlen(line); /* a NUL byte's offset, unless invalid UTF-8 comes first */
         if (!sem_utf8_valid(line, (size_t)n, &bad) || strlen(line) != (size_t)n) {
             rc = sem_error_set(err, SEM_EFORMAT, "%s:%zu: invalid UTF-8 or NUL byte at byte %zu", path, lineno,
                                bad);
@@ -90,7 +93,7 @@ int sem_sts_read(const char *path, sem_sts_set *out, sem_error *err)
         }
         out->n++;
     }
-    free(line);
+    sem_linereader_free(&lr);
     fclose(f);
     if (rc == SEM_OK && out->n == 0)
         rc = sem_error_set(err, SEM_EFORMAT, "%s: no sentence pairs", path);

@@ -56,7 +56,9 @@ sem_reader_params sem_reader_default_params(void);
 
 /* One input document. text is what is indexed (FAQ mode: "question\n\nanswer"); answer (FAQ mode only, else
  * NULL) is kept for display; metadata is a JSON object's text ("{}" when none). source/line say where the
- * record began, for messages. */
+ * record began, for messages. vector: a JSONL record's "vector" (finite numbers, stored as floats): the one
+ * passage's vector in a KB made with `kb create --dim N` (no model), where every document needs one; a KB with
+ * a model (which makes its own vectors) or a lexical-only KB refuses documents that carry one. */
 typedef struct sem_doc {
     char *id;
     char *title;         /* NULL when none */
@@ -65,7 +67,10 @@ typedef struct sem_doc {
     char *metadata_json; /* never NULL after a successful read */
     char *source;        /* the file it came from */
     long line;           /* 1-based line where the record starts (1 for whole-file documents) */
+    float *vector;       /* the document's own vector ("vector" in JSONL and POST /documents), NULL when none */
+    int vector_dim;      /* its length, 1..SEM_DOC_MAX_VECTOR_DIM */
 } sem_doc;
+#define SEM_DOC_MAX_VECTOR_DIM 65536 /* the largest `kb create --dim` */
 void sem_doc_clear(sem_doc *d); /* frees the fields and zeroes d; NULL is a no-op */
 
 typedef struct sem_reader sem_reader;
@@ -137,7 +142,8 @@ typedef struct sem_index_params {
 sem_index_params sem_index_default_params(void);
 
 typedef struct sem_index_stats {
-    long docs_added;     /* new or changed documents written */
+    long docs_added;     /* new documents written (ids the KB did not hold) */
+    long docs_replaced;  /* documents written over a stored one of the same id whose content changed */
     long docs_unchanged; /* skipped: same id and same content already in the KB (e.g. a resumed run) */
     long docs_failed;    /* bad records skipped (on_error skip) */
     long passages;       /* passages written */
@@ -171,6 +177,17 @@ typedef struct sem_model sem_model;
 typedef struct sem_encoder_ctx sem_encoder_ctx;
 int sem_index_put_docs(sem_kb *kb, const sem_model *model, sem_encoder_ctx *ctx, const sem_doc *docs, int n,
                        int chunk_tokens, int chunk_overlap, long *n_passages, sem_error *err);
+
+/* The same, also telling new documents from replaced ones. Documents with their own vector (sem_doc.vector)
+ * follow the rules of sem_index_add: required in a KB without a model made with a dimension (its length must
+ * be that dimension), refused elsewhere (SEM_EINVAL naming the document); such a document is one passage. */
+typedef struct sem_index_put_counts {
+    long added;    /* documents whose id the KB did not hold */
+    long replaced; /* documents that replaced a stored one of the same id */
+    long passages; /* passages written */
+} sem_index_put_counts;
+int sem_index_put_docs_counted(sem_kb *kb, const sem_model *model, sem_encoder_ctx *ctx, const sem_doc *docs, int n,
+                               int chunk_tokens, int chunk_overlap, sem_index_put_counts *counts, sem_error *err);
 
 /* Fills *doc from a parsed JSON object (a cJSON *) with the JSONL fields (id, text or question+answer, title,
  * metadata, other fields as metadata). A missing id is an error here (SEM_EINVAL). source is set to "request". */

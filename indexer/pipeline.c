@@ -198,6 +198,7 @@ typedef struct prep_doc {
     sem_span *spans;
     size_t n_spans;
     char **ptext; /* n_spans NUL-terminated passage texts */
+    int replaces; /* 1: the KB holds a document of this id (with other content) */
 } prep_doc;
 
 static void prep_free(prep_doc *p)
@@ -245,6 +246,13 @@ static int prep_doc_make(prep_doc *p, sem_doc *d, const chunk_cfg *cc, sem_error
                        cc->model ? count_model : sem_count_words, (void *)cc->model, &p->spans, &p->n_spans, err);
     if (rc)
         return sem_error_prefix(err, "%s:%ld", p->d.source ? p->d.source : "?", p->d.line);
+    if (p->d.vector && p->n_spans > 1) { /* its own vector: the whole (trimmed) text is its one passage */
+        p->spans[0].end = p->spans[p->n_spans - 1].end;
+        p->n_spans = 1;
+    }
+    if (p->n_spans == 0) /* nothing but whitespace: it could never be found */
+        return sem_error_set(err, SEM_EINVAL, "%s:%ld: document '%s' has no text to index (only whitespace)",
+                             p->d.source ? p->d.source : "?", p->d.line, p->d.id ? p->d.id : "?");
     if (p->n_spans && !(p->ptext = calloc(p->n_spans, sizeof *p->ptext)))
         return sem_error_set(err, SEM_ENOMEM, "out of memory");
     for (size_t i = 0; i < p->n_spans; i++)
@@ -269,18 +277,74 @@ static int json_eq(const char *a, const char *b)
     return eq;
 }
 
-/* 1 if the KB holds this document already with the same content and passages. */
-static int unchanged(sem_kb *kb, const prep_doc *p)
+enum { DOC_NEW = 0, DOC_CHANGED = 1, DOC_UNCHANGED = 2 };
+
+/* Whether the KB holds this document: not at all (DOC_NEW), with other content (DOC_CHANGED), or with the same
+ * title, text, metadata, passages and (for a document with its own vector) vector (DOC_UNCHANGED). */
+static int stored_state(sem_kb *kb, const prep_doc *p)
 {
     sem_kb_doc_out *o = NULL;
-    if (sem_kb_get_doc(kb, p->d.id, 0, &o, NULL) != SEM_OK || !o)
-        return 0;
+    if (sem_kb_get_doc(kb, p->d.id, p->d.vector != NULL, &o, NULL) != SEM_OK || !o)
+        return DOC_NEW;
     int same = str_eq(o->title, p->d.title) && str_eq(o->text, p->d.text) && json_eq(o->meta_json, p->meta) &&
                o->n_passages == (int)p->n_spans;
     for (int i = 0; same && i < o->n_passages; i++)
         same = o->passages[i].start == (int64_t)p->spans[i].start && o->passages[i].end == (int64_t)p->spans[i].end;
+    if (same && p->d.vector)
+        same = o->n_passages == 1 && o->passages[0].vec &&
+               memcmp(o->passages[0].vec, p->d.vector, (size_t)p->d.vector_dim * sizeof(float)) == 0;
     sem_kb_doc_out_free(o);
-    return same;
+    return same ? DOC_UNCHANGED : DOC_CHANGED;
+}
+
+/* What a KB takes: its own vectors from a model, none (lexical-only), or the documents' vectors (a KB made
+ * with a dimension and no model). */
+typedef struct kb_kind {
+    int has_model, lexical_only, dim;
+    char model_name[sizeof(((sem_kb_model *)0)->name)];
+} kb_kind;
+
+static kb_kind kind_of(const sem_kb *kb)
+{
+    sem_kb_model km;
+    sem_kb_get_model(kb, &km);
+    kb_kind k = {km.config_hash[0] != 0, sem_kb_lexical_only(kb), sem_kb_dim(kb), ""};
+    snprintf(k.model_name, sizeof k.model_name, "%s", km.name);
+    return k;
+}
+
+/* A document's "vector" against the KB: SEM_OK, or SEM_EINVAL with err set. */
+static int check_vector_at(const kb_kind *k, const sem_doc *d, sem_error *err)
+{
+    const char *id = d->id ? d->id : "?";
+    if (d->vector && k->has_model)
+        return sem_error_set(err, SEM_EINVAL,
+                             "document '%s' has a \"vector\", but this KB's vectors come from its model '%s': "
+                             "leave \"vector\" out (or use a KB made with 'kb create --dim N')",
+                             id, k->model_name);
+    if (d->vector && k->lexical_only)
+        return sem_error_set(err, SEM_EINVAL,
+                             "document '%s' has a \"vector\", but this KB is lexical-only (no vectors)", id);
+    if (k->has_model || k->lexical_only)
+        return SEM_OK;
+    if (!d->vector)
+        return sem_error_set(err, SEM_EINVAL,
+                             "document '%s' has no \"vector\": this KB has no model (made with --dim %d), so "
+                             "every document needs its own \"vector\" of %d numbers",
+                             id, k->dim, k->dim);
+    if (d->vector_dim != k->dim)
+        return sem_error_set(err, SEM_EINVAL, "document '%s' has a \"vector\" of %d numbers; this KB's "
+                             "dimension is %d", id, d->vector_dim, k->dim);
+    return SEM_OK;
+}
+
+/* The same, the message prefixed with "file:line" for a document read from a file. */
+static int check_vector(const kb_kind *k, const sem_doc *d, sem_error *err)
+{
+    int rc = check_vector_at(k, d, err);
+    if (rc && d->line > 0) /* from a file: say where */
+        sem_error_prefix(err, "%s:%ld", d->source ? d->source : "?", d->line);
+    return rc;
 }
 
 typedef struct enc_job {
@@ -405,6 +469,10 @@ static int write_docs(sem_kb *kb, const encoder_set *es, prep_doc *docs, int n, 
     if ((rc = encode_all(es, texts, np, vecs, err)))
         goto done;
     k = 0;
+    for (int i = 0; i < n; k += docs[i].n_spans, i++) /* documents with their own vector: one passage each */
+        if (docs[i].d.vector && docs[i].n_spans == 1 && (size_t)docs[i].d.vector_dim == dim)
+            memcpy(vecs + k * dim, docs[i].d.vector, dim * sizeof *vecs);
+    k = 0;
     for (int i = 0; i < n; i++) {
         kd[i].ext_id = docs[i].d.id;
         kd[i].title = docs[i].d.title;
@@ -435,11 +503,36 @@ static int default_overlap(int chunk_tokens)
     return chunk_tokens >= 64 ? 16 : 0;
 }
 
-int sem_index_put_docs(sem_kb *kb, const sem_model *model, sem_encoder_ctx *ctx, const sem_doc *docs, int n,
-                       int chunk_tokens, int chunk_overlap, long *n_passages, sem_error *err)
+/* A copy of d that prep_doc_make may own. SEM_OK, SEM_ENOMEM, or SEM_EINVAL for a document without id or text. */
+static int doc_copy(const sem_doc *d, int i, sem_doc *own, sem_error *err)
 {
-    if (n_passages)
-        *n_passages = 0;
+    memset(own, 0, sizeof *own);
+    own->id = d->id ? strdup(d->id) : NULL;
+    own->title = d->title ? strdup(d->title) : NULL;
+    own->text = d->text ? strdup(d->text) : NULL;
+    own->answer = d->answer ? strdup(d->answer) : NULL;
+    own->metadata_json = strdup(d->metadata_json ? d->metadata_json : "{}");
+    own->source = strdup(d->source ? d->source : "request");
+    own->line = d->line;
+    if (d->vector && d->vector_dim > 0 && (own->vector = malloc((size_t)d->vector_dim * sizeof(float)))) {
+        memcpy(own->vector, d->vector, (size_t)d->vector_dim * sizeof(float));
+        own->vector_dim = d->vector_dim;
+    }
+    if (own->id && own->text && own->metadata_json && own->source && (!d->title || own->title) &&
+        (!d->answer || own->answer) && (!d->vector || own->vector))
+        return SEM_OK;
+    sem_doc_clear(own);
+    return d->id && d->text ? sem_error_set(err, SEM_ENOMEM, "out of memory")
+                            : sem_error_set(err, SEM_EINVAL, "document %d has no id or no text", i);
+}
+
+int sem_index_put_docs_counted(sem_kb *kb, const sem_model *model, sem_encoder_ctx *ctx, const sem_doc *docs, int n,
+                               int chunk_tokens, int chunk_overlap, sem_index_put_counts *counts, sem_error *err)
+{
+    sem_index_put_counts local;
+    if (!counts)
+        counts = &local;
+    memset(counts, 0, sizeof *counts);
     if (n <= 0)
         return SEM_OK;
     sem_kb_model km;
@@ -466,34 +559,41 @@ int sem_index_put_docs(sem_kb *kb, const sem_model *model, sem_encoder_ctx *ctx,
     if (cc.overlap < 0)
         cc.overlap = default_overlap(cc.tokens);
     encoder_set es = {model, &ctx, 1, model ? sem_model_dim(model) : sem_kb_dim(kb), encode_params_for(kb)};
+    kb_kind kind = kind_of(kb);
     prep_doc *p = calloc((size_t)n, sizeof *p);
     if (!p)
         return sem_error_set(err, SEM_ENOMEM, "out of memory");
     int rc = SEM_OK;
     for (int i = 0; i < n && rc == SEM_OK; i++) {
-        sem_doc copy = docs[i]; /* prep_doc_make takes ownership: give it copies */
-        sem_doc own = {0};
-        own.id = copy.id ? strdup(copy.id) : NULL;
-        own.title = copy.title ? strdup(copy.title) : NULL;
-        own.text = copy.text ? strdup(copy.text) : NULL;
-        own.answer = copy.answer ? strdup(copy.answer) : NULL;
-        own.metadata_json = strdup(copy.metadata_json ? copy.metadata_json : "{}");
-        own.source = strdup(copy.source ? copy.source : "request");
-        own.line = copy.line;
-        if (!own.id || !own.text || !own.metadata_json || !own.source || (copy.title && !own.title) ||
-            (copy.answer && !own.answer)) {
-            sem_doc_clear(&own);
-            rc = copy.id && copy.text ? sem_error_set(err, SEM_ENOMEM, "out of memory")
-                                      : sem_error_set(err, SEM_EINVAL, "document %d has no id or no text", i);
+        sem_doc own;
+        if ((rc = check_vector(&kind, &docs[i], err)) || (rc = doc_copy(&docs[i], i, &own, err)))
             break;
-        }
-        rc = prep_doc_make(&p[i], &own, &cc, err);
+        rc = prep_doc_make(&p[i], &own, &cc, err); /* takes ownership of own */
+        if (rc == SEM_OK)
+            p[i].replaces = stored_state(kb, &p[i]) != DOC_NEW;
     }
+    long np = 0;
     if (rc == SEM_OK)
-        rc = write_docs(kb, &es, p, n, n_passages, err);
-    for (int i = 0; i < n; i++)
+        rc = write_docs(kb, &es, p, n, &np, err);
+    for (int i = 0; i < n; i++) {
+        if (rc == SEM_OK && p[i].replaces)
+            counts->replaced++;
+        else if (rc == SEM_OK)
+            counts->added++;
         prep_free(&p[i]);
+    }
+    counts->passages = np;
     free(p);
+    return rc;
+}
+
+int sem_index_put_docs(sem_kb *kb, const sem_model *model, sem_encoder_ctx *ctx, const sem_doc *docs, int n,
+                       int chunk_tokens, int chunk_overlap, long *n_passages, sem_error *err)
+{
+    sem_index_put_counts c;
+    int rc = sem_index_put_docs_counted(kb, model, ctx, docs, n, chunk_tokens, chunk_overlap, &c, err);
+    if (n_passages)
+        *n_passages = c.passages;
     return rc;
 }
 
@@ -501,6 +601,7 @@ int sem_index_put_docs(sem_kb *kb, const sem_model *model, sem_encoder_ctx *ctx,
 
 typedef struct run {
     sem_kb *kb;
+    kb_kind kind;
     encoder_set es;
     chunk_cfg cc;
     const sem_index_params *p;
@@ -525,6 +626,14 @@ static int bad_record(run *r, int code, sem_error *rec_err, sem_error *err)
     return SEM_OK;
 }
 
+static void count_written(sem_index_stats *st, const prep_doc *p)
+{
+    if (p->replaces)
+        st->docs_replaced++;
+    else
+        st->docs_added++;
+}
+
 static int flush(run *r, sem_error *err)
 {
     if (r->n_batch == 0)
@@ -533,7 +642,8 @@ static int flush(run *r, sem_error *err)
     long np = 0;
     int rc = write_docs(r->kb, &r->es, r->batch, r->n_batch, &np, &e);
     if (rc == SEM_OK) {
-        r->st->docs_added += r->n_batch;
+        for (int i = 0; i < r->n_batch; i++)
+            count_written(r->st, &r->batch[i]);
         r->st->passages += np;
     } else if (rc == SEM_EINVAL && r->n_batch > 1) {
         /* the store rejected the batch: find the bad documents one by one */
@@ -542,7 +652,7 @@ static int flush(run *r, sem_error *err)
             np = 0;
             int rc1 = write_docs(r->kb, &r->es, &r->batch[i], 1, &np, &e);
             if (rc1 == SEM_OK) {
-                r->st->docs_added++;
+                count_written(r->st, &r->batch[i]);
                 r->st->passages += np;
             } else if (rc1 == SEM_EINVAL) {
                 sem_error_prefix(&e, "%s:%ld", r->batch[i].d.source, r->batch[i].d.line);
@@ -625,6 +735,12 @@ static int add_input(run *r, const char *input, id_set *ids, int idx, int n_inpu
             r->batch = b;
             r->cap_batch = cap;
         }
+        if (check_vector(&r->kind, &d, &e)) {
+            sem_doc_clear(&d);
+            if ((rc = bad_record(r, SEM_EINVAL, &e, err)))
+                break;
+            continue;
+        }
         prep_doc *p = &r->batch[r->n_batch];
         int prc = prep_doc_make(p, &d, &r->cc, &e);
         if (prc) {
@@ -639,11 +755,13 @@ static int add_input(run *r, const char *input, id_set *ids, int idx, int n_inpu
                 break;
             continue;
         }
-        if (unchanged(r->kb, p)) {
+        int state = stored_state(r->kb, p);
+        if (state == DOC_UNCHANGED) {
             r->st->docs_unchanged++;
             prep_free(p);
             continue;
         }
+        p->replaces = state == DOC_CHANGED;
         r->n_batch++;
         r->batch_passages += p->n_spans;
         if (r->batch_passages >= batch_max || r->n_batch >= (int)batch_max) {
@@ -742,6 +860,7 @@ int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, c
             sem_index_model_identity(model, &cp.model);
         } else {
             cp.model.dim = 1; /* lexical-only: a one-float zero vector per passage keeps the store's invariants */
+            cp.lexical_only = 1;
             cp.index_spec = "Flat";
         }
         if (!(r.kb = sem_kb_create(kb_dir, &cp, err))) {
@@ -752,7 +871,8 @@ int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, c
     }
     if (model && (rc = sem_index_record_model(kb_dir, mdir, err)))
         goto done;
-    st->lexical_only = model == NULL;
+    r.kind = kind_of(r.kb);
+    st->lexical_only = r.kind.lexical_only;
 
     r.es.model = model;
     r.es.ep = encode_params_for(r.kb);

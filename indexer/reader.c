@@ -40,6 +40,7 @@ void sem_doc_clear(sem_doc *d)
     free(d->answer);
     free(d->metadata_json);
     free(d->source);
+    free(d->vector);
     memset(d, 0, sizeof *d);
 }
 
@@ -111,6 +112,19 @@ int sem_in_fill(sem_instream *s)
     return 1;
 }
 
+size_t sem_in_source(void *ud, void *buf, size_t cap, int *ioerr)
+{
+    sem_instream *s = ud;
+    if (s->pos == s->len && !sem_in_fill(s)) {
+        *ioerr = s->ioerr;
+        return 0;
+    }
+    size_t n = s->len - s->pos < cap ? s->len - s->pos : cap;
+    memcpy(buf, s->buf + s->pos, n);
+    s->pos += n;
+    return n;
+}
+
 void sem_in_skip_line(sem_instream *s)
 {
     for (;;) {
@@ -177,7 +191,7 @@ struct sem_reader {
     char *cur_path; /* full path of the current file */
     sem_instream in;
     int in_open;
-    sem_buf line;
+    sem_linereader lr; /* JSONL: lines of in */
     sem_csv csv;
     int csv_open;
 };
@@ -332,6 +346,7 @@ sem_reader *sem_reader_open(const char *path, const sem_reader_params *params, s
         if (sem_in_open(&r->in, r->root, err))
             goto fail;
         r->in_open = 1;
+        sem_linereader_init_source(&r->lr, sem_in_source, &r->in, r->p.max_record_bytes);
         if (r->fmt == SEM_FMT_CSV) {
             r->csv_open = 1; /* sem_csv_open leaves r->csv freeable even when it fails */
             if (sem_csv_open(&r->csv, &r->in, &r->p, err))
@@ -371,7 +386,7 @@ static int next_raw(sem_reader *r, sem_doc *doc, sem_error *err)
     switch (r->fmt) {
     case SEM_FMT_JSONL:
     case SEM_FMT_BEIR:
-        return sem_jsonl_next(&r->in, r->p.max_record_bytes, &r->line, doc, err);
+        return sem_jsonl_next(&r->in, &r->lr, doc, err);
     case SEM_FMT_CSV:
         return sem_csv_next(&r->csv, &r->in, r->p.max_record_bytes, doc, err);
     case SEM_FMT_TEXT:
@@ -417,7 +432,7 @@ double sem_reader_fraction(const sem_reader *r)
     struct stat st;
     if (pos < 0 || fstat(fileno(r->in.f), &st) != 0 || st.st_size <= 0)
         return 0.0;
-    double done = (double)pos - (double)(r->in.len - r->in.pos);
+    double done = (double)pos - (double)(r->in.len - r->in.pos) - (double)sem_linereader_buffered(&r->lr);
     double f = done / (double)st.st_size;
     return f < 0 ? 0 : f > 1 ? 1 : f;
 }
@@ -430,7 +445,7 @@ void sem_reader_free(sem_reader *r)
         sem_csv_free(&r->csv);
     if (r->in_open)
         sem_in_close(&r->in);
-    sem_buf_free(&r->line);
+    sem_linereader_free(&r->lr);
     for (size_t i = 0; i < r->n_files; i++)
         free(r->files[i]);
     free(r->files);

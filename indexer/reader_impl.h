@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "common/linereader.h"
 #include "indexer/indexer.h"
 
 typedef struct sem_instream {
@@ -49,6 +50,9 @@ int sem_buf_push(sem_buf *b, char c, size_t max, int *oom);
 int sem_buf_append(sem_buf *b, const char *s, size_t n, size_t max, int *oom);
 void sem_buf_free(sem_buf *b);
 
+/* A sem_linereader source that drains the stream (user_data: the sem_instream). */
+size_t sem_in_source(void *user_data, void *buf, size_t cap, int *ioerr);
+
 /* Skips to just after the next '\n' (or EOF). */
 void sem_in_skip_line(sem_instream *s);
 
@@ -57,8 +61,9 @@ char *sem_strndup0(const char *s, size_t n); /* malloc'd copy with NUL; NULL on 
 /* The text of a question-and-answer record: "QUESTION\n\nANSWER", malloc'd; NULL on ENOMEM. */
 char *sem_qa_text(const char *question, const char *answer);
 
-/* JSONL: reads one line into a doc. Returns 1, 0 at EOF, or a negative code (record already skipped). */
-int sem_jsonl_next(sem_instream *s, size_t max, sem_buf *line, sem_doc *doc, sem_error *err);
+/* JSONL: reads one line of lr (whose source is s; see sem_in_source) into a doc. Returns 1, 0 at EOF, or a
+ * negative code (the record is skipped by the next call). */
+int sem_jsonl_next(sem_instream *s, sem_linereader *lr, sem_doc *doc, sem_error *err);
 
 /* CSV state: header and column mapping. */
 typedef struct sem_csv {

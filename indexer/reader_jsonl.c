@@ -7,54 +7,25 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/fileio.h"
 
-/* Reads one line (without '\n' / "\r\n") into b. Returns 1, 0 at EOF, SEM_ERANGE when the line is longer than
- * max (the line has been skipped), SEM_ENOMEM, or SEM_EIO. *start_line receives the line's number. */
-static int read_line(sem_instream *s, size_t max, sem_buf *b, long *start_line, sem_error *err)
+/* Reads one line (without '\n' / "\r\n") with the bounded line reader. Returns 1, 0 at EOF, SEM_ERANGE when
+ * the line is longer than the reader's cap (the next call skips it), SEM_ENOMEM, or SEM_EIO. */
+static int read_line(sem_linereader *lr, const char *path, sem_error *err)
 {
-    b->len = 0;
-    if (b->p)
-        b->p[0] = 0;
-    *start_line = s->line;
-    int any = 0;
-    for (;;) {
-        if (s->pos == s->len && !sem_in_fill(s)) {
-            if (s->ioerr)
-                return sem_error_set(err, SEM_EIO, "%s:%ld: read error", s->path, s->line);
-            break;
-        }
-        any = 1;
-        unsigned char *start = s->buf + s->pos;
-        size_t avail = s->len - s->pos;
-        unsigned char *nl = memchr(start, '\n', avail);
-        size_t take = nl ? (size_t)(nl - start) : avail;
-        int oom = 0;
-        if (sem_buf_append(b, (const char *)start, take, max, &oom)) {
-            if (oom)
-                return sem_error_set(err, SEM_ENOMEM, "%s:%ld: out of memory", s->path, *start_line);
-            sem_in_skip_line(s);
-            return sem_error_set(err, SEM_ERANGE,
-                                 "%s:%ld: record longer than the maximum of %zu bytes (raise --max-record-bytes)",
-                                 s->path, *start_line, max);
-        }
-        s->pos += take;
-        if (nl) {
-            s->pos++;
-            s->line++;
-            break;
-        }
-    }
-    if (!any)
-        return 0;
-    if (b->len && b->p[b->len - 1] == '\r')
-        b->p[--b->len] = 0;
-    if (!b->p && sem_buf_append(b, "", 0, max, NULL))
-        return sem_error_set(err, SEM_ENOMEM, "out of memory");
-    return 1;
+    sem_error e;
+    int rc = sem_linereader_next(lr, &e);
+    if (rc == SEM_ERANGE)
+        return sem_error_set(err, SEM_ERANGE,
+                             "%s:%ld: record longer than the maximum of %zu bytes (raise --max-record-bytes)", path,
+                             lr->lineno, lr->max_line);
+    if (rc < 0)
+        return sem_error_set(err, rc, "%s: %s", path, e.msg);
+    return rc;
 }
 
 static int is_blank(const char *s, size_t n)
@@ -95,11 +66,92 @@ static char *id_field(const cJSON *o, int *bad)
 
 static int known_field(const char *k)
 {
-    static const char *names[] = {"id", "_id", "text", "question", "answer", "title", "metadata"};
+    static const char *names[] = {"id", "_id", "text", "question", "answer", "title", "metadata", "vector"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(k, names[i]) == 0)
             return 1;
     return 0;
+}
+
+/* A member name of the record ("top" 1) or of its "metadata" object ("top" 0), for finding duplicates by sorting:
+ * O(n log n) whatever the names, where a lookup per field was O(n^2) (40k fields took seconds). */
+typedef struct name_ref {
+    const char *name;
+    int top;
+    size_t idx; /* position among the record's members */
+} name_ref;
+
+static int by_name(const void *a, const void *b)
+{
+    const name_ref *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    if (x->top != y->top)
+        return x->top - y->top;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Which members of the record o become metadata: keep[i] = 1 for the i-th member when it is not a known field,
+ * not a member of m (metadata given explicitly wins) and the first of its name. malloc'd (caller frees, at
+ * least 1 byte), NULL on ENOMEM. */
+static unsigned char *fields_to_keep(const cJSON *o, const cJSON *m)
+{
+    size_t n = 0, n_top = 0;
+    for (const cJSON *it = m ? m->child : NULL; it; it = it->next)
+        n++;
+    for (const cJSON *it = o->child; it; it = it->next)
+        n_top++;
+    n += n_top;
+    name_ref *refs = n <= SIZE_MAX / sizeof *refs ? malloc((n ? n : 1) * sizeof *refs) : NULL;
+    unsigned char *keep = calloc(n_top ? n_top : 1, 1);
+    if (!refs || !keep) {
+        free(refs);
+        free(keep);
+        return NULL;
+    }
+    size_t k = 0, i = 0;
+    for (const cJSON *it = m ? m->child : NULL; it; it = it->next)
+        if (it->string)
+            refs[k++] = (name_ref){it->string, 0, 0};
+    for (const cJSON *it = o->child; it; it = it->next, i++)
+        if (it->string && !known_field(it->string))
+            refs[k++] = (name_ref){it->string, 1, i};
+    qsort(refs, k, sizeof *refs, by_name);
+    for (size_t a = 0; a < k;) {
+        size_t b = a + 1;
+        while (b < k && strcmp(refs[a].name, refs[b].name) == 0)
+            b++;
+        if (refs[a].top) /* sorted metadata-first: no member of m has this name; the first field wins */
+            keep[refs[a].idx] = 1;
+        a = b;
+    }
+    free(refs);
+    return keep;
+}
+
+/* "vector": an array of 1..SEM_DOC_MAX_VECTOR_DIM numbers, each finite as a 32-bit float; absent or null: none. */
+static int vector_field(const cJSON *o, const char *where, sem_doc *doc, sem_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "vector");
+    if (!v || cJSON_IsNull(v))
+        return SEM_OK;
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+    if (n < 1 || n > SEM_DOC_MAX_VECTOR_DIM)
+        return sem_error_set(err, SEM_EINVAL, "%s: \"vector\" must be an array of 1 to %d numbers", where,
+                             SEM_DOC_MAX_VECTOR_DIM);
+    if (!(doc->vector = malloc((size_t)n * sizeof *doc->vector)))
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    int i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        double x = cJSON_IsNumber(e) ? e->valuedouble : NAN;
+        if (!isfinite(x) || !isfinite((float)x))
+            return sem_error_set(err, SEM_EINVAL, "%s: \"vector\"[%d] is not a number that fits a 32-bit float",
+                                 where, i);
+        doc->vector[i] = (float)x;
+    }
+    doc->vector_dim = n;
+    return SEM_OK;
 }
 
 /* Builds the document from a parsed object. Returns SEM_OK or SEM_EINVAL/SEM_ENOMEM with err set. */
@@ -130,6 +182,9 @@ static int doc_from_json(const cJSON *o, const char *where, sem_doc *doc, sem_er
         return sem_error_set(err, SEM_ENOMEM, "out of memory");
     if (title && title[0] && !(doc->title = strdup(title)))
         return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    int vrc = vector_field(o, where, doc, err);
+    if (vrc)
+        return vrc;
 
     cJSON *meta = cJSON_CreateObject();
     if (!meta)
@@ -145,13 +200,18 @@ static int doc_from_json(const cJSON *o, const char *where, sem_doc *doc, sem_er
         if (!dup || !cJSON_AddItemToObject(meta, it->string, dup))
             oom = 1;
     }
-    for (const cJSON *it = o->child; it && !oom; it = it->next) {
-        if (!it->string || known_field(it->string) || cJSON_GetObjectItemCaseSensitive(meta, it->string))
+    unsigned char *keep = oom ? NULL : fields_to_keep(o, m);
+    if (!keep)
+        oom = 1;
+    size_t i = 0;
+    for (const cJSON *it = o->child; it && !oom; it = it->next, i++) {
+        if (!keep[i])
             continue;
         cJSON *dup = cJSON_Duplicate(it, 1);
         if (!dup || !cJSON_AddItemToObject(meta, it->string, dup))
             oom = 1;
     }
+    free(keep);
     doc->metadata_json = oom ? NULL : cJSON_PrintUnformatted(meta);
     cJSON_Delete(meta);
     if (!doc->metadata_json)
@@ -159,23 +219,24 @@ static int doc_from_json(const cJSON *o, const char *where, sem_doc *doc, sem_er
     return SEM_OK;
 }
 
-int sem_jsonl_next(sem_instream *s, size_t max, sem_buf *line, sem_doc *doc, sem_error *err)
+int sem_jsonl_next(sem_instream *s, sem_linereader *lr, sem_doc *doc, sem_error *err)
 {
     for (;;) {
-        long ln;
-        int rc = read_line(s, max, line, &ln, err);
+        int rc = read_line(lr, s->path, err);
         if (rc <= 0)
             return rc;
-        if (is_blank(line->p, line->len))
+        long ln = lr->lineno;
+        const char *line = lr->line;
+        if (is_blank(line, lr->len))
             continue;
         size_t bad;
-        if (!sem_utf8_valid(line->p, line->len, &bad))
+        if (!sem_utf8_valid(line, lr->len, &bad))
             return sem_error_set(err, SEM_EINVAL, "%s:%ld: invalid UTF-8 at byte %zu of the line", s->path, ln,
                                  bad);
         const char *at = NULL; /* where parsing stopped: per call, unlike cJSON_GetErrorPtr's global */
-        cJSON *o = cJSON_ParseWithLengthOpts(line->p, line->len, &at, 0);
+        cJSON *o = cJSON_ParseWithLengthOpts(line, lr->len, &at, 0);
         if (!o) {
-            size_t off = at && at >= line->p && at <= line->p + line->len ? (size_t)(at - line->p) : 0;
+            size_t off = at && at >= line && at <= line + lr->len ? (size_t)(at - line) : 0;
             return sem_error_set(err, SEM_EINVAL, "%s:%ld: malformed JSON near byte %zu", s->path, ln, off);
         }
         if (!cJSON_IsObject(o)) {

@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <cjson/cJSON.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,8 +280,10 @@ static int check_params(const sem_search *s, const sem_query_params *p, sem_erro
         return sem_error_set(err, SEM_ERANGE, "the semantic weight must be in (0, 1] (got %g)", p->semantic_weight);
     if (p->fusion != SEM_FUSION_CC && p->fusion != SEM_FUSION_RRF)
         return sem_error_set(err, SEM_EINVAL, "unknown fusion method %d", (int)p->fusion);
-    if (p->n_filters < 0 || (p->n_filters && (!p->filter_keys || !p->filter_values)))
-        return sem_error_set(err, SEM_EINVAL, "bad filter");
+    if (p->n_filters < 0 || p->n_filters > SEM_QUERY_MAX_FILTERS ||
+        (p->n_filters && (!p->filter_keys || !p->filter_values)))
+        return sem_error_set(err, SEM_EINVAL, "a filter has at most %d key=value pairs (got %d)",
+                             SEM_QUERY_MAX_FILTERS, p->n_filters);
     if (p->mode != SEM_MODE_LEXICAL && !s->model)
         return sem_error_set(err, SEM_EINVAL,
                              "this KB has no model: only --mode lexical works (index it with --model for %s search)",
@@ -380,6 +383,11 @@ static int run_query(sem_search *s, const float *vec, const char *words, const s
                 rb[i] = i + 1;
         }
     }
+    for (int i = 0; i < n; i++)
+        if (!isfinite(sc[i])) { /* only a KB written before vectors were bounded can hold such vectors */
+            rc = sem_error_set(err, SEM_ERANGE, "a score is not finite: the KB holds vectors too large to compare");
+            goto done;
+        }
     rc = fill(s, ids, sc, ra, rb, n, out, err);
 done:
     free(hs);
@@ -400,12 +408,15 @@ int sem_search_query(sem_search *s, const char *query, const sem_query_params *p
     memset(out, 0, sizeof *out);
     double t0 = sem_now();
     sem_query_params p = params ? *params : sem_query_default_params();
-    int rc = check_params(s, &p, err);
-    if (rc)
-        return rc;
     if (!query)
         return sem_error_set(err, SEM_EINVAL, "empty query");
     size_t bad, qn = strlen(query);
+    if (qn > SEM_QUERY_MAX_BYTES) /* first: the same answer in every mode */
+        return sem_error_set(err, SEM_EINVAL, "the query is too long: %zu bytes, the limit is %d", qn,
+                             SEM_QUERY_MAX_BYTES);
+    int rc = check_params(s, &p, err);
+    if (rc)
+        return rc;
     if (!sem_utf8_valid(query, qn, &bad))
         return sem_error_set(err, SEM_EINVAL, "the query is not valid UTF-8 (byte %zu)", bad);
     int blank = 1;
@@ -449,7 +460,11 @@ int sem_search_query_vector(sem_search *s, const float *vec, int dim, const sem_
         return sem_error_set(err, SEM_ERANGE, "k must be in 1..%d (got %d)", MAX_K, p.k);
     if (!vec || dim != s->dim)
         return sem_error_set(err, SEM_EINVAL, "the vector has %d dimensions, the KB %d", dim, s->dim);
-    int rc = run_query(s, vec, NULL, &p, out, err);
+    /* a lexical-only KB refuses vector search in the store (SEM_EINVAL) */
+    int rc = sem_kb_vec_check(vec, dim, "query", 0, err);
+    if (rc)
+        return rc;
+    rc = run_query(s, vec, NULL, &p, out, err);
     if (rc)
         sem_search_result_clear(out);
     else

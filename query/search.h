@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "store/kb.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,6 +69,12 @@ int sem_search_mode_parse(const char *name);
 const char *sem_search_mode_name(int mode);
 
 #define SEM_RRF_K 60
+
+/* The longest question (bytes of UTF-8) in every mode; longer is SEM_EINVAL. The one limit shared by the store
+ * (lexical search), this layer, the HTTP API (POST /search) and its /stats ("max_query_bytes"). */
+#define SEM_QUERY_MAX_BYTES SEM_KB_MAX_QUERY_BYTES
+/* The most key=value pairs of a filter (n_filters); more is SEM_EINVAL. Shared with the store and the HTTP API. */
+#define SEM_QUERY_MAX_FILTERS SEM_KB_MAX_FILTER_KEYS
 
 typedef struct sem_search_open_params {
     const char *model; /* a model folder or cached hub name; NULL = the folder recorded in the KB by

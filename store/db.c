@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/fts_query.h"
 #include "store/kb_impl.h"
 
 int sem_db_fail(sqlite3 *db, sem_error *err, const char *what)
@@ -149,7 +150,7 @@ static const char *SCHEMA_V1 =
 
 static const char *MIGRATE_1_2 =
     "CREATE VIRTUAL TABLE passages_fts USING fts5("
-    "  text, content='passages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+    "  text, content='passages', content_rowid='id', tokenize='" SEM_FTS_TOKENIZER "');"
     "INSERT INTO passages_fts(passages_fts) VALUES ('rebuild');"
     "CREATE TABLE changes("
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"

@@ -76,6 +76,11 @@ int sem_kb_get_metric(const sem_kb *kb)
     return kb->metric;
 }
 
+int sem_kb_lexical_only(const sem_kb *kb)
+{
+    return kb->lexical_only;
+}
+
 int sem_kb_vec_ok(const void *blob, int bytes, int dim)
 {
     if (!blob || bytes != dim * (int)sizeof(float))
@@ -88,6 +93,20 @@ int sem_kb_vec_ok(const void *blob, int bytes, int dim)
             return 0;
     }
     return 1;
+}
+
+int sem_kb_vec_check(const float *v, int d, const char *what, int no, sem_error *err)
+{
+    double norm2 = 0;
+    for (int i = 0; i < d; i++) {
+        if (!isfinite(v[i]))
+            return sem_error_set(err, SEM_EINVAL, "%s %d: vector[%d] is not finite", what, no, i);
+        norm2 += (double)v[i] * v[i];
+    }
+    if (!(norm2 <= SEM_KB_MAX_VEC_NORM2))
+        return sem_error_set(err, SEM_EINVAL, "%s %d: the vector is too large (squared norm %.3g, the limit is %.3g)",
+                             what, no, norm2, SEM_KB_MAX_VEC_NORM2);
+    return SEM_OK;
 }
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
@@ -704,6 +723,8 @@ sem_kb *sem_kb_create(const char *dir, const sem_kb_create_params *params, sem_e
         rc = sem_db_meta_set(db, "model_pooling", m->pooling, err);
     if (!rc)
         rc = sem_db_meta_set(db, "model_normalize", m->normalize ? "1" : "0", err);
+    if (!rc)
+        rc = sem_db_meta_set(db, "lexical_only", params->lexical_only ? "1" : "0", err);
     snprintf(num, sizeof num, "%lld", (long long)time(NULL));
     if (!rc)
         rc = sem_db_meta_set(db, "created_at", num, err);
@@ -740,6 +761,16 @@ fail_files:
     return NULL;
 }
 
+/* One required setting: a missing one makes the file "not a complete KB" (SEM_EFORMAT). */
+static int setting(sem_kb *kb, sqlite3 *db, const char *key, char *out, size_t cap, sem_error *err)
+{
+    int rc = sem_db_meta_get(db, key, out, cap, err);
+    if (rc == SEM_ENOTFOUND)
+        return sem_error_set(err, SEM_EFORMAT, "%s: the setting \"%s\" is missing: not a complete semsearch KB",
+                             kb->db_path, key);
+    return rc;
+}
+
 static int read_settings(sem_kb *kb, sqlite3 *db, sem_error *err)
 {
     char buf[256];
@@ -750,26 +781,28 @@ static int read_settings(sem_kb *kb, sqlite3 *db, sem_error *err)
                                    : rc;
     if (strlen(kb->uuid) != SEM_VINDEX_UUID_LEN)
         return sem_error_set(err, SEM_EFORMAT, "%s: malformed KB uuid", kb->db_path);
-    if ((rc = sem_db_meta_get(db, "dim", buf, sizeof buf, err)))
+    if ((rc = setting(kb, db, "dim", buf, sizeof buf, err)))
         return rc;
     char *end;
     long dim = strtol(buf, &end, 10);
     if (*end || dim < 1 || dim > 65536)
         return sem_error_set(err, SEM_EFORMAT, "%s: bad dimension \"%s\"", kb->db_path, buf);
     kb->model.dim = (int)dim;
-    if ((rc = sem_db_meta_get(db, "metric", buf, sizeof buf, err)))
+    if ((rc = setting(kb, db, "metric", buf, sizeof buf, err)))
         return rc;
     kb->metric = sem_kb_metric_parse(buf);
     if (kb->metric < 0)
         return sem_error_set(err, SEM_EFORMAT, "%s: bad metric \"%s\"", kb->db_path, buf);
-    if ((rc = sem_db_meta_get(db, "index_spec", kb->spec, sizeof kb->spec, err)) ||
-        (rc = sem_db_meta_get(db, "model_name", kb->model.name, sizeof kb->model.name, err)) ||
-        (rc = sem_db_meta_get(db, "model_hash", kb->model.config_hash, sizeof kb->model.config_hash, err)) ||
-        (rc = sem_db_meta_get(db, "model_pooling", kb->model.pooling, sizeof kb->model.pooling, err)) ||
-        (rc = sem_db_meta_get(db, "model_normalize", buf, sizeof buf, err)))
-        return rc == SEM_ENOTFOUND ? sem_error_set(err, SEM_EFORMAT, "%s: %s", kb->db_path, err ? err->msg : "")
-                                   : rc;
+    if ((rc = setting(kb, db, "index_spec", kb->spec, sizeof kb->spec, err)) ||
+        (rc = setting(kb, db, "model_name", kb->model.name, sizeof kb->model.name, err)) ||
+        (rc = setting(kb, db, "model_hash", kb->model.config_hash, sizeof kb->model.config_hash, err)) ||
+        (rc = setting(kb, db, "model_pooling", kb->model.pooling, sizeof kb->model.pooling, err)) ||
+        (rc = setting(kb, db, "model_normalize", buf, sizeof buf, err)))
+        return rc;
     kb->model.normalize = strcmp(buf, "1") == 0;
+    /* KBs made before the setting existed: the indexer made lexical-only KBs as dim 1 without a model */
+    rc = sem_db_meta_get(db, "lexical_only", buf, sizeof buf, NULL);
+    kb->lexical_only = rc == SEM_OK ? strcmp(buf, "1") == 0 : !kb->model.config_hash[0] && kb->model.dim == 1;
     return SEM_OK;
 }
 
@@ -927,11 +960,8 @@ static int validate_docs(sem_kb *kb, const sem_kb_doc *docs, int n, float **X, i
                                      doc->ext_id, j, (long long)p->start, (long long)p->end, (long long)tlen);
             if (!p->vec)
                 return sem_error_set(err, SEM_EINVAL, "document \"%s\": passage %d has no vector", doc->ext_id, j);
-            for (int k = 0; k < d; k++) {
-                if (!isfinite(p->vec[k]))
-                    return sem_error_set(err, SEM_EINVAL, "document \"%s\": passage %d vector[%d] is not finite",
-                                         doc->ext_id, j, k);
-            }
+            if ((rc = sem_kb_vec_check(p->vec, d, "passage", j, err)))
+                return sem_error_prefix(err, "document \"%s\"", doc->ext_id);
         }
         tot += doc->n_passages;
     }

@@ -94,6 +94,9 @@ typedef struct sem_kb_create_params {
     const char *index_spec; /* a faiss_index_factory string ("Flat", "IVF1024,Flat", "IVF1024,PQ48np",
                                "OPQ48,IVF1024,PQ48np", "HNSW32", "PCAW256,Flat", ...) or "auto"; NULL = "auto" */
     int metric;             /* SEM_KB_METRIC_IP (default) or SEM_KB_METRIC_L2 */
+    int lexical_only;       /* 1: a KB for FTS5 search only (no model; passages carry placeholder vectors of
+                               model.dim): sem_kb_search refuses it with SEM_EINVAL. KBs made before this flag
+                               existed count as lexical-only when they have no model and dim 1. */
 } sem_kb_create_params;
 sem_kb_create_params sem_kb_default_create_params(void);
 
@@ -134,6 +137,7 @@ int sem_kb_refresh(sem_kb *kb, int64_t *n_applied, sem_error *err);
 void sem_kb_get_model(const sem_kb *kb, sem_kb_model *out);
 int sem_kb_dim(const sem_kb *kb);
 int sem_kb_get_metric(const sem_kb *kb);
+int sem_kb_lexical_only(const sem_kb *kb); /* 1: FTS5 search only (see sem_kb_create_params.lexical_only) */
 
 /* ---- documents -------------------------------------------------------------------------------------------- */
 
@@ -206,9 +210,23 @@ int sem_kb_foreach_vector(sem_kb *kb, int (*cb)(void *user_data, const sem_kb_ve
 
 /* ---- search ----------------------------------------------------------------------------------------------- */
 
+/* Limits shared by every layer that takes a search (store, query/, the HTTP API, its /stats): */
+#define SEM_KB_MAX_QUERY_BYTES 65536 /* longest text query, in bytes of UTF-8 (longer: SEM_EINVAL) */
+#define SEM_KB_MAX_FILTER_KEYS 64    /* most key=value pairs in one filter (more: SEM_EINVAL) */
+#define SEM_KB_MAX_FILTER_KEY_BYTES 64
+/* Largest squared L2 norm of a stored or query vector (2^120, about 1.3e36): with both below it, inner products
+ * and squared distances (at most 4 * 2^120) stay far inside float range, so scores are always finite. Larger
+ * vectors are SEM_EINVAL (normalized model vectors have norm 1). */
+#define SEM_KB_MAX_VEC_NORM2 1.329227995784916e36
+
+/* Checks a vector given to put or search: (d) finite floats whose squared norm is at most SEM_KB_MAX_VEC_NORM2.
+ * what and no name it in the message ("query 0: ...", "passage 3: ..."). SEM_OK or SEM_EINVAL. Any thread. */
+int sem_kb_vec_check(const float *v, int d, const char *what, int no, sem_error *err);
+
 /* A metadata filter: a passage passes when for every i, its document's metadata has
  * CAST(json_extract(meta, '$."keys[i]"') AS TEXT) = values[i] (so true matches "1", 3 matches "3"). Keys are
- * top-level names: letters, digits, '_', '-', '.', at most 64 bytes. */
+ * top-level names: letters, digits, '_', '-', '.', at most SEM_KB_MAX_FILTER_KEY_BYTES bytes; at most
+ * SEM_KB_MAX_FILTER_KEYS pairs. */
 typedef struct sem_kb_filter {
     const char *const *keys;
     const char *const *values;
@@ -270,6 +288,7 @@ typedef struct sem_kb_info {
     int metric;
     int schema_version;
     int read_only;
+    int lexical_only;      /* 1: FTS5 search only (see sem_kb_create_params.lexical_only) */
     char index_spec[128];  /* as configured: a factory string or "auto" */
     char index_built[128]; /* the factory string the current index was built from ("auto" resolved) */
     char index_type[64];   /* e.g. "IndexIVFPQ", "IndexIDMap(IndexFlat)", "exact (untrained)" */
@@ -319,6 +338,12 @@ int sem_kb_compact(sem_kb *kb, const char *index_spec, sem_error *err);
  * *n_out (may be NULL) receives the number of passages written. */
 int sem_kb_export_jsonl(sem_kb *kb, FILE *out, int64_t *n_out, sem_error *err);
 int sem_kb_export_npy(sem_kb *kb, FILE *vectors_out, FILE *ids_out, int64_t *n_out, sem_error *err);
+
+/* Checks that spec is an index spec this store accepts for dimension d (docs/store.md, "Index specs": a bounded
+ * subset of faiss_index_factory strings: {PCA[W][R]n, OPQm[_n], RR[n], L2norm ","} then Flat, IVFn,(Flat|code),
+ * HNSWm[,Flat|,SQx] or code, where code is PQm[xb][np], PQmx4fs[r], SQ4, SQ6, SQ8 or SQfp16; numbers bounded).
+ * Pure: FAISS is not called (sem_kb_resolve_spec also tries the factory). SEM_EINVAL with the reason. Any thread. */
+int sem_kb_check_spec(const char *spec, int d, sem_error *err);
 
 /* Resolves "auto" (or checks a factory string) for n vectors of dim d: writes the factory string into out.
  * auto: Flat below 10000 vectors; IVF{nlist},Flat with nlist = 4*sqrt(n) rounded to a power of two and at most

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include "common/strbuf.h"
 #include "store/kb.h"
 #include "store/vindex.h"
 
@@ -16,6 +17,7 @@ struct sem_kb {
     char spec[128]; /* configured: a factory string or "auto" */
     char uuid[40];
     int schema_version;
+    int lexical_only; /* made without a model for FTS5 search only: vector search is refused */
     int lock_fd; /* flock'd LOCK file (read-write only), -1 otherwise */
 
     pthread_mutex_t write_mu; /* serializes put/delete/save/compact; guards wdb, dirty, saved_seq */
@@ -71,6 +73,7 @@ void sem_kb_conn_put(sem_kb *kb, sqlite3 *db);
 int sem_kb_build_index(sem_kb *kb, sqlite3 *db, const char *spec, sem_vindex **out, sem_error *err);
 /* Decodes a vector blob; 0 if its size is wrong or a value is not finite. */
 int sem_kb_vec_ok(const void *blob, int bytes, int dim);
+
 /* Saves the index (caller holds write_mu). */
 int sem_kb_save_locked(sem_kb *kb, sem_error *err);
 
@@ -79,10 +82,15 @@ int sem_kb_save_locked(sem_kb *kb, sem_error *err);
 int sem_kb_rebuild_swap(sem_kb *kb, const char *spec, sem_error *err);
 
 /* ---- search.c ---- */
-/* Validates a filter and appends " AND CAST(json_extract(d.meta, ?N) AS TEXT) = ?M ..." to sql (size cap),
- * numbering parameters from first_param. */
-int sem_kb_filter_sql(const sem_kb_filter *f, int first_param, char *sql, size_t cap, sem_error *err);
-/* Binds the filter's parameters (paths and values) from first_param. */
+/* Validates a filter (NULL or n == 0: none): key count, key syntax, UTF-8 values. SEM_EINVAL with a message. */
+int sem_kb_filter_check(const sem_kb_filter *f, sem_error *err);
+/* Validates a filter and appends " AND CAST(json_extract(d.meta, ?N) AS TEXT) = ?M ..." to sql, numbering
+ * parameters from first_param (1..1000). */
+int sem_kb_filter_sql(const sem_kb_filter *f, int first_param, sem_strbuf *sql, sem_error *err);
+/* Binds the filter's parameters (paths and values) from first_param; returns an SQLITE_* code. */
 int sem_kb_filter_bind(sqlite3_stmt *st, const sem_kb_filter *f, int first_param);
+/* Prepares head + the filter's conditions + tail (NULL: none) on db and binds the filter: *st caller-owned. */
+int sem_kb_filter_prepare(sqlite3 *db, const char *head, const sem_kb_filter *f, int first_param, const char *tail,
+                          sqlite3_stmt **st, sem_error *err);
 
 #endif

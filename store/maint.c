@@ -22,6 +22,7 @@ int sem_kb_get_info(sem_kb *kb, sem_kb_info *out, sem_error *err)
     out->metric = kb->metric;
     out->schema_version = SEM_KB_SCHEMA_VERSION;
     out->read_only = kb->read_only;
+    out->lexical_only = kb->lexical_only;
     int rc = sem_kb_count(kb, &out->n_docs, &out->n_passages, err);
     if (rc)
         return rc;
@@ -186,7 +187,10 @@ int sem_kb_compact(sem_kb *kb, const char *index_spec, sem_error *err)
     if (kb->read_only)
         return sem_error_set(err, SEM_EINVAL, "KB %s is open read-only", kb->dir);
     char spec[128], tmp[128];
-    snprintf(spec, sizeof spec, "%s", index_spec && *index_spec ? index_spec : kb->spec);
+    const char *want = index_spec && *index_spec ? index_spec : kb->spec;
+    if (strlen(want) >= sizeof spec) /* a truncated spec could be another valid one */
+        return sem_error_set(err, SEM_EINVAL, "index spec too long (max %zu bytes)", sizeof spec - 1);
+    snprintf(spec, sizeof spec, "%s", want);
     int rc = sem_kb_resolve_spec(spec, 0, kb->model.dim, tmp, sizeof tmp, err);
     if (rc)
         return rc;

@@ -5,11 +5,14 @@
 #include <string.h>
 
 #include "common/fileio.h"
+#include "common/strbuf.h"
+#include "store/fts_query.h"
 #include "store/kb_impl.h"
 
 #define EXACT_FILTER_MAX 20000 /* filters matching at most this many passages are searched exactly */
-#define MAX_FILTER_KEYS 16
 #define MAX_K 10000
+#define MAX_NPROBE (1 << 20)    /* FAISS clamps nprobe to nlist anyway */
+#define MAX_EF_SEARCH (1 << 20) /* HNSW allocates heaps of efSearch entries per query */
 
 sem_kb_search_params sem_kb_default_search_params(void)
 {
@@ -22,7 +25,7 @@ sem_kb_search_params sem_kb_default_search_params(void)
 static int key_ok(const char *k)
 {
     size_t n = k ? strlen(k) : 0;
-    if (n == 0 || n > 64)
+    if (n == 0 || n > SEM_KB_MAX_FILTER_KEY_BYTES)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = k[i];
@@ -33,39 +36,71 @@ static int key_ok(const char *k)
     return 1;
 }
 
-int sem_kb_filter_sql(const sem_kb_filter *f, int first_param, char *sql, size_t cap, sem_error *err)
+int sem_kb_filter_check(const sem_kb_filter *f, sem_error *err)
 {
     if (!f || f->n == 0)
         return SEM_OK;
-    if (f->n < 0 || f->n > MAX_FILTER_KEYS || !f->keys || !f->values)
-        return sem_error_set(err, SEM_EINVAL, "filter: 0..%d key=value pairs", MAX_FILTER_KEYS);
+    if (f->n < 0 || f->n > SEM_KB_MAX_FILTER_KEYS || !f->keys || !f->values)
+        return sem_error_set(err, SEM_EINVAL, "a filter has 1..%d key=value pairs (got %d)", SEM_KB_MAX_FILTER_KEYS,
+                             f->n);
     for (int i = 0; i < f->n; i++) {
         if (!key_ok(f->keys[i]))
-            return sem_error_set(err, SEM_EINVAL,
-                                 "filter key \"%s\" must be 1-64 letters, digits, '_', '-' or '.'",
-                                 f->keys[i] ? f->keys[i] : "(null)");
+            return sem_error_set(err, SEM_EINVAL, "filter key \"%.80s\" must be 1-%d letters, digits, '_', '-' or '.'",
+                                 f->keys[i] ? f->keys[i] : "(null)", SEM_KB_MAX_FILTER_KEY_BYTES);
         if (!f->values[i] || !sem_utf8_valid(f->values[i], strlen(f->values[i]), NULL))
             return sem_error_set(err, SEM_EINVAL, "filter value for \"%s\" is missing or not UTF-8", f->keys[i]);
-        size_t len = strlen(sql);
-        int w = snprintf(sql + len, cap - len, " AND CAST(json_extract(d.meta, ?%d) AS TEXT) = ?%d",
-                         first_param + 2 * i, first_param + 2 * i + 1);
-        if (w < 0 || (size_t)w >= cap - len)
-            return sem_error_set(err, SEM_EINTERNAL, "filter SQL too long");
     }
     return SEM_OK;
+}
+
+int sem_kb_filter_sql(const sem_kb_filter *f, int first_param, sem_strbuf *sql, sem_error *err)
+{
+    int rc = sem_kb_filter_check(f, err);
+    if (rc || !f)
+        return rc;
+    if (first_param < 1 || first_param > 1000)
+        return sem_error_set(err, SEM_EINTERNAL, "filter parameters from %d", first_param);
+    for (int i = 0; i < f->n; i++)
+        sem_strbuf_printf(sql, " AND CAST(json_extract(d.meta, ?%d) AS TEXT) = ?%d", first_param + 2 * i,
+                          first_param + 2 * i + 1);
+    return sql->oom ? sem_error_set(err, SEM_ENOMEM, "out of memory") : SEM_OK;
 }
 
 int sem_kb_filter_bind(sqlite3_stmt *st, const sem_kb_filter *f, int first_param)
 {
     if (!f)
-        return SEM_OK;
+        return SQLITE_OK;
     for (int i = 0; i < f->n; i++) {
-        char path[80];
+        char path[SEM_KB_MAX_FILTER_KEY_BYTES + 8]; /* $."key" */
         snprintf(path, sizeof path, "$.\"%s\"", f->keys[i]);
-        sqlite3_bind_text(st, first_param + 2 * i, path, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, first_param + 2 * i + 1, f->values[i], -1, SQLITE_TRANSIENT);
+        int rc = sqlite3_bind_text(st, first_param + 2 * i, path, -1, SQLITE_TRANSIENT);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_text(st, first_param + 2 * i + 1, f->values[i], -1, SQLITE_TRANSIENT);
+        if (rc != SQLITE_OK)
+            return rc;
     }
-    return SEM_OK;
+    return SQLITE_OK;
+}
+
+int sem_kb_filter_prepare(sqlite3 *db, const char *head, const sem_kb_filter *f, int first_param, const char *tail,
+                          sqlite3_stmt **st, sem_error *err)
+{
+    *st = NULL;
+    sem_strbuf sql = {0};
+    sem_strbuf_puts(&sql, head);
+    int rc = sem_kb_filter_sql(f, first_param, &sql, err);
+    sem_strbuf_puts(&sql, tail ? tail : "");
+    if (!rc && sql.oom)
+        rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+    if (!rc)
+        rc = sem_db_prepare(db, sql.s, st, err);
+    sem_strbuf_free(&sql);
+    if (!rc && sem_kb_filter_bind(*st, f, first_param) != SQLITE_OK) {
+        rc = sem_db_fail(db, err, "binding the filter");
+        sqlite3_finalize(*st);
+        *st = NULL;
+    }
+    return rc;
 }
 
 static int check_params(const sem_kb_search_params *p, sem_error *err)
@@ -74,9 +109,11 @@ static int check_params(const sem_kb_search_params *p, sem_error *err)
         return sem_error_set(err, SEM_EINVAL, "no search parameters");
     if (p->k < 1 || p->k > MAX_K)
         return sem_error_set(err, SEM_EINVAL, "k = %d out of range 1..%d", p->k, MAX_K);
-    if (p->nprobe < 0 || p->ef_search < 0)
-        return sem_error_set(err, SEM_EINVAL, "nprobe and ef_search must be >= 0");
-    return SEM_OK;
+    if (p->nprobe < 0 || p->nprobe > MAX_NPROBE)
+        return sem_error_set(err, SEM_EINVAL, "nprobe = %d out of range 0..%d", p->nprobe, MAX_NPROBE);
+    if (p->ef_search < 0 || p->ef_search > MAX_EF_SEARCH)
+        return sem_error_set(err, SEM_EINVAL, "ef_search = %d out of range 0..%d", p->ef_search, MAX_EF_SEARCH);
+    return sem_kb_filter_check(p->filter, err);
 }
 
 static int has_filter(const sem_kb_search_params *p)
@@ -115,14 +152,11 @@ static int default_nprobe(const sem_vindex *v)
 static int search_exact_filtered(sem_kb *kb, sqlite3 *db, const float *q, int nq, const sem_kb_search_params *p,
                                  sem_kb_hit *hits, int *n_hits, sem_error *err)
 {
-    char sql[2048] = "SELECT p.id, p.vec FROM passages p JOIN documents d ON d.id = p.doc_id WHERE 1";
-    int rc = sem_kb_filter_sql(p->filter, 1, sql, sizeof sql, err);
+    sqlite3_stmt *st;
+    int rc = sem_kb_filter_prepare(db, "SELECT p.id, p.vec FROM passages p JOIN documents d ON d.id = p.doc_id WHERE 1",
+                                   p->filter, 1, NULL, &st, err);
     if (rc)
         return rc;
-    sqlite3_stmt *st;
-    if ((rc = sem_db_prepare(db, sql, &st, err)))
-        return rc;
-    sem_kb_filter_bind(st, p->filter, 1);
     int d = kb->model.dim, s;
     float *v = malloc((size_t)d * sizeof *v);
     if (!v) {
@@ -162,14 +196,11 @@ static int search_exact_filtered(sem_kb *kb, sqlite3 *db, const float *q, int nq
 static int search_overfetch(sem_kb *kb, sqlite3 *db, const float *q, int nq, const sem_kb_search_params *p,
                             int64_t n_match, sem_kb_hit *hits, int *n_hits, sem_error *err)
 {
-    char sql[2048] = "SELECT 1 FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.id = ?1";
-    int rc = sem_kb_filter_sql(p->filter, 2, sql, sizeof sql, err);
+    sqlite3_stmt *st;
+    int rc = sem_kb_filter_prepare(db, "SELECT 1 FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.id = ?1",
+                                   p->filter, 2, NULL, &st, err);
     if (rc)
         return rc;
-    sqlite3_stmt *st;
-    if ((rc = sem_db_prepare(db, sql, &st, err)))
-        return rc;
-    sem_kb_filter_bind(st, p->filter, 2);
     sem_kb_hit *buf = NULL;
     int d = kb->model.dim;
     for (int i = 0; i < nq && !rc; i++) {
@@ -229,11 +260,13 @@ int sem_kb_search(sem_kb *kb, const float *queries, int nq, const sem_kb_search_
         return rc;
     if (!kb || !queries || nq < 1 || !hits || !n_hits)
         return sem_error_set(err, SEM_EINVAL, "sem_kb_search: bad arguments");
+    if (kb->lexical_only)
+        return sem_error_set(err, SEM_EINVAL, "this KB is lexical-only (made without a model): it holds no vectors "
+                                              "to search; use lexical (text) search");
     int d = kb->model.dim;
-    for (size_t i = 0; i < (size_t)nq * (size_t)d; i++) {
-        if (!isfinite(queries[i]))
-            return sem_error_set(err, SEM_EINVAL, "query %zu has a non-finite value", i / (size_t)d);
-    }
+    for (int i = 0; i < nq; i++)
+        if ((rc = sem_kb_vec_check(queries + (size_t)i * d, d, "query", i, err)))
+            return rc;
     for (int i = 0; i < nq; i++)
         n_hits[i] = 0;
     if (!has_filter(params)) {
@@ -246,13 +279,11 @@ int sem_kb_search(sem_kb *kb, const float *queries, int nq, const sem_kb_search_
     sqlite3 *db = sem_kb_conn_get(kb, err);
     if (!db)
         return err ? err->code : SEM_EIO;
-    char sql[2048] = "SELECT count(*) FROM passages p JOIN documents d ON d.id = p.doc_id WHERE 1";
     sqlite3_stmt *st = NULL;
     int64_t m = 0;
-    if ((rc = sem_kb_filter_sql(params->filter, 1, sql, sizeof sql, err)) ||
-        (rc = sem_db_prepare(db, sql, &st, err)))
+    if ((rc = sem_kb_filter_prepare(db, "SELECT count(*) FROM passages p JOIN documents d ON d.id = p.doc_id WHERE 1",
+                                    params->filter, 1, NULL, &st, err)))
         goto out;
-    sem_kb_filter_bind(st, params->filter, 1);
     if (sqlite3_step(st) != SQLITE_ROW) {
         rc = sem_db_fail(db, err, "counting filter matches");
         goto out;
@@ -271,47 +302,6 @@ out:
     return rc;
 }
 
-/* Free text -> an FTS5 query of quoted words joined by OR (no FTS syntax can leak through). */
-static int fts_query(const char *text, char **out, sem_error *err)
-{
-    size_t n = strlen(text);
-    if (!sem_utf8_valid(text, n, NULL))
-        return sem_error_set(err, SEM_EINVAL, "query is not valid UTF-8");
-    if (n > 65536)
-        return sem_error_set(err, SEM_EINVAL, "query too long (max 65536 bytes)");
-    char *q = malloc(n * 3 + 16);
-    if (!q)
-        return sem_error_set(err, SEM_ENOMEM, "out of memory");
-    size_t o = 0;
-    int words = 0;
-    for (size_t i = 0; i < n && words < 64;) {
-        unsigned char c = (unsigned char)text[i];
-        int wordc = (c >= 0x80) || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-        if (!wordc) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < n) {
-            unsigned char e = (unsigned char)text[j];
-            if (!((e >= 0x80) || (e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z')))
-                break;
-            j++;
-        }
-        if (words)
-            o += (size_t)sprintf(q + o, " OR ");
-        q[o++] = '"';
-        memcpy(q + o, text + i, j - i);
-        o += j - i;
-        q[o++] = '"';
-        words++;
-        i = j;
-    }
-    q[o] = 0;
-    *out = q;
-    return SEM_OK;
-}
-
 int sem_kb_search_text(sem_kb *kb, const char *query, const sem_kb_search_params *params, sem_kb_hit *hits,
                        int *n_hits, sem_error *err)
 {
@@ -323,36 +313,30 @@ int sem_kb_search_text(sem_kb *kb, const char *query, const sem_kb_search_params
         return sem_error_set(err, SEM_EINVAL, "sem_kb_search_text: bad arguments");
     *n_hits = 0;
     char *fq = NULL;
-    if ((rc = fts_query(query, &fq, err)))
+    if ((rc = sem_fts_query(query, &fq, err)))
         return rc;
     if (!fq[0]) {
         free(fq);
         return SEM_OK;
     }
-    char sql[2048];
-    if (has_filter(params))
-        snprintf(sql, sizeof sql, "SELECT passages_fts.rowid, bm25(passages_fts) FROM passages_fts "
-                                  "JOIN passages p ON p.id = passages_fts.rowid JOIN documents d ON d.id = p.doc_id "
-                                  "WHERE passages_fts MATCH ?1");
-    else
-        snprintf(sql, sizeof sql, "SELECT rowid, bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ?1");
-    if ((rc = sem_kb_filter_sql(params->filter, 3, sql, sizeof sql, err))) {
-        free(fq);
-        return rc;
-    }
-    size_t len = strlen(sql);
-    snprintf(sql + len, sizeof sql - len, " ORDER BY bm25(passages_fts) LIMIT ?2");
+    const char *head = has_filter(params)
+                           ? "SELECT passages_fts.rowid, bm25(passages_fts) FROM passages_fts "
+                             "JOIN passages p ON p.id = passages_fts.rowid JOIN documents d ON d.id = p.doc_id "
+                             "WHERE passages_fts MATCH ?1"
+                           : "SELECT rowid, bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ?1";
     sqlite3 *db = sem_kb_conn_get(kb, err);
     if (!db) {
         free(fq);
         return err ? err->code : SEM_EIO;
     }
     sqlite3_stmt *st = NULL;
-    if ((rc = sem_db_prepare(db, sql, &st, err)))
+    if ((rc = sem_kb_filter_prepare(db, head, params->filter, 3, " ORDER BY bm25(passages_fts) LIMIT ?2", &st, err)))
         goto out;
-    sqlite3_bind_text(st, 1, fq, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, params->k);
-    sem_kb_filter_bind(st, params->filter, 3);
+    if (sqlite3_bind_text(st, 1, fq, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int(st, 2, params->k) != SQLITE_OK) {
+        rc = sem_db_fail(db, err, "text search");
+        goto out;
+    }
     int s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW && *n_hits < params->k) {
         hits[*n_hits].passage_id = sqlite3_column_int64(st, 0);

@@ -134,14 +134,12 @@ int sem_kb_resolve_spec(const char *spec, int64_t n, int d, char *out, size_t ou
         strcpy(out, buf);
         return SEM_OK;
     }
+    int rc = sem_kb_check_spec(spec, d, err); /* only specs of our grammar reach FAISS */
+    if (rc)
+        return rc;
     size_t len = strlen(spec);
-    if (len >= out_size || len >= 128)
-        return sem_error_set(err, SEM_EINVAL, "index spec too long (max 127 bytes)");
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)spec[i];
-        if (c < 0x20 || c > 0x7e)
-            return sem_error_set(err, SEM_EINVAL, "index spec has a non-printable byte at %zu", i);
-    }
+    if (len >= out_size)
+        return sem_error_set(err, SEM_ERANGE, "spec buffer too small");
     FaissIndex *idx = NULL;
     if (faiss_index_factory(&idx, d, spec, METRIC_INNER_PRODUCT) != 0 || !idx) {
         const char *m = faiss_get_last_error();
@@ -300,7 +298,7 @@ static int is_tomb(const sem_vindex *v, int64_t id)
 
 static int add_tombs(sem_vindex *v, int64_t n, const int64_t *ids, sem_error *err)
 {
-    if ((uint64_t)n > SIZE_MAX / sizeof(int64_t) - v->ntomb)
+    if (n < 0 || (uint64_t)n > SIZE_MAX / (4 * sizeof(int64_t)) - v->ntomb) /* the cap below doubles it */
         return sem_error_set(err, SEM_ENOMEM, "too many tombstones");
     if (v->ntomb + (size_t)n > v->tomb_cap) {
         size_t cap = (v->ntomb + (size_t)n) * 2 + 16;

@@ -2,6 +2,7 @@
 #include "train/data.h"
 
 #include "common/fileio.h"
+#include "common/linereader.h"
 #include "common/log.h"
 #include "encoder/tokenizer.h"
 
@@ -102,20 +103,29 @@ int sem_tdata_add_files(sem_tdata *d, const char *vocab_path, int do_lower_case,
         return err ? err->code : SEM_EINVAL;
     int rc = SEM_OK;
     int32_t *ids = NULL, *ids_b = NULL;
-    char *line = NULL;
-    size_t line_cap = 0;
+    sem_linereader lr = {0};
     for (int f = 0; f < n_files && rc == SEM_OK; f++) {
         FILE *fp = fopen(files[f], "rb");
         if (!fp) {
             rc = sem_error_set(err, SEM_EIO, "%s: %s", files[f], strerror(errno));
             break;
         }
-        ssize_t got;
-        long lineno = 0;
-        while (rc == SEM_OK && (got = getline(&line, &line_cap, fp)) >= 0) {
-            lineno++;
-            size_t len = (size_t)got;
-            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        sem_linereader_init(&lr, fp, SEM_LINEREADER_DEFAULT_MAX);
+        int got;
+        sem_error le;
+        while (rc == SEM_OK && (got = sem_linereader_next(&lr, &le)) != 0) {
+            if (got == SEM_ERANGE) { /* a line too long to be a training example: skipped like other bad lines */
+                sem_log(SEM_LOG_WARN, "%s: %s: skipped", files[f], le.msg);
+                d->skipped++;
+                continue;
+            }
+            if (got < 0) { /* a read error or no memory: never the end of the file */
+                rc = sem_error_set(err, got, "%s: %s", files[f], le.msg);
+                break;
+            }
+            char *line = lr.line;
+            size_t len = lr.len;
+            while (len > 0 && line[len - 1] == '\r')
                 line[--len] = 0;
             if (len == 0)
                 continue;
@@ -156,11 +166,9 @@ int sem_tdata_add_files(sem_tdata *d, const char *vocab_path, int do_lower_case,
             free(ids_b);
             ids = ids_b = NULL;
         }
-        if (rc == SEM_OK && ferror(fp))
-            rc = sem_error_set(err, SEM_EIO, "%s: read error", files[f]);
+        sem_linereader_free(&lr);
         fclose(fp);
     }
-    free(line);
     sem_tokenizer_free(tk);
     return rc;
 }

@@ -1,7 +1,9 @@
 /* web/docs.c: document writes and reads.
  *   POST /documents        {"documents":[{"id":"…","text":"…" | "question":"…","answer":"…","title":"…",
- *                          "metadata":{…}}],"kb":"name"} adds or replaces a batch in ONE transaction (the JSONL
- *                          ingestion fields, via the indexer): durable and searchable when the response returns.
+ *                          "metadata":{…},"vector":[…]}],"kb":"name"} adds or replaces a batch in ONE transaction
+ *                          (the JSONL ingestion fields, via the indexer): durable and searchable when the response
+ *                          returns; the reply counts "added" (new ids) and "replaced" documents apart. "vector":
+ *                          required in a KB made with --dim (no model), refused in one with a model.
  *   GET /documents/{id}    the stored document with its passages (?kb=name picks the KB); 404 when absent.
  *   DELETE /documents/{id} deletes it (one transaction); 404 when absent. */
 #include "web/internal.h"
@@ -74,8 +76,8 @@ int web_h_docs_add(const web_state *st, const web_http_req *req, web_reply *r)
         web_error_from(r, &err);
         goto done;
     }
-    long n_passages = 0;
-    int prc = sem_index_put_docs(web_kb_store(k), web_kb_model(k), ctx, docs, n, 0, -1, &n_passages, &err);
+    sem_index_put_counts counts;
+    int prc = sem_index_put_docs_counted(web_kb_store(k), web_kb_model(k), ctx, docs, n, 0, -1, &counts, &err);
     if (ctx)
         web_encpool_put(web_kb_encpool(k), ctx);
     if (prc != SEM_OK) {
@@ -83,13 +85,14 @@ int web_h_docs_add(const web_state *st, const web_http_req *req, web_reply *r)
         goto done;
     }
     if (ctx)
-        web_metrics_encoded(st->metrics, n_passages, 0);
+        web_metrics_encoded(st->metrics, counts.passages, 0);
     cJSON *out = cJSON_CreateObject();
     cJSON *ids = cJSON_AddArrayToObject(out, "ids");
     for (int i = 0; ids && i < n; i++)
         cJSON_AddItemToArray(ids, cJSON_CreateString(docs[i].id));
-    cJSON_AddNumberToObject(out, "added", n);
-    cJSON_AddNumberToObject(out, "passages", (double)n_passages);
+    cJSON_AddNumberToObject(out, "added", (double)counts.added);
+    cJSON_AddNumberToObject(out, "replaced", (double)counts.replaced);
+    cJSON_AddNumberToObject(out, "passages", (double)counts.passages);
     cJSON_AddStringToObject(out, "kb", web_kb_name(k));
     cJSON_AddNumberToObject(out, "took_ms", round((sem_now() - t0) * 1e6) / 1e3);
     rc = web_reply_json(r, 200, out);

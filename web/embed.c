@@ -5,22 +5,40 @@
  *                         {"object":"list","data":[{"object":"embedding","index":0,"embedding":[…]}],…,"usage":{…}}
  *   POST /encode          bert-as-service: {"id":…,"texts":["…"],"is_tokenized":false} →
  *                         {"id":…,"results":[[…]],"status":200}
- * All three take an optional "kb" naming the knowledge base whose model encodes (default: the first). */
+ * All three take an optional "kb" naming the knowledge base whose model encodes (default: the first).
+ * /v1/embeddings and /encode return vectors normalized as the KB's own are (L2-normalized for an inner-product
+ * KB, the model's choice otherwise), so that they can be compared with search scores; /embed follows TEI's
+ * "normalize" (default true).
+ * Bounds on one request: at most max_batch texts and web_max_tokens() tokens, counted after truncation to the
+ * model's limit (413 beyond); the encoder runs in chunks of ENCODE_CHUNK texts and stops when the client has
+ * gone (web_req_cancelled). */
 #include "web/internal.h"
 
 #include "encoder/tokenizer.h"
+#include "store/kb.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+enum { ENCODE_CHUNK = 32 }; /* texts per sem_encode call: one forward pass; cancellation is checked between */
+
+static int over_budget(const web_state *st, int model_max, web_reply *r)
+{
+    return web_error(r, 413,
+                     "the request has more than %ld tokens (counted after truncation to the model's %d per text): "
+                     "that is this server's limit per request (--max-tokens); send fewer or shorter texts",
+                     web_max_tokens(st), model_max);
+}
+
 /* Counts each text's tokens with [CLS]/[SEP], capped at the model's limit: the tokens the encoder runs. With
- * truncate == 0 a text over the limit is a 400 (TEI's rule). Fills *total. */
-static int count_tokens(const sem_model *m, const char *const *texts, int n, int truncate, long *total,
-                        web_reply *r)
+ * truncate == 0 a text over the limit is a 400 (TEI's rule). A 413 as soon as the sum passes the server's budget.
+ * Fills *total. */
+static int count_tokens(const web_state *st, const sem_model *m, const char *const *texts, int n, int truncate,
+                        long *total, web_reply *r)
 {
     sem_model_info mi;
     sem_model_get_info(m, &mi);
-    long sum = 0;
+    long sum = 0, budget = web_max_tokens(st);
     for (int i = 0; i < n; i++) {
         int t = sem_model_count_tokens(m, texts[i], -1);
         if (t < 0)
@@ -34,33 +52,61 @@ static int count_tokens(const sem_model *m, const char *const *texts, int n, int
             with_specials = mi.max_tokens;
         }
         sum += with_specials;
+        if (sum > budget)
+            return over_budget(st, mi.max_tokens, r);
     }
     *total = sum;
     return 0;
 }
 
+/* How the KB's own vectors are normalized (see indexer/pipeline.c): unit length for inner product, where it is
+ * cosine similarity; the model's choice otherwise. A sem_encode_params.normalize value. */
+static int kb_normalize(const web_kb *k)
+{
+    return sem_kb_get_metric(web_kb_store(k)) == SEM_KB_METRIC_IP ? 1 : -1;
+}
+
+/* Encodes n inputs with k's model into out, (n, dim) row-major, ENCODE_CHUNK at a time: texts, or pre-tokenized
+ * inputs when tokens is not NULL. Between chunks, stops if the client has gone (a 503 nobody reads). */
+static int encode_chunked(const web_http_req *req, web_kb *k, const char *const *texts, const sem_token_input *tokens,
+                          int n, int normalize, float *out, web_reply *r)
+{
+    size_t dim = (size_t)sem_model_dim(web_kb_model(k));
+    sem_error err = {0};
+    sem_encoder_ctx *ctx = web_encpool_get(web_kb_encpool(k), &err);
+    if (!ctx)
+        return web_error_from(r, &err);
+    sem_encode_params ep = sem_encode_default_params();
+    ep.normalize = normalize;
+    int rc = SEM_OK, cancelled = 0;
+    for (int i = 0; i < n && rc == SEM_OK; i += ENCODE_CHUNK) {
+        if (web_req_cancelled(req)) {
+            cancelled = 1;
+            break;
+        }
+        int c = n - i < ENCODE_CHUNK ? n - i : ENCODE_CHUNK;
+        float *o = out + (size_t)i * dim;
+        rc = tokens ? sem_encode_tokens(ctx, tokens + i, c, &ep, o, &err) : sem_encode(ctx, texts + i, c, &ep, o, &err);
+        if (rc != SEM_OK && n > ENCODE_CHUNK) /* the encoder numbers the texts of its chunk */
+            sem_error_prefix(&err, "texts %d to %d", i, i + c - 1);
+    }
+    web_encpool_put(web_kb_encpool(k), ctx);
+    if (cancelled)
+        return web_error(r, 503, "the client closed the connection: encoding stopped");
+    return rc == SEM_OK ? 0 : web_error_from(r, &err);
+}
+
 /* Encodes texts with k's model into a new (n, dim) array (*out, caller frees). normalize: -1 the model's, 0/1. */
-static int encode(const web_state *st, web_kb *k, const char *const *texts, int n, int normalize, float **out,
+static int encode(const web_http_req *req, web_kb *k, const char *const *texts, int n, int normalize, float **out,
                   web_reply *r)
 {
-    const sem_model *m = web_kb_model(k);
-    size_t dim = (size_t)sem_model_dim(m);
+    size_t dim = (size_t)sem_model_dim(web_kb_model(k));
     float *v = malloc(sizeof(float) * dim * (size_t)n);
     if (!v)
         return web_error(r, 500, "out of memory");
-    sem_error err = {0};
-    sem_encoder_ctx *ctx = web_encpool_get(web_kb_encpool(k), &err);
-    if (!ctx) {
+    if (encode_chunked(req, k, texts, NULL, n, normalize, v, r)) {
         free(v);
-        return web_error_from(r, &err);
-    }
-    sem_encode_params ep = sem_encode_default_params();
-    ep.normalize = normalize;
-    int rc = sem_encode(ctx, texts, n, &ep, v, &err);
-    web_encpool_put(web_kb_encpool(k), ctx);
-    if (rc != SEM_OK) {
-        free(v);
-        return web_error_from(r, &err);
+        return -1;
     }
     *out = v;
     return 0;
@@ -104,8 +150,8 @@ int web_h_embed(const web_state *st, const web_http_req *req, web_reply *r)
         goto done;
     web_kb *k = web_kb_pick_model(st, kb_name, r);
     if (!k || web_get_texts(o, "inputs", st->p.max_batch, st->p.max_text_chars, &texts, &n, r)
-        || count_tokens(web_kb_model(k), texts, n, truncate, &tokens, r)
-        || encode(st, k, texts, n, normalize, &vecs, r))
+        || count_tokens(st, web_kb_model(k), texts, n, truncate, &tokens, r)
+        || encode(req, k, texts, n, normalize, &vecs, r))
         goto done;
     web_metrics_encoded(st->metrics, n, tokens);
     sem_strbuf b = {0};
@@ -147,6 +193,60 @@ static void put_json_string(sem_strbuf *b, const char *s)
     free(t);
 }
 
+/* 1 when an OpenAI "model" name cannot be ambiguous: one KB, or every KB with a model has the same one. */
+static int one_model(const web_state *st)
+{
+    const char *hash = NULL;
+    for (int i = 0; i < st->n_kbs; i++) {
+        const sem_model *m = web_kb_model(st->kbs[i]);
+        if (!m)
+            continue;
+        sem_model_info mi;
+        sem_model_get_info(m, &mi);
+        if (hash && strcmp(hash, mi.config_hash) != 0)
+            return 0;
+        hash = mi.config_hash;
+    }
+    return 1;
+}
+
+/* The KB whose model answers an OpenAI request for `model`: a KB of that name, else one whose model has that
+ * name, else, when the name cannot be ambiguous (one_model), the default KB with a model: OpenAI client libraries
+ * send "text-embedding-ada-002" or the like, and TEI and llama.cpp's server accept any name. With several
+ * different models an unknown name is a 404 that lists the names. */
+static web_kb *openai_pick(const web_state *st, const char *model, web_reply *r)
+{
+    for (int i = 0; i < st->n_kbs; i++)
+        if (strcmp(model, web_kb_name(st->kbs[i])) == 0)
+            return web_kb_pick_model(st, model, r);
+    web_kb *first = NULL;
+    for (int i = 0; i < st->n_kbs; i++) {
+        const sem_model *m = web_kb_model(st->kbs[i]);
+        sem_model_info mi = {0};
+        if (m)
+            sem_model_get_info(m, &mi);
+        if (m && mi.name && strcmp(model, mi.name) == 0)
+            return st->kbs[i];
+        if (m && !first)
+            first = st->kbs[i];
+    }
+    if (one_model(st))
+        return first ? first : web_kb_pick_model(st, NULL, r); /* no model at all: that 400 */
+    sem_strbuf names = {0};
+    for (int i = 0; i < st->n_kbs; i++) {
+        const sem_model *m = web_kb_model(st->kbs[i]);
+        sem_model_info mi = {0};
+        if (!m)
+            continue;
+        sem_model_get_info(m, &mi);
+        sem_strbuf_printf(&names, "%s%s (model %s)", names.len ? ", " : "", web_kb_name(st->kbs[i]), mi.name);
+    }
+    web_error(r, 404, "unknown model '%.200s': this server has several models; name a knowledge base or its model: %s",
+              model, names.s && !names.oom ? names.s : "");
+    sem_strbuf_free(&names);
+    return NULL;
+}
+
 int web_h_openai(const web_state *st, const web_http_req *req, web_reply *r)
 {
     cJSON *o = web_parse_object(req, r);
@@ -165,22 +265,7 @@ int web_h_openai(const web_state *st, const web_http_req *req, web_reply *r)
         web_error(r, 400, "encoding_format must be \"float\" or \"base64\", not \"%s\"", format);
         goto done;
     }
-    /* "model" may name a KB (or its model); the KB's model encodes. */
-    if (!kb_name && model) {
-        for (int i = 0; i < st->n_kbs && !kb_name; i++) {
-            const sem_model *m = web_kb_model(st->kbs[i]);
-            sem_model_info mi = {0};
-            if (m)
-                sem_model_get_info(m, &mi);
-            if (strcmp(model, web_kb_name(st->kbs[i])) == 0 || (m && mi.name && strcmp(model, mi.name) == 0))
-                kb_name = web_kb_name(st->kbs[i]);
-        }
-        if (!kb_name) {
-            web_error(r, 404, "unknown model '%s': use a served knowledge base's name or its model's name", model);
-            goto done;
-        }
-    }
-    web_kb *k = web_kb_pick_model(st, kb_name, r);
+    web_kb *k = !kb_name && model ? openai_pick(st, model, r) : web_kb_pick_model(st, kb_name, r);
     if (!k)
         goto done;
     const sem_model *m = web_kb_model(k);
@@ -190,7 +275,7 @@ int web_h_openai(const web_state *st, const web_http_req *req, web_reply *r)
         goto done;
     }
     if (web_get_texts(o, "input", st->p.max_batch, st->p.max_text_chars, &texts, &n, r)
-        || count_tokens(m, texts, n, 1, &tokens, r) || encode(st, k, texts, n, -1, &vecs, r))
+        || count_tokens(st, m, texts, n, 1, &tokens, r) || encode(req, k, texts, n, kb_normalize(k), &vecs, r))
         goto done;
     web_metrics_encoded(st->metrics, n, tokens);
     sem_model_info mi;
@@ -223,8 +308,8 @@ done:
 
 /* bert-as-service's is_tokenized input: each text is an array of WordPiece tokens; [CLS]/[SEP] are added and the
  * sequence truncated to the model's limit. Encodes straight from ids. */
-static int encode_tokenized(const web_state *st, web_kb *k, const cJSON *arr, int n, float *out, long *tokens,
-                            web_reply *r)
+static int encode_tokenized(const web_state *st, const web_http_req *req, web_kb *k, const cJSON *arr, int n,
+                            float *out, long *tokens, web_reply *r)
 {
     const sem_model *m = web_kb_model(k);
     const sem_tokenizer *tok = sem_model_tokenizer(m);
@@ -271,18 +356,12 @@ static int encode_tokenized(const web_state *st, web_kb *k, const cJSON *arr, in
         total += len;
         i++;
     }
-    sem_error err = {0};
-    sem_encoder_ctx *ctx = web_encpool_get(web_kb_encpool(k), &err);
-    if (!ctx) {
-        web_error_from(r, &err);
+    if (total > web_max_tokens(st)) {
+        over_budget(st, max, r);
         goto done;
     }
-    int erc = sem_encode_tokens(ctx, in, n, NULL, out, &err);
-    web_encpool_put(web_kb_encpool(k), ctx);
-    if (erc != SEM_OK) {
-        web_error_from(r, &err);
+    if (encode_chunked(req, k, NULL, in, n, kb_normalize(k), out, r))
         goto done;
-    }
     *tokens = total;
     rc = 0;
 done:
@@ -324,10 +403,11 @@ int web_h_encode(const web_state *st, const web_http_req *req, web_reply *r)
             web_error(r, 500, "out of memory");
             goto done;
         }
-        if (encode_tokenized(st, k, arr, n, vecs, &tokens, r))
+        if (encode_tokenized(st, req, k, arr, n, vecs, &tokens, r))
             goto done;
     } else if (web_get_texts(o, "texts", st->p.max_batch, st->p.max_text_chars, &texts, &n, r)
-               || count_tokens(m, texts, n, 1, &tokens, r) || encode(st, k, texts, n, -1, &vecs, r)) {
+               || count_tokens(st, m, texts, n, 1, &tokens, r)
+               || encode(req, k, texts, n, kb_normalize(k), &vecs, r)) {
         goto done;
     }
     web_metrics_encoded(st->metrics, n, tokens);

@@ -70,8 +70,14 @@ int web_h_stats(const web_state *st, web_reply *r)
         cJSON_AddNumberToObject(lim, "max_batch", st->p.max_batch);
         cJSON_AddNumberToObject(lim, "max_k", st->p.max_k);
         cJSON_AddNumberToObject(lim, "max_text_chars", st->p.max_text_chars);
+        cJSON_AddNumberToObject(lim, "max_query_bytes", SEM_KB_MAX_QUERY_BYTES); /* = SEM_QUERY_MAX_BYTES */
+        cJSON_AddNumberToObject(lim, "max_filter_keys", SEM_KB_MAX_FILTER_KEYS);
+        cJSON_AddNumberToObject(lim, "max_tokens", (double)web_max_tokens(st));
     }
-    cJSON_AddBoolToObject(o, "auth", st->p.api_key != NULL);
+    int keyed = st->p.api_key && st->p.api_key[0];
+    cJSON_AddBoolToObject(o, "auth", keyed);
+    /* who may write: "api_key", "loopback" (unauthenticated, loopback only) or "disabled" (no key) */
+    cJSON_AddStringToObject(o, "writes", keyed ? "api_key" : st->p.allow_unauthenticated_writes ? "loopback" : "disabled");
     cJSON *kbs = cJSON_AddArrayToObject(o, "kbs");
     for (int i = 0; kbs && i < st->n_kbs; i++) {
         sem_error err = {0};

@@ -82,17 +82,23 @@ void web_reply_free(web_reply *r); /* frees the body; the struct is the caller's
 
 /* ---- errors.c: JSON error replies ---- */
 /* Sets r to status with {"error":{"code":status,"type":...,"message":...}}; the type follows from the status
- * (400 invalid_request, 401 unauthorized, 404 not_found, 405 method_not_allowed, 413 payload_too_large,
- * 500 internal_error, 503 unavailable). Any previous body is freed. Returns -1 so handlers can `return`. */
+ * (400 invalid_request, 401 unauthorized, 403 forbidden, 404 not_found, 405 method_not_allowed,
+ * 413 payload_too_large, 415 unsupported_media_type, 500 internal_error, 503 unavailable). The message is made
+ * valid UTF-8 (U+FFFD for bad bytes) and cut at a character boundary. Any previous body is freed. Returns -1 so
+ * handlers can `return`. */
 int web_error(web_reply *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The same from a sem_error: SEM_EINVAL/ERANGE/EMISMATCH 400, ENOTFOUND 404, EBUSY 503, the rest 500. */
 int web_error_from(web_reply *r, const sem_error *err);
 const char *web_error_type(int status);
 
 /* ---- json.c: request parsing and response building ---- */
-/* Parses the request body as a JSON object: 400 (and NULL) for an empty body, invalid UTF-8, malformed JSON or a
- * non-object. The caller frees the result with cJSON_Delete. */
+/* Parses the request body as a JSON object: 400 (and NULL) for an empty body, invalid UTF-8, a NUL character
+ * (web_json_has_nul), malformed JSON or a non-object. The caller frees the result with cJSON_Delete. */
 cJSON *web_parse_object(const web_http_req *req, web_reply *r);
+/* 1 when the raw JSON text s[0..len) holds a NUL: a raw NUL byte anywhere, or a \u0000 escape inside a string
+ * (an escaped backslash followed by "u0000" is not one). *at (may be NULL) receives its byte offset. Reads no
+ * byte at or past len; any input. */
+int web_json_has_nul(const char *s, size_t len, size_t *at);
 
 /* Field readers: each returns 0 when the field was read or is absent (then *out keeps its default and *present,
  * when given, is 0), -1 after filling r with a 400 naming the field (wrong type, out of range). */
@@ -108,17 +114,31 @@ int web_get_number(const cJSON *obj, const char *key, double lo, double hi, doub
 int web_get_texts(const cJSON *obj, const char *key, int max_batch, int max_chars, const char ***texts, int *n,
                   web_reply *r);
 
-/* Sets r to 200 application/json with cJSON_PrintUnformatted(json); deletes json. 500 on allocation failure. */
+/* Sets r to status, application/json, with cJSON_PrintUnformatted(json) made valid UTF-8 (bytes that are not
+ * become U+FFFD); deletes json. 500 on allocation failure. */
 int web_reply_json(web_reply *r, int status, cJSON *json);
 
 /* Large responses (embeddings) are built in a sem_strbuf (common/strbuf.h; errors stick in oom). */
 void web_sb_float(sem_strbuf *b, float v); /* shortest round-trip text; non-finite as 0 (JSON has no NaN) */
-/* Moves the string into r as a 200 reply of the given content type (500 if oom) and resets b. */
+/* Moves the string into r as a 200 reply of the given content type (500 if oom) and resets b; invalid UTF-8 in
+ * it becomes U+FFFD. */
 int web_sb_reply(sem_strbuf *b, web_reply *r, const char *content_type);
 
-/* ---- auth.c ---- */
-/* 1 if the request carries key (Authorization: Bearer KEY or api-key: KEY), compared in constant time. */
+/* ---- auth.c: the request policy (see the top of auth.c) ---- */
+/* 1 if the request carries key (Authorization: Bearer KEY or api-key: KEY), compared in constant time; 0 when
+ * key is NULL or empty (no key configured never means "open"). */
 int web_auth_ok(const char *key, const web_http_req *req);
+/* 1 if ct is application/json, case-insensitive, parameters allowed ("application/json; charset=utf-8"). */
+int web_content_type_is_json(const char *ct);
+/* 1 if there is no Origin, or its host[:port] equals host (case-insensitive, the scheme's default port optional);
+ * 0 for "null", a malformed Origin or a missing host. */
+int web_origin_matches_host(const char *origin, const char *host);
+/* 1 if the Host header names a loopback address (localhost, 127.0.0.0/8, [::1]) or is absent. */
+int web_host_is_loopback(const char *host);
+/* Each returns 0 when the request may go on, else -1 with r set: 403 for a foreign Origin; 415 when the
+ * Content-Type is not JSON. */
+int web_check_origin(const web_http_req *req, web_reply *r);
+int web_check_json_type(const web_http_req *req, web_reply *r);
 
 /* ---- metrics.c: Prometheus counters, lock-free ---- */
 typedef struct web_metrics web_metrics;
@@ -153,6 +173,18 @@ typedef struct web_state {
     web_metrics *metrics;
     double t_start; /* sem_now() at start */
 } web_state;
+
+/* auth.c: may req write? 0 yes; -1 with r set: 401 (+ WWW-Authenticate) for a missing or wrong key when the
+ * server has one, 403 when it has none and unauthenticated writes are not allowed (allowed: the operator's flag,
+ * a loopback-only listener and a loopback Host). */
+int web_check_write(const web_state *st, const web_http_req *req, web_reply *r);
+
+/* Tokens one embedding request may encode (sem_server_params.max_tokens; 0 = the default, 65536). */
+#define WEB_DEFAULT_MAX_TOKENS 65536
+static inline long web_max_tokens(const web_state *st)
+{
+    return st->p.max_tokens > 0 ? st->p.max_tokens : WEB_DEFAULT_MAX_TOKENS;
+}
 
 /* Picks the KB named name (NULL/absent = the default): the KB, or NULL after a 404 reply. */
 web_kb *web_kb_pick(const web_state *st, const char *name, web_reply *r);

@@ -2,11 +2,40 @@
 #include "web/internal.h"
 
 #include "common/fileio.h"
+#include "common/jsonstr.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int web_json_has_nul(const char *s, size_t len, size_t *at)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '\0') {
+            if (at)
+                *at = i;
+            return 1;
+        }
+        if (!in_string) {
+            in_string = c == '"';
+        } else if (c == '"') {
+            in_string = 0;
+        } else if (c == '\\' && i + 1 < len) {
+            /* an escape: \u0000 is the NUL; any other escape (\\ included) is skipped whole, so that the
+             * characters after an escaped backslash are not mistaken for an escape */
+            if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0) {
+                if (at)
+                    *at = i;
+                return 1;
+            }
+            i++;
+        }
+    }
+    return 0;
+}
 
 cJSON *web_parse_object(const web_http_req *req, web_reply *r)
 {
@@ -17,6 +46,12 @@ cJSON *web_parse_object(const web_http_req *req, web_reply *r)
     size_t bad = 0;
     if (!sem_utf8_valid(req->body, req->body_len, &bad)) {
         web_error(r, 400, "the request body is not valid UTF-8 (byte %zu)", bad);
+        return NULL;
+    }
+    /* cJSON keeps strings NUL-terminated: a NUL inside one would silently cut an id, text or query short */
+    if (web_json_has_nul(req->body, req->body_len, &bad)) {
+        web_error(r, 400, "the request body has a NUL character (\\u0000) at byte %zu: it is not allowed in strings",
+                  bad);
         return NULL;
     }
     const char *end = NULL;
@@ -162,16 +197,36 @@ int web_get_texts(const cJSON *obj, const char *key, int max_batch, int max_char
     return 0;
 }
 
+/* Makes *text (malloc'd, *len bytes) valid UTF-8: stored ids, titles or KB names may hold any bytes, and cJSON
+ * prints bytes >= 0x80 as they are. In JSON text such bytes only occur inside strings, so replacing them with
+ * U+FFFD keeps the JSON valid. -1 when out of memory (*text then untouched). */
+static int make_valid_utf8(char **text, size_t *len)
+{
+    if (sem_utf8_valid(*text, *len, NULL))
+        return 0;
+    size_t n = 0;
+    char *fixed = sem_utf8_repair(*text, *len, &n);
+    if (!fixed)
+        return -1;
+    free(*text);
+    *text = fixed;
+    *len = n;
+    return 0;
+}
+
 int web_reply_json(web_reply *r, int status, cJSON *json)
 {
     char *text = json ? cJSON_PrintUnformatted(json) : NULL;
     cJSON_Delete(json);
-    if (!text)
+    size_t len = text ? strlen(text) : 0;
+    if (!text || make_valid_utf8(&text, &len)) {
+        free(text);
         return web_error(r, 500, "out of memory");
+    }
     web_reply_free(r);
     r->status = status;
     r->body = text;
-    r->len = strlen(text);
+    r->len = len;
     r->content_type = "application/json";
     return 0;
 }
@@ -193,6 +248,10 @@ void web_sb_float(sem_strbuf *b, float v)
 int web_sb_reply(sem_strbuf *b, web_reply *r, const char *content_type)
 {
     if (b->oom) {
+        sem_strbuf_free(b);
+        return web_error(r, 500, "out of memory while writing the response");
+    }
+    if (b->s && make_valid_utf8(&b->s, &b->len)) {
         sem_strbuf_free(b);
         return web_error(r, 500, "out of memory while writing the response");
     }

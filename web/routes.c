@@ -1,5 +1,6 @@
 /* web/routes.c: dispatch by method and path; 404 for an unknown path, 405 (with Allow) for a known path asked
- * with another method, 401 on write routes without the API key. */
+ * with another method. Before a POST or DELETE handler runs, the policy of auth.c: 403 for a foreign Origin,
+ * 415 for a POST that is not application/json, and on the write routes 401/403 without the right key. */
 #include "web/internal.h"
 
 #include <string.h>
@@ -44,18 +45,6 @@ static int method_not_allowed(web_reply *r, const char *allow, const char *metho
     return -1;
 }
 
-static int need_key(const web_state *st, const web_http_req *req, web_reply *r)
-{
-    if (web_auth_ok(st->p.api_key, req))
-        return 0;
-    int given = req->authorization || req->api_key;
-    web_error(r, 401, given ? "the API key is wrong" : "this route needs an API key (Authorization: Bearer KEY or "
-                                                       "api-key: KEY)");
-    r->hdr_name = "WWW-Authenticate";
-    r->hdr_value = "Bearer";
-    return -1;
-}
-
 void web_dispatch(const web_state *st, const web_http_req *req, web_reply *r)
 {
     const char *m = req->method, *p = req->path;
@@ -72,13 +61,15 @@ void web_dispatch(const web_state *st, const web_http_req *req, web_reply *r)
             return;
         }
         r->route = rt;
+        if (web_check_origin(req, r) || web_check_json_type(req, r))
+            return;
         switch (rt) {
         case WEB_R_SEARCH: web_h_search(st, req, r); break;
         case WEB_R_EMBED: web_h_embed(st, req, r); break;
         case WEB_R_OPENAI: web_h_openai(st, req, r); break;
         case WEB_R_ENCODE: web_h_encode(st, req, r); break;
         case WEB_R_DOCS_ADD:
-            if (need_key(st, req, r) == 0)
+            if (web_check_write(st, req, r) == 0)
                 web_h_docs_add(st, req, r);
             break;
         }
@@ -108,7 +99,7 @@ void web_dispatch(const web_state *st, const web_http_req *req, web_reply *r)
             web_h_doc_get(st, req, id, r);
         } else if (strcmp(m, "DELETE") == 0) {
             r->route = WEB_R_DOC_DEL;
-            if (need_key(st, req, r) == 0)
+            if (web_check_origin(req, r) == 0 && web_check_write(st, req, r) == 0)
                 web_h_doc_del(st, req, id, r);
         } else {
             method_not_allowed(r, "GET, HEAD, DELETE", m, p);

@@ -10,6 +10,7 @@
 #include "query/search.h"
 #include "store/kb.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +33,9 @@ static int read_filter(const cJSON *o, const char ***keys, const char ***values,
     int count = cJSON_GetArraySize(f);
     if (count == 0)
         return 0;
-    if (count > 64)
-        return web_error(r, 400, "field \"filter\" has %d keys; at most 64 are allowed", count);
+    if (count > SEM_QUERY_MAX_FILTERS)
+        return web_error(r, 400, "field \"filter\" has %d keys; at most %d are allowed", count,
+                         SEM_QUERY_MAX_FILTERS);
     const char **ks = calloc((size_t)count, sizeof *ks), **vs = calloc((size_t)count, sizeof *vs);
     char *buf = calloc((size_t)count, 40); /* numbers and booleans as text, 40 bytes each */
     if (!ks || !vs || !buf) {
@@ -75,7 +77,13 @@ static int read_filter(const cJSON *o, const char ***keys, const char ***values,
     return 0;
 }
 
-/* Reads "vector": an array of exactly dim finite numbers into a new array (*out, caller frees). */
+/* The largest norm a query vector may have: its squared norm (1e30) and its dot products with the KB's vectors
+ * then stay far from float overflow, where scores would turn into inf/NaN (printed as null). Real embeddings
+ * have norms near 1 (normalized) or in the tens. */
+#define WEB_MAX_VECTOR_NORM 1e15
+
+/* Reads "vector": an array of exactly dim finite numbers (each a finite float, the norm at most
+ * WEB_MAX_VECTOR_NORM) into a new array (*out, caller frees). */
 static int read_vector(const cJSON *v, int dim, float **out, web_reply *r)
 {
     if (!cJSON_IsArray(v))
@@ -87,14 +95,22 @@ static int read_vector(const cJSON *v, int dim, float **out, web_reply *r)
     if (!x)
         return web_error(r, 500, "out of memory");
     int i = 0;
+    double norm2 = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, v)
     {
-        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || fabs(e->valuedouble) > 3.4e38) {
+        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || fabs(e->valuedouble) > FLT_MAX) {
             free(x);
-            return web_error(r, 400, "vector[%d] must be a finite number", i);
+            return web_error(r, 400, "vector[%d] must be a finite number that fits a 32-bit float", i);
         }
         x[i++] = (float)e->valuedouble;
+        norm2 += (double)x[i - 1] * (double)x[i - 1]; /* |x| <= FLT_MAX: finite in double */
+    }
+    if (!(norm2 <= WEB_MAX_VECTOR_NORM * WEB_MAX_VECTOR_NORM)) {
+        free(x);
+        return web_error(r, 400, "field \"vector\" is too large: its norm is %.3g, at most %g is allowed (scores "
+                                 "would overflow)",
+                         sqrt(norm2), WEB_MAX_VECTOR_NORM);
     }
     *out = x;
     return 0;
@@ -182,8 +198,8 @@ int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
         web_error(r, 400, "the query is empty");
         goto done;
     }
-    if (query && strlen(query) > (size_t)st->p.max_text_chars) {
-        web_error(r, 400, "the query is too long: %zu bytes, the limit is %d", strlen(query), st->p.max_text_chars);
+    if (query && strlen(query) > SEM_QUERY_MAX_BYTES) { /* the one query limit (/stats: max_query_bytes) */
+        web_error(r, 400, "the query is too long: %zu bytes, the limit is %d", strlen(query), SEM_QUERY_MAX_BYTES);
         goto done;
     }
     int mode = -1; /* not given: hybrid, semantic for a vector, lexical on a KB without a model */
@@ -218,6 +234,12 @@ int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
             goto done;
         }
         int dim = sem_kb_dim(web_kb_store(kb));
+        if (!web_kb_model(kb) && dim <= 0) {
+            web_error(r, 400, "knowledge base '%s' has no vectors (it was built without an encoder model): use "
+                              "\"query\" with \"mode\": \"lexical\"",
+                      web_kb_name(kb));
+            goto done;
+        }
         if (read_vector(vj, dim, &vec, r))
             goto done;
         src = sem_search_query_vector(web_kb_search(kb), vec, dim, &qp, &res, &err);

@@ -14,8 +14,11 @@
  * GET /metrics (Prometheus text), GET / (the search page, compiled into the binary).
  * Errors are JSON {"error":{"code":400,"type":"invalid_request","message":"..."}}.
  *
- * Threads: requests run on a pool of n_threads libmicrohttpd threads; each takes an encoder context from a
- * per-model pool and the store's per-thread connections, so searches run concurrently with writes.
+ * Threads: 2 to 4 libmicrohttpd threads do the network I/O and answer the cheap routes (health, stats, metrics,
+ * the page); search and document reads run on one lane of n_threads workers, embeddings and document writes on
+ * another, so that bulk encoding never holds up a search (docs/web.md, "Security", has every limit). Handlers
+ * take an encoder context from a per-model pool and the store's per-thread connections, so searches run
+ * concurrently with writes.
  * sem_server_new/shutdown/free must be called from one controlling thread (not from a request).
  * Ownership: the server owns the knowledge bases and models it opens; params' strings are copied. */
 #ifndef SEM_WEB_H
@@ -34,7 +37,7 @@ typedef struct sem_server sem_server;
 typedef struct sem_server_params {
     const char *host;     /* address to bind ("127.0.0.1", "0.0.0.0", "::1", "::"); default 127.0.0.1 */
     int port;             /* TCP port, 0 = an ephemeral one (read it back with sem_server_port); default 8080 */
-    int n_threads;        /* request threads; 0 = the number of CPUs (at least 2) */
+    int n_threads;        /* workers per lane (search, embeddings/writes); 0 = the number of CPUs (at least 2) */
     const char *api_key;  /* when non-NULL and non-empty, write routes need it (Bearer or api-key header) */
     const char *model_dir; /* the encoder model folder of the KBs that have one; NULL = the folder they record */
     size_t max_body;      /* request bodies above this many bytes get 413; default 8 MiB */
@@ -64,6 +67,9 @@ sem_server *sem_server_new(const char *const *kb_paths, int n_kbs, const sem_ser
 
 /* The port actually bound (useful with port 0). */
 int sem_server_port(const sem_server *s);
+
+/* 1 when the listening address is a loopback one (127.0.0.0/8 or ::1): only this machine can connect. */
+int sem_server_loopback_only(const sem_server *s);
 
 /* Graceful stop: no new connections are accepted, requests already being processed finish and get their response
  * (waiting at most grace_s seconds), then the listener stops. Idempotent. Documents whose write returned are

@@ -269,6 +269,43 @@ static void test_usage(void)
     CHECK_EQ_INT(run(args, in, out), 0);
 }
 
+/* Input limits: one line with no newline, far longer than the 16 MiB cap (a bounded 3 GB stream of zero bytes),
+ * read under a 1 GiB address-space limit: each command stops at the cap with exit 1 and the message. The old
+ * reader (getline) read the whole line into memory first and, out of memory, took that for the end of the input:
+ * exit 0, no message. Skipped under AddressSanitizer (its shadow memory cannot live under `ulimit -v`). */
+static void test_input_limits(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    printf("input-limit checks skipped (AddressSanitizer)\n");
+    return;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    printf("input-limit checks skipped (AddressSanitizer)\n");
+    return;
+#endif
+#endif
+    char model_dir[1024];
+    td_path(model_dir, sizeof model_dir, "models", "bert-tiny-uncased", NULL);
+    static const char *const cmds[] = {"embed", "tokenize"};
+    for (int i = 0; i < 2; i++) {
+        int st = tst_sh("ulimit -v 1048576; head -c 3000000000 /dev/zero | SEMSEARCH_MODEL=none '%s' %s --model '%s' "
+                        "> /dev/null 2> '%s/stderr'", SEM_BINARY, cmds[i], model_dir, tmpdir);
+        CHECK_MSG(st == 1, "%s: exit %d", cmds[i], st);
+        CHECK(stderr_has("line 1 is longer than 16777216 bytes"));
+    }
+    /* a good line before the long one is still answered, then the error */
+    int st = tst_sh("ulimit -v 1048576; (printf '\"ok\"\\n'; head -c 100000000 /dev/zero) | SEMSEARCH_MODEL=none '%s' "
+                    "embed --model '%s' > '%s/out.jsonl' 2> '%s/stderr'", SEM_BINARY, model_dir, tmpdir, tmpdir);
+    CHECK_EQ_INT(st, 1);
+    CHECK(stderr_has("line 2 is longer than"));
+    char out[512];
+    snprintf(out, sizeof out, "%s/out.jsonl", tmpdir);
+    int n = 0;
+    cJSON **got = jl_load(out, &n);
+    CHECK_EQ_INT(n, 1);
+    jl_free(got, n);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "%s/sem_cli_enc_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -288,6 +325,7 @@ int main(void)
                "pair_embed_mean.jsonl");
     test_fill_mask();
     test_usage();
+    test_input_limits();
 
     static const char *const files[] = {"stderr", "out.jsonl", "emb.jsonl", "mask_in.jsonl", "mask_out.jsonl",
                                         "in.jsonl"};

@@ -140,6 +140,28 @@ static void test_safetensors_cases(void)
     write_st(h, (size_t)-1);
     expect_fail("size vs shape", SEM_EFORMAT, "embeddings.LayerNorm.bias", "bytes");
     cJSON_Delete(h);
+    /* two tensors over the same bytes (same size, so each alone looks fine): refused, naming both */
+    h = header_copy();
+    {
+        cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(h, "embeddings.LayerNorm.weight"),
+                                                    "data_offsets");
+        double b = cJSON_GetArrayItem(w, 0)->valuedouble, e = cJSON_GetArrayItem(w, 1)->valuedouble;
+        set_array(h, "embeddings.LayerNorm.bias", "data_offsets", b, e, 2);
+    }
+    write_st(h, (size_t)-1);
+    expect_fail("aliased tensors", SEM_EFORMAT, "embeddings.LayerNorm.bias", "overlap");
+    cJSON_Delete(h);
+    /* partly overlapping: a tensor starting inside the previous one */
+    h = header_copy();
+    {
+        cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(h, "embeddings.LayerNorm.weight"),
+                                                    "data_offsets");
+        double b = cJSON_GetArrayItem(w, 0)->valuedouble, e = cJSON_GetArrayItem(w, 1)->valuedouble;
+        set_array(h, "embeddings.LayerNorm.bias", "data_offsets", b + 4, e + 4, 2);
+    }
+    write_st(h, (size_t)-1);
+    expect_fail("overlapping tensors", SEM_EFORMAT, "overlap", NULL);
+    cJSON_Delete(h);
     /* negative / fractional offsets */
     h = header_copy();
     set_array(h, "embeddings.LayerNorm.bias", "data_offsets", -8, 248, 2);

@@ -188,6 +188,47 @@ static void test_sts(void)
     }
 }
 
+/* Writes a blank line, a line of n 'x' bytes + "\n" + "last\n" to dir/name. */
+static const char *put_long(const char *name, size_t n)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    char *x = malloc(n);
+    if (f && x) {
+        memset(x, 'x', n);
+        fputs("\n", f); /* a blank line: every reader skips it */
+        fwrite(x, 1, n, f);
+        fputs("\nlast\n", f);
+    }
+    if (f)
+        fclose(f);
+    free(x);
+    return path;
+}
+
+/* Lines are read with the bounded line reader: a line over 16 MiB is refused by number (the old getline read it
+ * whole), and a read error (a folder opened as a file) is an I/O error, not an empty file. */
+static void test_input_limits(void)
+{
+    sem_error err;
+    sem_sts_set s;
+    sem_beir_set set = {0};
+    const char *longf = put_long("long.txt", (16u << 20) + 1);
+    CHECK_EQ_INT(sem_sts_read(longf, &s, &err), SEM_ERANGE);
+    CHECK_MSG(strstr(err.msg, "line 2 is longer than 16777216 bytes") != NULL, "%s", err.msg);
+    CHECK_EQ_INT(sem_beir_read_qrels(longf, &set, &err), SEM_ERANGE);
+    CHECK_MSG(strstr(err.msg, "long.txt: line 2 is longer than") != NULL, "%s", err.msg);
+    sem_beir_set_free(&set);
+    CHECK_EQ_INT(sem_beir_read_queries(longf, &set, &err), SEM_ERANGE);
+    sem_beir_set_free(&set);
+    CHECK(sem_trec_run_read(longf, &err) == NULL && err.code == SEM_ERANGE);
+    CHECK_EQ_INT(sem_sts_read(dir, &s, &err), SEM_EIO);
+    CHECK_MSG(strstr(err.msg, "read error") != NULL, "%s", err.msg);
+    CHECK_EQ_INT(sem_beir_read_queries(dir, &set, &err), SEM_EIO);
+    sem_beir_set_free(&set);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -196,6 +237,7 @@ int main(void)
     }
     test_beir();
     test_sts();
+    test_input_limits();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

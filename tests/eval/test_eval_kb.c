@@ -1,7 +1,8 @@
 /* tests/eval/test_eval_kb.c: `semsearch eval` over a knowledge base, end to end through the binary: a small
  * BEIR corpus indexed with `semsearch index add` and a fixture model, then
  *  - eval ann --kb: the KB's stored vectors as the base with held-out queries (Flat recall 1.0, the KB's
- *    inner-product metric picked up), and too many held-out queries refused;
+ *    inner-product metric picked up), too many held-out queries refused, and the default sample (a tenth)
+ *    fitting a KB of 240 vectors;
  *  - eval retrieval --kb: all three modes side by side in the JSON report, per-query results, and a query
  *    whose only relevant document contains its exact words found first by lexical search; a lexical-only KB
  *    (no model) evaluated in lexical mode alone. */
@@ -69,6 +70,14 @@ int main(void)
     CHECK(ds && strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ds, "metric")), "ip") == 0);
     cJSON_Delete(o);
     CHECK_EQ_INT(run("eval ann --kb %s --sample 240", path_of("kb")), 1);
+    /* the default sample fits a small KB: a tenth of its 240 vectors held out (the old default, 1000, refused
+     * every KB under 1001 vectors, the bundled FAQ's 220 included) */
+    st = run("eval ann --kb %s --index Flat --json - -q", path_of("kb"));
+    CHECK_MSG(st == 0, "eval ann --kb without --sample: %s", stderr_text());
+    o = cJSON_Parse(out);
+    ds = o ? cJSON_GetObjectItemCaseSensitive(o, "dataset") : NULL;
+    CHECK(ds && num(ds, "nb") == 216 && num(ds, "nq") == 24);
+    cJSON_Delete(o);
 
     /* retrieval over the KB in all three modes */
     st = run("eval retrieval --kb %s --queries %s --qrels %s --json %s", path_of("kb"), path_of("queries.jsonl"),

@@ -113,7 +113,7 @@ static void test_faq(const char *kb)
 
     /* re-adding the same file changes nothing */
     CHECK_EQ_INT(sem("index add '%s' '%s'", kb, FAQ), 0);
-    CHECK_MSG(strstr(out_buf, "0 documents added (0 passages), 213 unchanged") != NULL, "%s%s", out_buf, err_buf);
+    CHECK_MSG(strstr(out_buf, "0 documents added, 0 replaced (0 passages), 213 unchanged") != NULL, "%s%s", out_buf, err_buf);
     int64_t nd2, np2;
     counts(kb, &nd2, &np2);
     CHECK_EQ_INT(nd2, nd);
@@ -281,7 +281,7 @@ static void test_update_delete(const char *kb)
     /* update u1: the new text is found, the old is gone, the count is the same */
     write_file("docs.jsonl", "{\"id\":\"u1\",\"text\":\"The axolotl regrows its limbs.\",\"topic\":\"amphibian\"}\n");
     CHECK_EQ_INT(sem("index add '%s' '%s'", kb, p), 0);
-    CHECK(strstr(out_buf, "1 document added") != NULL);
+    CHECK_MSG(strstr(out_buf, "0 documents added, 1 replaced") != NULL, "%s", out_buf); /* an update: replaced */
     int64_t nd1, np1;
     counts(kb, &nd1, &np1);
     CHECK_EQ_INT(nd1, nd0);
@@ -349,7 +349,7 @@ static void test_malformed(const char *kb)
     CHECK_MSG(strstr(out_buf, "1 document added") != NULL, "%s", out_buf);
     CHECK_EQ_INT(sem("index add '%s' '%s'", kb, p), 0);
     CHECK_MSG(strstr(err_buf, "bad.csv:3: bad CSV quoting") != NULL, "%s", err_buf);
-    CHECK_MSG(strstr(out_buf, "1 document added (1 passage), 1 unchanged, 1 skipped as invalid") != NULL, "%s",
+    CHECK_MSG(strstr(out_buf, "1 document added, 0 replaced (1 passage), 1 unchanged, 1 skipped as invalid") != NULL, "%s",
               out_buf);
 
     write_file("utf8.jsonl", "{\"id\":\"ok8\",\"text\":\"fine\"}\n{\"id\":\"bad8\",\"text\":\"caf\xE9\"}\n");
@@ -535,7 +535,7 @@ static void test_resume(void)
     CHECK_EQ_INT(killed, 2);
     CHECK_EQ_INT(sem("index add '%s' '%s'", kb, corpus), 0);
     char want[128];
-    snprintf(want, sizeof want, "%lld documents added (%lld passages), %lld unchanged",
+    snprintf(want, sizeof want, "%lld documents added, 0 replaced (%lld passages), %lld unchanged",
              (long long)(RESUME_DOCS - last), (long long)(RESUME_DOCS - last), (long long)last);
     CHECK_MSG(strstr(out_buf, want) != NULL, "%s", out_buf);
     int64_t nd, np;

@@ -92,6 +92,19 @@ int main(void)
     CHECK_EQ_INT(run(a), 0);
     CHECK(strstr(out, "index spec:     HNSW16") != NULL);
 
+    /* Lexical query on this raw-vector KB with 40 one-letter words: `semsearch query` aborted (heap overflow in
+     * the FTS5 query builder, issue #12). The passages read "text of dN passage 0". */
+    char xs[200] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(xs, i ? " x" : "x");
+    snprintf(a, sizeof a, "query %s --mode lexical -k 3 '%s passage d7'", kb, xs);
+    CHECK_EQ_INT(run(a), 0);
+    CHECK_MSG(strstr(out, "d7") != NULL, "%s", out);
+    /* index specs are checked before FAISS sees them */
+    snprintf(a, sizeof a, "kb create %s/pq --dim 8 --index PQ8x20", base);
+    CHECK_EQ_INT(run(a), 1);
+    CHECK_MSG(strstr(out, "bits") != NULL, "%s", out);
+
     /* Export. */
     snprintf(a, sizeof a, "kb export %s --format jsonl", kb);
     CHECK_EQ_INT(run(a), 0);

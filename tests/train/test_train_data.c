@@ -159,6 +159,27 @@ int main(void)
         CHECK(d->off[1] == (size_t)nw && memcmp(d->tok, want, sizeof(int32_t) * (size_t)nw) == 0);
         free(want);
         sem_tdata_free(d);
+        /* a line over 16 MiB is skipped (counted) without being read into memory; the lines around it stay */
+        f = fopen(path, "w");
+        fputs("first line\n", f);
+        for (int i = 0; i < 17 << 10; i++) /* 17.4 MB */
+            fputs("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx ",
+                  f);
+        fputs("\nlast line\n", f);
+        fclose(f);
+        d = sem_tdata_new(SEM_TDATA_SIMCSE, &sp, &err);
+        CHECK(d && sem_tdata_add_files(d, vocab, 1, files, 1, &err) == SEM_OK);
+        CHECK(d && d->n_seq == 2 && d->skipped == 1);
+        sem_tdata_free(d);
         d = sem_tdata_new(SEM_TDATA_MLM, &sp, &err);
         char *missing[1] = {"/nonexistent/file.txt"};
         CHECK(sem_tdata_add_files(d, vocab, 1, missing, 1, &err) == SEM_EIO);

@@ -2,12 +2,15 @@
  * routing, JSON parsing, field checks, search, embeddings, document writes). The first byte picks the route, the
  * rest is the body (or the document id for GET/DELETE): its low 3 bits pick the route (0 search, 1 embed, 2 OpenAI,
  * 3 encode, 4 POST /documents, 5 GET and 6 DELETE /documents/{id}; 7 = search), bit 3 sends the API key (so in
- * the text corpus '0'..'6' are the routes without the key and '<' / '>' are 4 / 6 with it).
- * Invariants checked on every reply: a known status, never a 5xx, a JSON body that parses, and for errors the
- * {"error":{"code","type","message"}} shape with the same code as the status.
+ * the text corpus '0'..'6' are the routes without the key and '<' / '>' are 4 / 6 with it), bit 6 sends
+ * Content-Type: text/plain instead of application/json, bit 7 a foreign Origin.
+ * Invariants checked on every reply: a known status, never a 5xx, a JSON body that parses and is valid UTF-8, for
+ * errors the {"error":{"code","type","message"}} shape with the same code as the status, and the request policy:
+ * a foreign Origin on POST/DELETE is a 403, a POST that is not application/json a 415.
  * The first call builds a small KB with the fixture model in a temporary directory (removed at exit). */
 #include "web/internal.h"
 
+#include "common/fileio.h"
 #include "indexer/indexer.h"
 
 #include <stdint.h>
@@ -81,12 +84,16 @@ static void init(void)
 
 static void check_reply(const web_reply *r)
 {
-    static const int ok[] = {200, 400, 401, 404, 405};
+    static const int ok[] = {200, 400, 401, 403, 404, 405, 413, 415};
     int known = 0;
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         known |= r->status == ok[i];
     if (!known || !r->body || !r->content_type) {
         fprintf(stderr, "bad reply: status %d body %s\n", r->status, r->body ? r->body : "(null)");
+        abort();
+    }
+    if (!sem_utf8_valid(r->body, r->len, NULL)) {
+        fprintf(stderr, "reply is not valid UTF-8: %.*s\n", (int)r->len, r->body);
         abort();
     }
     if (strncmp(r->content_type, "application/json", 16) != 0)
@@ -115,7 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || size > 100000)
         return 0;
     static const char *const post_paths[] = {"/search", "/embed", "/v1/embeddings", "/encode", "/documents"};
-    int sel = (data[0] & 7) % 7, with_key = (data[0] >> 3) & 1;
+    int sel = (data[0] & 7) % 7, with_key = (data[0] >> 3) & 1, text_plain = (data[0] >> 6) & 1,
+        foreign = (data[0] >> 7) & 1;
     /* the body as a NUL-terminated copy, as the server hands it over */
     char *body = malloc(size);
     if (!body)
@@ -126,6 +134,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.body = body;
     req.body_len = size - 1;
     req.authorization = with_key ? "Bearer k" : NULL;
+    req.content_type = text_plain ? "text/plain" : "application/json";
+    req.host = "127.0.0.1:8080";
+    req.origin = foreign ? "http://evil.example" : NULL;
     char path[256];
     if (sel < 5) {
         req.method = "POST";
@@ -142,6 +153,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     web_reply r = {0};
     web_dispatch(&g_state, &req, &r);
     check_reply(&r);
+    int routed = sel < 5 || req.path[sizeof "/documents/" - 1] != '\0'; /* "/documents/" alone is no route */
+    int want = !routed ? 0 : foreign && sel != 5 ? 403 : text_plain && sel < 5 ? 415 : 0;
+    if (want && r.status != want) {
+        fprintf(stderr, "%s %s (text/plain %d, foreign origin %d) -> %d, want %d\n", req.method, req.path, text_plain,
+                foreign, r.status, want);
+        abort();
+    }
     if (getenv("SEM_FUZZ_VERBOSE"))
         fprintf(stderr, "%s %s -> %d %.160s\n", req.method, req.path, r.status, r.body);
     web_reply_free(&r);

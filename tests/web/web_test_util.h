@@ -272,7 +272,8 @@ WT_FN size_t wt_on_read(char *buf, size_t sz, size_t n, void *ud)
     return k;
 }
 
-/* One request. body may be NULL; len < 0 means strlen(body). headers: NULL-terminated list or NULL. chunked:
+/* One request. body may be NULL; len < 0 means strlen(body). headers: NULL-terminated list or NULL; a body goes
+ * with "Content-Type: application/json" unless headers has a Content-Type line. chunked:
  * send the body with Transfer-Encoding: chunked (no Content-Length). Returns 0, or -1 when no HTTP response came
  * (connection refused or reset). The caller frees r->body. */
 WT_FN int wt_http_ex(const char *base, const char *method, const char *path, const char *body, long len,
@@ -292,8 +293,13 @@ WT_FN int wt_http_ex(const char *base, const char *method, const char *path, con
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, wt_on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     struct curl_slist *h = NULL;
-    for (int i = 0; headers && headers[i]; i++)
+    int has_ctype = 0;
+    for (int i = 0; headers && headers[i]; i++) {
         h = curl_slist_append(h, headers[i]);
+        has_ctype |= strncasecmp(headers[i], "Content-Type:", 13) == 0;
+    }
+    if (body && !has_ctype) /* the server takes JSON bodies only as application/json ("Content-Type:" sends none) */
+        h = curl_slist_append(h, "Content-Type: application/json");
     wt_upload up = {body, body ? (len < 0 ? strlen(body) : (size_t)len) : 0};
     if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
