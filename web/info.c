@@ -70,7 +70,7 @@ int web_h_stats(const web_state *st, web_reply *r)
         cJSON_AddNumberToObject(lim, "max_batch", st->p.max_batch);
         cJSON_AddNumberToObject(lim, "max_k", st->p.max_k);
         cJSON_AddNumberToObject(lim, "max_text_chars", st->p.max_text_chars);
-        cJSON_AddNumberToObject(lim, "max_query_bytes", SEM_KB_MAX_QUERY_BYTES); /* = SEM_QUERY_MAX_BYTES */
+        cJSON_AddNumberToObject(lim, "max_query_bytes", web_max_query_bytes(st));
         cJSON_AddNumberToObject(lim, "max_filter_keys", SEM_KB_MAX_FILTER_KEYS);
         cJSON_AddNumberToObject(lim, "max_tokens", (double)web_max_tokens(st));
     }

@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "encoder/encoder.h"
+#include "store/kb.h"
 #include "web/web.h"
 
 /* ---- routes (metrics are kept per route) ---- */
@@ -184,6 +185,14 @@ int web_check_write(const web_state *st, const web_http_req *req, web_reply *r);
 static inline long web_max_tokens(const web_state *st)
 {
     return st->p.max_tokens > 0 ? st->p.max_tokens : WEB_DEFAULT_MAX_TOKENS;
+}
+
+/* The longest query POST /search takes: the store's limit (SEM_KB_MAX_QUERY_BYTES) or the operator's
+ * max_text_chars, whichever is smaller; /stats shows it as max_query_bytes. */
+static inline int web_max_query_bytes(const web_state *st)
+{
+    return st->p.max_text_chars > 0 && st->p.max_text_chars < SEM_KB_MAX_QUERY_BYTES ? st->p.max_text_chars
+                                                                                    : SEM_KB_MAX_QUERY_BYTES;
 }
 
 /* Picks the KB named name (NULL/absent = the default): the KB, or NULL after a 404 reply. */

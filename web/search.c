@@ -198,8 +198,9 @@ int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
         web_error(r, 400, "the query is empty");
         goto done;
     }
-    if (query && strlen(query) > SEM_QUERY_MAX_BYTES) { /* the one query limit (/stats: max_query_bytes) */
-        web_error(r, 400, "the query is too long: %zu bytes, the limit is %d", strlen(query), SEM_QUERY_MAX_BYTES);
+    if (query && strlen(query) > (size_t)web_max_query_bytes(st)) { /* /stats: max_query_bytes */
+        web_error(r, 400, "the query is too long: %zu bytes, the limit is %d", strlen(query),
+                  web_max_query_bytes(st));
         goto done;
     }
     int mode = -1; /* not given: hybrid, semantic for a vector, lexical on a KB without a model */
