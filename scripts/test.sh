@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, and runs every test under ctest; then builds
 # the unit, fuzz, crash and integration tests with AddressSanitizer + UndefinedBehaviorSanitizer and runs them
-# too, and the
-# three concurrency tests (query threads, store readers/writer, HTTP server) under ThreadSanitizer.
+# too, and the three concurrency tests (query threads, store readers/writer, HTTP server) under ThreadSanitizer.
 # Idempotent. Tests read ../shared (the shared test data beside the checkout).
 #   scripts/test.sh            everything
 #   SEM_SKIP_ASAN=1 scripts/test.sh   skip the sanitizer passes
