@@ -1,7 +1,8 @@
-/* tests/store/fuzz_replay.c: replays a saved fuzz corpus through a libFuzzer entry point (linked from one of the
- * fuzz_*.c targets of tests/store and tests/query) with any compiler, plus deterministic mutations of every file
- * (bit flips, truncations, insertions of bytes that matter to these parsers, duplications), so that the targets'
- * invariants run in ctest. Usage: PROG CORPUS_DIR [MUTATIONS] [MIN_FILES] */
+/* tests/fuzz_replay.c: the one replay driver of every fuzz target (tests/<part>/fuzz_<name>.c, linked with this
+ * file by sem_add_fuzzer() in tests/CMakeLists.txt). It runs a saved corpus through the libFuzzer entry point
+ * with any compiler, plus deterministic mutations of every file (bit flips, truncations, insertions of bytes that
+ * matter to our parsers: JSON, FTS5 and index-spec syntax, HTTP framing, line ends, invalid UTF-8; duplications),
+ * so that the targets' invariants run in ctest. Usage: PROG CORPUS_DIR [MUTATIONS] [MIN_FILES] */
 #include "test.h"
 
 #include <dirent.h>
@@ -24,8 +25,9 @@ static uint64_t next(void)
 static void mutate_and_run(const uint8_t *buf, size_t n, int mutations)
 {
     static const char *const inserts[] = {"\"", " OR ", "*", "(", ")", ":", "^", "-", "NEAR", "\xff", "\xc3",
-                                          "\xe2\x80\x9c", "\n", ",", "_", "x16", "IVF", "PQ", "0", "99999999",
-                                          "\x00", "$.", "'", "\\", "NaN"};
+                                          "\xe2\x80\x9c", "\n", "\r", "\r\n", ",", "_", "x16", "IVF", "PQ", "0",
+                                          "99999999", "\x00", "$.", "'", "\\", "\\u", "\\u0000", "NaN", "{", "}",
+                                          "[", "]", "null", "1e308", "-0", "true", "%00", "Content-Length: "};
     static uint8_t mut[2 * MAX_FILE + 64];
     for (int m = 0; m < mutations && n > 0; m++) {
         size_t len = n;
