@@ -22,6 +22,7 @@ int sem_cmd_serve(int argc, char **argv);
 int sem_cmd_eval(int argc, char **argv);
 int sem_cmd_model(int argc, char **argv);
 int sem_cmd_train(int argc, char **argv);
+int sem_cmd_adapt(int argc, char **argv);
 
 /* Prints "semsearch CMD: message" and a hint to run --help on stderr; returns SEM_EXIT_USAGE. */
 int sem_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -68,6 +69,12 @@ int sem_cli_write_text(const char *file, const char *text);
  * static buffer (valid until the next call; the CLI is single-threaded here). On failure prints the error and
  * returns NULL: the caller exits with SEM_EXIT_FAIL. */
 const char *sem_cli_model_dir(const char *given);
+
+/* Calibrates the hybrid weight of the KB at kb_dir (opened read-write with its model, or model when not NULL)
+ * and records it in the KB (query/search.h, sem_calibrate); prints one line with the weight and its evidence
+ * unless quiet. A lexical-only KB is skipped. Returns an exit status (errors printed; with warn_only, a failure
+ * is a warning and the status 0). (cli/calibrate.c) */
+int sem_cli_calibrate(const char *kb_dir, const char *model, int quiet, int warn_only);
 
 /* Versions of the libraries semsearch links (static strings or a per-call buffer). */
 const char *sem_faiss_version(void);

@@ -18,8 +18,9 @@ static void usage(FILE *f)
             "add: reads documents from files or folders, splits them into passages, encodes them with the KB's\n"
             "model and stores them in KB (a folder; created when missing). A document whose id exists already is\n"
             "replaced. Documents already stored unchanged are skipped, so an interrupted run can simply be re-run.\n"
-            "A new KB is made with --model, else with the default model ($SEMSEARCH_MODEL, else\n"
-            "models/semsearch-default); with --lexical, or when there is no default model, it is lexical-only: FTS5\n"
+            "A new KB is made with --model, else with $SEMSEARCH_MODEL, else with the shipped model that fits its\n"
+            "first documents: semsearch-zh when they are mostly Chinese (Han) text, else semsearch-default (the\n"
+            "choice and why are printed); with --lexical, or when no model is available, it is lexical-only: FTS5\n"
             "search, no vectors.\n\n"
             "Inputs:\n"
             "  *.jsonl            one JSON object per line: id, text (or question + answer), title, metadata; other\n"
@@ -29,9 +30,12 @@ static void usage(FILE *f)
             "  *.txt, *.md, DIR   one document per file (id = the path relative to DIR; title = first heading or\n"
             "                     file name); a DIR holding corpus.jsonl is read as a BEIR corpus\n\n"
             "Options (add):\n"
-            "  --model DIR|NAME        model folder or cached hub name (a new KB is created with it; an existing\n"
-            "                          KB uses the model it records, this overrides the folder)\n"
+            "  --model DIR|NAME        model folder, cached hub name ORG/NAME, or shipped model semsearch-default /\n"
+            "                          semsearch-zh (a new KB is created with it; an existing KB uses the model it\n"
+            "                          records, this overrides the folder)\n"
             "  --lexical               a new KB without a model: lexical (bm25) search only\n"
+            "  --no-calibrate          do not calibrate the KB's hybrid weight after adding (it takes a few\n"
+            "                          seconds; 'semsearch kb calibrate KB' does it later)\n"
             "  --index SPEC            FAISS index of a new KB: auto (default), Flat, IVF1024,Flat, HNSW32, ...;\n"
             "                          ignored with a warning for an existing KB (see kb compact --index)\n"
             "  --format F              auto (default: by extension), jsonl, csv, text, beir\n"
@@ -88,13 +92,24 @@ static void on_progress(void *ud, const sem_index_progress *p)
     fflush(stderr);
 }
 
+/* The model of a new KB given no --model: $SEMSEARCH_MODEL when set (the user's choice), else the shipped model
+ * that fits the first documents (Chinese or English; the pick logs why), else none (lexical-only). */
+static const char *new_kb_model(const char *const *inputs, int n, const sem_reader_params *rp, sem_model_pick *pick)
+{
+    const char *e = getenv(SEM_DEFAULT_MODEL_ENV);
+    if (e && *e)
+        return sem_hub_default_model();
+    sem_index_pick_model(inputs, n, rp, NULL, pick);
+    return pick->model[0] ? pick->model : NULL;
+}
+
 static int cmd_add(int argc, char **argv)
 {
     sem_index_params p = sem_index_default_params();
     const char **pos = calloc((size_t)argc, sizeof *pos);
     if (!pos)
         return SEM_EXIT_FAIL;
-    int npos = 0, quiet = 0, lexical = 0, rc = SEM_EXIT_OK;
+    int npos = 0, quiet = 0, lexical = 0, no_calibrate = 0, rc = SEM_EXIT_OK;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0;
@@ -166,6 +181,10 @@ static int cmd_add(int argc, char **argv)
             lexical = 1;
             continue;
         }
+        if (strcmp(a, "--no-calibrate") == 0) {
+            no_calibrate = 1;
+            continue;
+        }
         if (a[0] == '-' && a[1]) {
             free(pos);
             return sem_cli_usage_error("index add", "unknown option '%s'", a);
@@ -197,8 +216,6 @@ static int cmd_add(int argc, char **argv)
         free(pos);
         return rc;
     }
-    if (is_new && !lexical && !p.model)
-        p.model = sem_hub_default_model();
     if (!is_new && p.index_spec) { /* the spec is the KB's, fixed at creation: compact changes it */
         fprintf(stderr, "semsearch: warning: --index %s is ignored: %s exists and keeps its index spec (change it "
                 "with 'semsearch kb compact %s --index SPEC')\n", p.index_spec, pos[0], pos[0]);
@@ -209,6 +226,9 @@ static int cmd_add(int argc, char **argv)
     p.progress_ud = &b;
     if (quiet)
         sem_cli_set_quiet();
+    sem_model_pick pick; /* holds the picked model's folder until the end */
+    if (is_new && !lexical && !p.model)
+        p.model = new_kb_model(pos + 1, npos - 1, &p.reader, &pick);
     sem_error err;
     sem_error_clear(&err);
     sem_index_stats st;
@@ -228,6 +248,9 @@ static int cmd_add(int argc, char **argv)
             printf(" (%.1f passages/s)", (double)st.passages / st.seconds);
         printf("\n");
     }
+    /* the KB changed: weigh hybrid search anew on it (docs/query.md, "Calibrated hybrid weight") */
+    if (r == SEM_OK && !no_calibrate && !st.lexical_only && (st.created || st.docs_added || st.docs_replaced))
+        sem_cli_calibrate(pos[0], p.model, quiet, 1);
     free(pos);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "encoder/encoder.h"
 #include "hub/hub.h"
 #include "indexer/indexer.h"
+#include "query/search.h"
 #include "store/kb.h"
 
 static const char *KB_USAGE =
@@ -18,15 +19,20 @@ static const char *KB_USAGE =
     "A KB is a directory holding kb.sqlite (documents, passages, vectors, FTS5) and index.faiss.\n"
     "\n"
     "Subcommands:\n"
-    "  create KB [--model DIR | --dim N] [--index SPEC|auto] [--metric ip|l2]\n"
+    "  create KB [--model DIR | --dim N] [--index SPEC|auto] [--metric ip|l2] [--stemming porter|none]\n"
     "                 create an empty KB for the vectors of the model in DIR (its identity is recorded and\n"
     "                 checked on every later add/search), or for raw vectors of dimension N; with neither,\n"
-    "                 the default model ($SEMSEARCH_MODEL, else models/semsearch-default)\n"
+    "                 the default model ($SEMSEARCH_MODEL, else models/semsearch-default); --stemming: English\n"
+    "                 stemming of the full-text index (default porter)\n"
     "  info KB        counts, model, index type and sizes, memory estimate\n"
+    "  calibrate KB [--model DIR]\n"
+    "                 calibrate the KB's hybrid weight on pseudo-queries drawn from it and record it (index add\n"
+    "                 does this after adding; see docs/query.md)\n"
     "  check KB       compare the vector index with SQLite; exit 1 if they differ or the index file was damaged\n"
-    "  compact KB [--index SPEC|auto]\n"
+    "  compact KB [--index SPEC|auto] [--stemming porter|none]\n"
     "                 rebuild and retrain the index from SQLite (after many deletes or much growth);\n"
-    "                 --index also changes the KB's index spec\n"
+    "                 --index also changes the KB's index spec; a KB of schema 2 gets the new full-text index\n"
+    "                 (titles, CJK bigrams, stemming); --stemming rebuilds the full-text index with it\n"
     "  export KB --format jsonl|npy [-o FILE]\n"
     "                 jsonl: one line per passage (id, doc, passage, start, end, text, vector), to stdout or FILE;\n"
     "                 npy: FILE gets float32 (n, dim) vectors and FILE.ids.npy (or X.ids.npy for X.npy) int64 ids\n"
@@ -45,7 +51,7 @@ static int help(void)
 
 /* Options shared by the subcommands; each subcommand accepts only its own. */
 typedef struct kb_opts {
-    const char *kb, *model, *index, *metric, *format, *out;
+    const char *kb, *model, *index, *metric, *format, *out, *stemming;
     long dim;
 } kb_opts;
 
@@ -67,6 +73,7 @@ static int parse(const char *sub, int argc, char **argv, const char *allowed, kb
                 name = "--output";
             if (!strstr(allowed, name) || (strcmp(name, "--dim") && strcmp(name, "--model") && strcmp(name, "--index") &&
                                            strcmp(name, "--metric") && strcmp(name, "--format") &&
+                                           strcmp(name, "--stemming") &&
                                            strcmp(name, "--output")))
                 return sem_cli_usage_error(cmd, "unknown option '%s'", a);
             if (i + 1 >= argc)
@@ -78,6 +85,8 @@ static int parse(const char *sub, int argc, char **argv, const char *allowed, kb
                 o->index = v;
             else if (strcmp(name, "--metric") == 0)
                 o->metric = v;
+            else if (strcmp(name, "--stemming") == 0)
+                o->stemming = v;
             else if (strcmp(name, "--format") == 0)
                 o->format = v;
             else if (strcmp(name, "--output") == 0)
@@ -98,7 +107,7 @@ static int parse(const char *sub, int argc, char **argv, const char *allowed, kb
 static int cmd_create(int argc, char **argv)
 {
     kb_opts o;
-    int rc = parse("create", argc, argv, "--model --dim --index --metric", &o);
+    int rc = parse("create", argc, argv, "--model --dim --index --metric --stemming", &o);
     if (rc)
         return rc;
     if (o.model && o.dim)
@@ -115,6 +124,9 @@ static int cmd_create(int argc, char **argv)
             return sem_cli_usage_error("kb create", "--metric must be ip or l2, not '%s'", o.metric);
     }
     cp.index_spec = o.index ? o.index : "auto";
+    if (o.stemming && strcmp(o.stemming, "porter") && strcmp(o.stemming, "none"))
+        return sem_cli_usage_error("kb create", "--stemming must be porter or none, not '%s'", o.stemming);
+    cp.stemming = o.stemming;
     sem_error err;
     sem_error_clear(&err);
     if (o.model && !(o.model = sem_cli_model_dir(o.model)))
@@ -159,6 +171,29 @@ static void human(int64_t b, char *out, size_t n)
         snprintf(out, n, "%lld B", (long long)b);
 }
 
+/* The hybrid weight line of kb info: calibrated (with its evidence) or the default. */
+static void print_hybrid_weight(const sem_calibration *c, const sem_error *err)
+{
+    if (c && c->present)
+        printf("hybrid weight:  %.2f (calibrated on %d pseudo-queries: nDCG@10 lexical %.3f, semantic %.3f, hybrid "
+               "%.3f; %.1f s)\n",
+               (double)c->semantic_weight, c->n_queries, c->lexical, c->semantic, c->hybrid, c->seconds);
+    else
+        printf("hybrid weight:  %.2f (default; %s: run 'semsearch kb calibrate')\n", (double)SEM_HYBRID_SEMANTIC_WEIGHT,
+               err ? err->msg : "not calibrated for this model");
+}
+
+static int cmd_calibrate(int argc, char **argv)
+{
+    kb_opts o;
+    int rc = parse("calibrate", argc, argv, "--model", &o);
+    if (rc)
+        return rc;
+    if (o.model && !(o.model = sem_cli_model_dir(o.model)))
+        return SEM_EXIT_FAIL;
+    return sem_cli_calibrate(o.kb, o.model, 0, 0);
+}
+
 static int cmd_info(int argc, char **argv)
 {
     kb_opts o;
@@ -174,6 +209,9 @@ static int cmd_info(int argc, char **argv)
         sem_kb_close(kb);
         return sem_cli_fail(&err);
     }
+    sem_calibration cal;
+    sem_error cerr;
+    int cal_rc = in.model.config_hash[0] ? sem_calibration_read(kb, &cal, &cerr) : SEM_OK;
     sem_kb_close(kb);
     char a[32], b[32], c[32];
     human(in.index_file_bytes, a, sizeof a);
@@ -181,6 +219,9 @@ static int cmd_info(int argc, char **argv)
     human(in.mem_bytes, c, sizeof c);
     printf("kb:             %s\n", o.kb);
     printf("schema:         %d\n", in.schema_version);
+    printf("tokenizer:      %s%s\n", in.fts_tokenizer,
+           in.schema_version < 3 ? " (passage text only: 'semsearch kb compact' adds titles, CJK and stemming)"
+                                 : " (text and title)");
     if (in.model.config_hash[0])
         printf("model:          %s (config %s, pooling %s%s)\n", in.model.name, in.model.config_hash, in.model.pooling,
                in.model.normalize ? ", normalized" : "");
@@ -199,8 +240,14 @@ static int cmd_info(int argc, char **argv)
     if (in.trained && in.trained_on)
         printf(" (on %lld vectors)", (long long)in.trained_on);
     printf("\n");
-    if (in.nlist)
-        printf("nlist:          %lld (default nprobe %d)\n", (long long)in.nlist, in.default_nprobe);
+    if (in.nlist && in.nprobe_recall >= 0)
+        printf("nlist:          %lld (nprobe %d: 10-recall@10 %.3f on held-out vectors)\n", (long long)in.nlist,
+               in.default_nprobe, in.nprobe_recall);
+    else if (in.nlist)
+        printf("nlist:          %lld (default nprobe %d, not measured: 'semsearch kb compact' measures it)\n",
+               (long long)in.nlist, in.default_nprobe);
+    if (in.model.config_hash[0])
+        print_hybrid_weight(cal_rc == SEM_OK ? &cal : NULL, cal_rc == SEM_OK ? NULL : &cerr);
     printf("vectors:        %lld\n", (long long)in.ntotal);
     if (in.n_tombstones)
         printf("tombstones:     %lld (run 'semsearch kb compact')\n", (long long)in.n_tombstones);
@@ -263,14 +310,17 @@ static int cmd_check(int argc, char **argv)
 static int cmd_compact(int argc, char **argv)
 {
     kb_opts o;
-    int rc = parse("compact", argc, argv, "--index", &o);
+    int rc = parse("compact", argc, argv, "--index --stemming", &o);
     if (rc)
         return rc;
+    if (o.stemming && strcmp(o.stemming, "porter") && strcmp(o.stemming, "none"))
+        return sem_cli_usage_error("kb compact", "--stemming must be porter or none, not '%s'", o.stemming);
     sem_error err;
     sem_kb *kb = sem_kb_open(o.kb, NULL, &err);
     if (!kb)
         return sem_cli_fail(&err);
-    if (sem_kb_compact(kb, o.index, &err) != SEM_OK) {
+    if ((o.stemming && sem_kb_set_stemming(kb, o.stemming, &err) != SEM_OK) ||
+        sem_kb_compact(kb, o.index, &err) != SEM_OK) {
         sem_kb_close(kb);
         return sem_cli_fail(&err);
     }
@@ -279,8 +329,8 @@ static int cmd_compact(int argc, char **argv)
     sem_kb_close(kb);
     if (rc)
         return sem_cli_fail(&err);
-    printf("compacted %s: %s, %lld vectors%s\n", o.kb, in.index_built, (long long)in.ntotal,
-           in.trained ? "" : " (not trained yet: too few vectors)");
+    printf("compacted %s: %s, %lld vectors%s; full-text index: %s\n", o.kb, in.index_built, (long long)in.ntotal,
+           in.trained ? "" : " (not trained yet: too few vectors)", in.fts_tokenizer);
     return SEM_EXIT_OK;
 }
 
@@ -352,7 +402,7 @@ out:
 int sem_cmd_kb(int argc, char **argv)
 {
     if (argc < 2)
-        return sem_cli_usage_error("kb", "missing a subcommand (create, info, check, compact, export)");
+        return sem_cli_usage_error("kb", "missing a subcommand (create, info, check, calibrate, compact, export)");
     const char *sub = argv[1];
     if (sem_cli_is_help(sub) || strcmp(sub, "help") == 0)
         return help();
@@ -365,6 +415,8 @@ int sem_cmd_kb(int argc, char **argv)
         return cmd_info(argc - 2, argv + 2);
     if (strcmp(sub, "check") == 0)
         return cmd_check(argc - 2, argv + 2);
+    if (strcmp(sub, "calibrate") == 0)
+        return cmd_calibrate(argc - 2, argv + 2);
     if (strcmp(sub, "compact") == 0)
         return cmd_compact(argc - 2, argv + 2);
     if (strcmp(sub, "export") == 0)

@@ -20,7 +20,8 @@ static void usage(FILE *f)
             "  --mode M                hybrid (the default when the KB has a model: both rankings fused),\n"
             "                          semantic (vector search with the KB's model) or lexical (FTS5 bm25;\n"
             "                          the default, and the only mode, for a KB without a model)\n"
-            "  --semantic-weight W     hybrid: weight of the semantic side in (0, 1] (default %.2f)\n"
+            "  --semantic-weight W     hybrid: weight of the semantic side in (0, 1] (default: the KB's, calibrated\n"
+            "                          when it was indexed (see kb info), else %.2f)\n"
             "  --fusion cc|rrf         hybrid: convex combination of normalised scores (cc, default) or\n"
             "                          weighted reciprocal rank fusion (rrf)\n"
             "  --nprobe N              IVF lists to visit (default: the KB's); more is slower and more exact\n"
@@ -72,6 +73,8 @@ static int print_json(const char *file, const char *query, int mode, const sem_s
     cJSON_AddStringToObject(o, "query", query);
     cJSON_AddStringToObject(o, "mode", sem_search_mode_name(mode));
     cJSON_AddNumberToObject(o, "took_ms", (double)(long long)(r->took_ms * 1000.0 + 0.5) / 1000.0);
+    if (mode == SEM_MODE_HYBRID)
+        cJSON_AddNumberToObject(o, "semantic_weight", (double)(long long)(r->semantic_weight * 1000.0f + 0.5f) / 1000.0);
     cJSON_AddItemToObject(o, "hits", hits);
     for (int i = 0; i < r->n; i++) {
         const sem_search_hit *h = &r->hits[i];
@@ -146,7 +149,11 @@ static void print_human(const sem_search_result *r, int mode)
             }
         }
     }
-    printf("(%d hit%s, %s, %.1f ms)\n", r->n, r->n == 1 ? "" : "s", sem_search_mode_name(mode), r->took_ms);
+    if (mode == SEM_MODE_HYBRID)
+        printf("(%d hit%s, hybrid at semantic weight %.2f, %.1f ms)\n", r->n, r->n == 1 ? "" : "s",
+               (double)r->semantic_weight, r->took_ms);
+    else
+        printf("(%d hit%s, %s, %.1f ms)\n", r->n, r->n == 1 ? "" : "s", sem_search_mode_name(mode), r->took_ms);
 }
 
 int sem_cmd_query(int argc, char **argv)

@@ -9,7 +9,6 @@
 #include "train/train.h"
 
 #include <cblas.h>
-#include <cjson/cJSON.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -35,8 +34,9 @@ static void usage(FILE *f)
             "Trains a BERT model in C and writes an HF folder (config.json, model.safetensors, vocab.txt,\n"
             "tokenizer files, modules.json, 1_Pooling/config.json) to --out, with checkpoint.bin and train_log.tsv.\n"
             "  mlm          masked-LM: text files, one paragraph per line; 15%% of tokens predicted\n"
-            "  contrastive  InfoNCE with in-batch negatives: --pairs files of 'text<TAB>positive' lines, or\n"
-            "               --simcse files of sentences (each paired with itself; dropout is the augmentation)\n\n"
+            "  contrastive  InfoNCE with in-batch negatives: --pairs files of 'text<TAB>positive' lines (or\n"
+            "               'text<TAB>positive<TAB>hard negative': the batch's hard negatives join the candidates),\n"
+            "               or --simcse files of sentences (each paired with itself; dropout is the augmentation)\n\n"
             "Model:\n"
             "  --model DIR            start from an HF BERT folder (its vocab.txt unless --vocab)\n"
             "  --config FILE          start from random weights with this config.json (needs --vocab)\n"
@@ -289,25 +289,6 @@ static void progress(const sem_train_progress *p, void *ud)
             es / 60 % 60, es % 60, eta / 3600, eta / 60 % 60, eta % 60, p->checkpointed ? "  [checkpoint]" : "");
 }
 
-/* do_lower_case from DIR/tokenizer_config.json (default 1). */
-static int model_lower_case(const char *dir)
-{
-    char path[4096], *buf = NULL;
-    size_t len;
-    sem_error err;
-    int lc = 1;
-    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-    if (sem_read_file(path, 1 << 20, &buf, &len, &err) == SEM_OK) {
-        cJSON *o = cJSON_ParseWithLength(buf, len);
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "do_lower_case");
-        if (cJSON_IsBool(v))
-            lc = cJSON_IsTrue(v);
-        cJSON_Delete(o);
-    }
-    free(buf);
-    return lc;
-}
-
 static sem_tdata *load_data(sem_tdata_kind kind, const sem_tspecial *sp, const char *vocab, int lower,
                             char **files, int n, int seq, sem_error *err)
 {
@@ -321,8 +302,8 @@ static sem_tdata *load_data(sem_tdata_kind kind, const sem_tspecial *sp, const c
     return d;
 }
 
-static int write_card(const char *out, const opts *o, const sem_trainer *tr, const char *vocab, double eval_loss,
-                      double eval_acc, double seconds, sem_error *err)
+static int write_card(const char *out, const opts *o, const sem_trainer *tr, const char *vocab, size_t n_neg,
+                      double eval_loss, double eval_acc, double seconds, sem_error *err)
 {
     const sem_tmodel *m = sem_trainer_model(tr);
     const sem_train_params *p = sem_trainer_params(tr);
@@ -342,8 +323,11 @@ static int write_card(const char *out, const opts *o, const sem_trainer *tr, con
     ADD("| parameters | %zu |\n| start | %s |\n| vocabulary | %s |\n", m->n_params,
         o->model ? o->model : o->config, vocab);
     ADD("| objective | %s |\n", o->contrastive ? (o->simcse ? "SimCSE (InfoNCE, dropout views)"
-                                                             : "InfoNCE with in-batch negatives on pairs")
+                                                  : n_neg ? "InfoNCE with in-batch and hard negatives on pairs"
+                                                          : "InfoNCE with in-batch negatives on pairs")
                                                 : "masked LM (15%: 80% [MASK], 10% random, 10% kept)");
+    if (n_neg)
+        ADD("| pairs with a hard negative | %zu |\n", n_neg);
     ADD("| updates | %ld of %ld |\n| batch x accum x seq | %d x %d x %d |\n| lr, warm-up | %g, %ld |\n",
         sem_trainer_step(tr), p->steps, p->batch, p->accum, p->seq, p->lr, p->warmup);
     ADD("| tokens seen | %ld |\n| last loss | %.4f |\n| seed | %llu |\n| time of the last session | %.0f s |\n",
@@ -391,7 +375,7 @@ int sem_cmd_train(int argc, char **argv)
         snprintf(vocab_buf, sizeof vocab_buf, "%s/vocab.txt", o.model);
         vocab = vocab_buf;
     }
-    int lower = o.cased ? 0 : o.model ? model_lower_case(o.model) : 1;
+    int lower = o.cased ? 0 : o.model ? sem_hf_do_lower_case(o.model) : 1;
     sem_tokenizer_config tc = sem_tokenizer_default_config();
     tc.do_lower_case = lower;
     sem_tokenizer *tk = sem_tokenizer_load(vocab, &tc, &err);
@@ -409,7 +393,10 @@ int sem_cmd_train(int argc, char **argv)
     if (!d)
         return sem_cli_fail(&err);
     fprintf(stderr, "train: %zu examples, %zu tokens from %d file(s) in %.1f s%s\n", d->n_ex, d->n_tok, nf,
-            sem_now() - t0, d->skipped ? " (some lines skipped: invalid UTF-8, no tab, or empty)" : "");
+            sem_now() - t0, d->skipped ? " (some lines skipped: invalid UTF-8, no tab, empty, or > 3 columns)" : "");
+    size_t n_neg = d->n_neg;
+    if (n_neg)
+        fprintf(stderr, "train: %zu pairs carry a hard negative\n", n_neg);
     if (d->skipped)
         fprintf(stderr, "train: %zu lines skipped\n", d->skipped);
 
@@ -491,7 +478,7 @@ int sem_cmd_train(int argc, char **argv)
                              o.contrastive, sem_trainer_params(tr)->seq > 512 ? 512 : 0, vocab, lower};
     /* vocab.txt may be the output folder's own (continuing in place): copying it onto itself is harmless */
     if (sem_tmodel_save_hf(sem_trainer_model(tr), o.out, &hp, &err) != SEM_OK ||
-        write_card(o.out, &o, tr, vocab, eval_loss, eval_acc, run_s, &err) != SEM_OK) {
+        write_card(o.out, &o, tr, vocab, n_neg, eval_loss, eval_acc, run_s, &err) != SEM_OK) {
         sem_trainer_free(tr);
         return sem_cli_fail(&err);
     }

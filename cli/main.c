@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"eval", sem_cmd_eval, "offline evaluation (ann, retrieval, sts)"},
     {"model", sem_cmd_model, "download, list and locate models (pull, list, path)"},
     {"train", sem_cmd_train, "train or adapt a BERT model (mlm, contrastive)"},
+    {"adapt", sem_cmd_adapt, "adapt a knowledge base's model to its own text, then re-encode it"},
     {"version", sem_cmd_version, "print versions of semsearch and its libraries"},
 };
 

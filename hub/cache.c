@@ -93,6 +93,8 @@ int sem_hub_resolve_model_in(const char *name_or_dir, const char *cache_dir, cha
                                  name_or_dir);
         return put(out, cap, err, name_or_dir, "");
     }
+    if (sem_hub_is_shipped_name(name_or_dir))
+        return sem_hub_shipped_model_in(name_or_dir, NULL, out, cap, err);
     char cache[HUB_PATH_MAX];
     int rc = hub_cache_or_default(cache_dir, cache, sizeof cache, err);
     if (rc != SEM_OK)

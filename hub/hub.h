@@ -40,10 +40,26 @@ extern "C" {
 /* The default model: the folder used when a command that needs a model (kb create, index add on a new KB,
  * eval sts, tokenize, embed, fill-mask) is given no --model. $SEMSEARCH_MODEL when set and not empty (a folder
  * or a cached ORG/NAME; the value "none" means no default model), else the project's own model,
- * models/semsearch-default in the source tree (the compile definition SEM_DEFAULT_MODEL_DIR) when it is there,
- * else NULL. The string is static or from the environment; do not free. */
+ * models/semsearch-default in the source tree (under the compile definition SEM_MODELS_DIR) when it is there,
+ * else NULL. The string is static or from the environment; do not free. (`index add` on a new KB without
+ * --model and without $SEMSEARCH_MODEL picks between the shipped models by the documents' script instead:
+ * sem_index_pick_model in indexer/indexer.h.) */
 #define SEM_DEFAULT_MODEL_ENV "SEMSEARCH_MODEL"
 const char *sem_hub_default_model(void);
+
+/* Short names of the models the project ships in its models/ folder: `--model semsearch-default` (English)
+ * and `--model semsearch-zh` (Chinese) work wherever a model is taken (sem_hub_resolve_model). */
+#define SEM_MODEL_DEFAULT_NAME "semsearch-default"
+#define SEM_MODEL_ZH_NAME "semsearch-zh"
+
+/* 1 if name is one of the short names above, else 0 (NULL too). */
+int sem_hub_is_shipped_name(const char *name);
+
+/* Writes the folder of the shipped model `name` (a short name above) into out (cap bytes): models_dir/NAME
+ * (models_dir NULL = the project's models/ folder) when it holds a config.json. SEM_EINVAL if name is not a
+ * short name, SEM_ENOTFOUND ("... is not installed", naming the folder looked at) when the folder or its
+ * config.json is missing, SEM_ERANGE if cap is too small. Reentrant. */
+int sem_hub_shipped_model_in(const char *name, const char *models_dir, char *out, size_t cap, sem_error *err);
 #define SEM_HUB_MANIFEST ".semsearch-hub.json"
 
 /* Progress of one file's download: done of total bytes (total 0 when unknown), including bytes already on disk
@@ -106,9 +122,11 @@ int sem_hub_list(const char *cache_dir, sem_hub_model **out, size_t *n, sem_erro
 void sem_hub_list_free(sem_hub_model *models, size_t n); /* NULL is a no-op */
 
 /* Resolves what the user passed as --model into a folder path in out (cap bytes): an existing directory wins
- * (returned as given); otherwise a valid ORG/NAME whose folder is in the cache (sem_hub_cache_dir()) and was
- * pulled completely. Fails with SEM_ENOTFOUND and a message naming both places looked at, SEM_EINVAL if the
- * name exists but is not a folder, SEM_EFORMAT if the cached copy is incomplete, SEM_ERANGE if cap is small. */
+ * (returned as given); otherwise a short name of a shipped model (semsearch-default, semsearch-zh: see
+ * sem_hub_shipped_model_in, whose errors it returns), or a valid ORG/NAME whose folder is in the cache
+ * (sem_hub_cache_dir()) and was pulled completely. Fails with SEM_ENOTFOUND and a message naming both places
+ * looked at, SEM_EINVAL if the name exists but is not a folder, SEM_EFORMAT if the cached copy is incomplete,
+ * SEM_ERANGE if cap is small. */
 int sem_hub_resolve_model(const char *name_or_dir, char *out, size_t cap, sem_error *err);
 
 /* As sem_hub_resolve_model() with an explicit cache_dir (NULL = sem_hub_cache_dir()). */

@@ -163,6 +163,49 @@ typedef struct sem_index_stats {
 int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, const sem_index_params *params,
                   sem_index_stats *stats, sem_error *err);
 
+/* ------------------------------------------------------------------------------------ model auto-pick */
+
+/* What sem_script_count_add counts in UTF-8 text, to tell Chinese documents from others. */
+typedef struct sem_script_count {
+    uint64_t han;     /* Han characters (the CJK ideograph ranges BERT's tokenizer splits one by one) */
+    uint64_t words;   /* words in other scripts: each run of letters (with the digits and marks inside it)
+                         that holds no Han character counts once, so "apt install 软件包" is 3 Han, 2 words */
+    uint64_t invalid; /* bytes that do not start a valid UTF-8 sequence (skipped) */
+} sem_script_count;
+
+/* Adds the counts of text[0..len) to *c (which the caller zeroes first). Digits, punctuation, symbols and
+ * spaces count as nothing; invalid UTF-8 is skipped byte by byte. Linear in len; reentrant. */
+void sem_script_count_add(sem_script_count *c, const char *text, size_t len);
+
+/* han / (han + words): the share of Han among the text's units, in [0, 1]; 0 when there is neither. */
+double sem_script_han_ratio(const sem_script_count *c);
+
+#define SEM_PICK_SAMPLE_DOCS 64     /* documents sampled from the start of the inputs */
+#define SEM_PICK_SAMPLE_BYTES 4096  /* bytes of each sampled document looked at (title, then text) */
+#define SEM_PICK_HAN_MIN 0.5        /* a sample whose Han ratio is at least this is Chinese */
+
+/* The model sem_index_pick_model chose for a new KB, and why. */
+typedef struct sem_model_pick {
+    char model[4096];      /* the chosen model's folder; "" when no model is available (lexical-only KB) */
+    const char *name;      /* SEM_MODEL_ZH_NAME, SEM_MODEL_DEFAULT_NAME (hub/hub.h) or NULL (none) */
+    int chinese;           /* 1 if the sample is mostly Han text */
+    int zh_missing;        /* 1 if it is Chinese but the Chinese model is not installed (fell back) */
+    long docs;             /* documents sampled */
+    sem_script_count count; /* over the sample */
+    double han_ratio;      /* sem_script_han_ratio(&count) */
+} sem_model_pick;
+
+/* Chooses the model for a new KB from its first documents: reads up to SEM_PICK_SAMPLE_DOCS documents of the
+ * inputs (in order, with reader params rp, which may be NULL; bad records are skipped, an input that cannot
+ * be read ends the sample: indexing reports it) and counts scripts in the first SEM_PICK_SAMPLE_BYTES bytes of
+ * each. Mostly Han (ratio >= SEM_PICK_HAN_MIN) → the shipped Chinese model semsearch-zh; anything else, or
+ * Chinese when semsearch-zh is not installed → the shipped English model semsearch-default; neither installed
+ * → no model (*out->model == 0). models_dir is where the shipped models are (NULL = the project's models/,
+ * see sem_hub_shipped_model_in). Logs the choice and the reason (sem_log INFO; falling back from a missing
+ * Chinese model is a WARN). Cannot fail. Any thread. */
+void sem_index_pick_model(const char *const *inputs, int n_inputs, const sem_reader_params *rp,
+                          const char *models_dir, sem_model_pick *out);
+
 /* Deletes documents by external id. Ids that do not exist are listed in err (SEM_ENOTFOUND) after the others
  * were deleted. *n_deleted (may be NULL) receives how many were deleted. */
 int sem_index_rm(const char *kb_dir, const char *const *ids, int n_ids, int *n_deleted, sem_error *err);
@@ -205,7 +248,8 @@ typedef struct sem_kb_model sem_kb_model; /* store/kb.h */
 
 /* Finds the model folder for the KB at kb_dir, whose recorded model is *km (from sem_kb_get_model; may be
  * NULL): `given` (a folder or a cached hub name, see sem_hub_resolve_model) when not NULL; else the folder
- * recorded in KB/model_dir, if it still exists; else km->name in the hub cache. Writes it into out (cap
+ * recorded in KB/model_dir, if it still exists; else km->name in the hub cache, or the shipped model of that
+ * name (semsearch-default, semsearch-zh: a KB moved to another checkout finds it). Writes it into out (cap
  * bytes). Errors: those of sem_hub_resolve_model for `given`, else SEM_ENOTFOUND naming the model and hinting
  * at --model. (`semsearch index`, `query` and `serve` all find a KB's model this way.) */
 int sem_index_find_model(const char *kb_dir, const char *given, const sem_kb_model *km, char *out, size_t cap,
@@ -214,6 +258,27 @@ int sem_index_find_model(const char *kb_dir, const char *given, const sem_kb_mod
 /* The identity a KB records for a model (name, config hash, pooling, normalize, dim), from a loaded model;
  * compare with sem_kb_model_match. */
 void sem_index_model_identity(const sem_model *model, sem_kb_model *out);
+
+/* The text the model encodes for a passage of a document with this title ("title. passage", or the passage
+ * alone; see indexer/pipeline.c): what indexing, re-encoding and adapt's training pairs all use. Returns passage
+ * or *owned (malloc'd, the caller frees *owned); NULL when out of memory. Any thread. */
+const char *sem_index_model_text(const char *title, const char *passage, char **owned);
+
+/* Re-encoding a KB with another model of the same dimension (indexer/reencode.c; `semsearch adapt` uses it). */
+typedef struct sem_reencode_params {
+    int threads;              /* encoder threads; 0 = all cores */
+    sem_progress_fn progress; /* after each batch (passages_done of all); may be NULL */
+    void *progress_ud;
+} sem_reencode_params;
+
+/* Encodes every passage of the KB at kb_dir with the model folder model_dir, then makes that model the KB's:
+ * one store transaction swaps all vectors and the model identity (sem_kb_set_model_vectors), and KB/model_dir
+ * then records the folder. Until the swap the KB stays searchable with its old model; a crash leaves the old or
+ * the new state whole (a crash between the swap and the model_dir write is finished by calling this again).
+ * Holds the KB read-write (SEM_EBUSY if another process does); all new vectors are held in memory (passages x
+ * dim floats). SEM_EINVAL for a KB without a model, SEM_EMISMATCH for a model of another dimension. p may be
+ * NULL. */
+int sem_index_reencode(const char *kb_dir, const char *model_dir, const sem_reencode_params *p, sem_error *err);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "encoder/encoder.h"
 #include "hub/hub.h"
+#include "indexer/encode_impl.h"
 #include "indexer/indexer.h"
 #include "indexer/reader_impl.h"
 #include "store/kb.h"
@@ -109,7 +110,8 @@ int sem_index_find_model(const char *kb_dir, const char *given, const sem_kb_mod
         return sem_hub_resolve_model(given, out, cap, err);
     if (sem_index_recorded_model(kb_dir, out, cap, NULL) == SEM_OK && sem_path_exists(out))
         return SEM_OK;
-    if (kbm && sem_hub_valid_repo_id(kbm->name) && sem_hub_resolve_model(kbm->name, out, cap, NULL) == SEM_OK)
+    if (kbm && (sem_hub_valid_repo_id(kbm->name) || sem_hub_is_shipped_name(kbm->name)) &&
+        sem_hub_resolve_model(kbm->name, out, cap, NULL) == SEM_OK)
         return SEM_OK;
     return sem_error_set(err, SEM_ENOTFOUND,
                          "cannot find the model '%s' that %s was indexed with: pass --model DIR (or NAME)",
@@ -367,15 +369,7 @@ static void *enc_run(void *arg)
     return NULL;
 }
 
-typedef struct encoder_set {
-    const sem_model *model;
-    sem_encoder_ctx **ctx;
-    int n; /* threads */
-    int dim;
-    sem_encode_params ep; /* normalize = 1 for inner-product KBs: IP on unit vectors is cosine similarity */
-} encoder_set;
-
-static sem_encode_params encode_params_for(const sem_kb *kb)
+sem_encode_params sem_index_encode_params(const sem_kb *kb)
 {
     sem_encode_params ep = sem_encode_default_params();
     if (sem_kb_get_metric(kb) == SEM_KB_METRIC_IP)
@@ -384,7 +378,7 @@ static sem_encode_params encode_params_for(const sem_kb *kb)
 }
 
 /* Encodes n texts into vecs (n, dim): thread t takes texts t, t+T, t+2T, ... */
-static int encode_all(const encoder_set *es, const char **texts, size_t n, float *vecs, sem_error *err)
+int sem_index_encode_all(const encoder_set *es, const char **texts, size_t n, float *vecs, sem_error *err)
 {
     if (!es->model) {
         memset(vecs, 0, n * (size_t)es->dim * sizeof *vecs); /* lexical-only KB */
@@ -444,6 +438,31 @@ done:
     return rc;
 }
 
+/* The text the model sees for a passage: "title. text", as sentence-transformers users write titled documents
+ * (BEIR's title + text), or the passage alone when the document has no title or the passage already starts with
+ * it (a FAQ's question, a Markdown heading). The stored passage text and its offsets are not changed.
+ * Returns passage or *owned (malloc'd, caller frees); NULL when out of memory. */
+static const char *model_text(const char *title, const char *passage, char **owned)
+{
+    *owned = NULL;
+    size_t tl = title ? strlen(title) : 0, pl = strlen(passage);
+    if (tl == 0)
+        return passage;
+    for (size_t off = 0; off <= 8 && passage[off]; off++)
+        if (strncmp(passage + off, title, tl) == 0)
+            return passage;
+    const char *sep = strchr(".?!:;", title[tl - 1]) ? " " : ". ";
+    if (tl > SIZE_MAX / 2 || pl > SIZE_MAX / 2 - 4 || !(*owned = malloc(tl + pl + 3)))
+        return NULL;
+    snprintf(*owned, tl + pl + 3, "%s%s%s", title, sep, passage);
+    return *owned;
+}
+
+const char *sem_index_model_text(const char *title, const char *passage, char **owned)
+{
+    return model_text(title, passage, owned);
+}
+
 /* Encodes and writes docs[0..n) in one transaction. vecs (n_pass, dim). */
 static int write_docs(sem_kb *kb, const encoder_set *es, prep_doc *docs, int n, long *n_passages, sem_error *err)
 {
@@ -454,19 +473,23 @@ static int write_docs(sem_kb *kb, const encoder_set *es, prep_doc *docs, int n, 
     if (np > SIZE_MAX / (dim * sizeof(float) + 64))
         return sem_error_set(err, SEM_ENOMEM, "batch too large");
     const char **texts = malloc((np ? np : 1) * sizeof *texts);
+    char **owned = calloc(np ? np : 1, sizeof *owned); /* the "title. text" strings made for the model */
     float *vecs = malloc((np ? np : 1) * dim * sizeof *vecs);
     sem_kb_passage *ps = malloc((np ? np : 1) * sizeof *ps);
     sem_kb_doc *kd = calloc((size_t)(n ? n : 1), sizeof *kd);
     int rc = SEM_OK;
-    if (!texts || !vecs || !ps || !kd) {
+    if (!texts || !owned || !vecs || !ps || !kd) {
         rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
         goto done;
     }
     size_t k = 0;
     for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < docs[i].n_spans; j++)
-            texts[k++] = docs[i].ptext[j];
-    if ((rc = encode_all(es, texts, np, vecs, err)))
+        for (size_t j = 0; j < docs[i].n_spans; j++, k++)
+            if (!(texts[k] = model_text(es->model ? docs[i].d.title : NULL, docs[i].ptext[j], &owned[k]))) {
+                rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+                goto done;
+            }
+    if ((rc = sem_index_encode_all(es, texts, np, vecs, err)))
         goto done;
     k = 0;
     for (int i = 0; i < n; k += docs[i].n_spans, i++) /* documents with their own vector: one passage each */
@@ -491,6 +514,9 @@ static int write_docs(sem_kb *kb, const encoder_set *es, prep_doc *docs, int n, 
     if (rc == SEM_OK && n_passages)
         *n_passages += (long)np;
 done:
+    for (size_t i = 0; owned && i < np; i++)
+        free(owned[i]);
+    free(owned);
     free(texts);
     free(vecs);
     free(ps);
@@ -558,7 +584,7 @@ int sem_index_put_docs_counted(sem_kb *kb, const sem_model *model, sem_encoder_c
     }
     if (cc.overlap < 0)
         cc.overlap = default_overlap(cc.tokens);
-    encoder_set es = {model, &ctx, 1, model ? sem_model_dim(model) : sem_kb_dim(kb), encode_params_for(kb)};
+    encoder_set es = {model, &ctx, 1, model ? sem_model_dim(model) : sem_kb_dim(kb), sem_index_encode_params(kb)};
     kb_kind kind = kind_of(kb);
     prep_doc *p = calloc((size_t)n, sizeof *p);
     if (!p)
@@ -875,7 +901,7 @@ int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, c
     st->lexical_only = r.kind.lexical_only;
 
     r.es.model = model;
-    r.es.ep = encode_params_for(r.kb);
+    r.es.ep = sem_index_encode_params(r.kb);
     r.es.dim = model ? sem_model_dim(model) : sem_kb_dim(r.kb);
     r.cc.model = model;
     if (model) {

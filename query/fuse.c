@@ -2,7 +2,9 @@
  * normalised scores (the default), or weighted reciprocal rank fusion. Pure code: no store or encoder calls.
  *
  * Both fusions work on the union of the two candidate lists. Each id is looked up in a copy of list a sorted by
- * id, so fusing n candidates costs O(n log n). */
+ * id, so fusing n candidates costs O(n log n). Equal fused scores are ordered by the weight of the lists that
+ * hold the entry (so that at weight 0 an entry only the zero-weighted side found never passes one of the other
+ * side: hybrid at weight 0 ranks as that side alone), then by the better best rank, then by the smaller id. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +13,8 @@
 typedef struct fuse_ent {
     int64_t id;
     double score;
-    int ra, rb; /* 1-based ranks, 0 = absent */
+    double back; /* the summed weights of the lists holding it */
+    int ra, rb;  /* 1-based ranks, 0 = absent */
 } fuse_ent;
 
 static int by_score(const void *x, const void *y)
@@ -19,6 +22,8 @@ static int by_score(const void *x, const void *y)
     const fuse_ent *a = x, *b = y;
     if (a->score != b->score)
         return a->score > b->score ? -1 : 1;
+    if (a->back != b->back)
+        return a->back > b->back ? -1 : 1;
     int ba = a->ra && (!a->rb || a->ra < a->rb) ? a->ra : a->rb;
     int bb = b->ra && (!b->rb || b->ra < b->rb) ? b->ra : b->rb;
     if (ba != bb)
@@ -76,7 +81,7 @@ int sem_fuse(const sem_fusion_params *fp, const int64_t *a, const float *sa, int
     int n = 0;
     for (int i = 0; i < na; i++) {
         double part = cc ? norm(sa[i], lo_a, hi_a) : 1.0 / (fp->rrf_k + i + 1);
-        e[n++] = (fuse_ent){a[i], wa * part, i + 1, 0};
+        e[n++] = (fuse_ent){a[i], wa * part, wa, i + 1, 0};
     }
     int n_a = n;
     qsort(e, (size_t)n_a, sizeof *e, by_id);
@@ -86,9 +91,10 @@ int sem_fuse(const sem_fusion_params *fp, const int64_t *a, const float *sa, int
         fuse_ent *hit = n_a ? bsearch(&key, e, (size_t)n_a, sizeof *e, by_id) : NULL;
         if (hit && !hit->rb) {
             hit->score += wb * part;
+            hit->back += wb;
             hit->rb = j + 1;
         } else if (!hit) {
-            e[n++] = (fuse_ent){b[j], wb * part, 0, j + 1};
+            e[n++] = (fuse_ent){b[j], wb * part, wb, 0, j + 1};
         }
     }
     qsort(e, (size_t)n, sizeof *e, by_score);

@@ -26,7 +26,7 @@ sem_query_params sem_query_default_params(void)
     p.k = 10;
     p.mode = SEM_MODE_SEMANTIC;
     p.fusion = SEM_FUSION_CC;
-    p.semantic_weight = SEM_HYBRID_SEMANTIC_WEIGHT;
+    p.semantic_weight = 0; /* the KB's (sem_search_semantic_weight) */
     return p;
 }
 

@@ -2,6 +2,7 @@
  * Hybrid search asks both rankings for more candidates than k (3k, at least 100), fuses them (fuse.c) and keeps
  * the best k; hit details (text, title, metadata) are read in one store call at the end. */
 #include "query/search.h"
+#include "query/search_impl.h"
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "common/fileio.h"
+#include "common/log.h"
 #include "encoder/encoder.h"
 #include "indexer/indexer.h"
 #include "store/kb.h"
@@ -23,6 +25,8 @@ struct sem_search {
     const sem_model *model;
     int owns; /* 1: kb and model were opened here */
     int dim;
+    float kb_weight; /* hybrid cc weight when a query gives none: the KB's calibrated one, else the default */
+    int calibrated;
     char *query_prefix;
     pthread_mutex_t mu; /* guards the context pool */
     sem_encoder_ctx **pool;
@@ -33,6 +37,31 @@ sem_search_open_params sem_search_default_open_params(void)
 {
     sem_search_open_params p = {NULL, 1};
     return p;
+}
+
+/* The KB's calibrated hybrid weight, if it has one for its model (a damaged record is logged and ignored). */
+static void read_weight(sem_search *s)
+{
+    sem_calibration c;
+    sem_error e;
+    sem_error_clear(&e);
+    if (sem_calibration_read(s->kb, &c, &e) != SEM_OK)
+        sem_log(SEM_LOG_WARN, "%s; using the default hybrid weight %.2f", e.msg, (double)SEM_HYBRID_SEMANTIC_WEIGHT);
+    else if (c.present)
+        sem_search_set_semantic_weight(s, c.semantic_weight);
+}
+
+void sem_search_set_semantic_weight(sem_search *s, float w)
+{
+    s->kb_weight = w;
+    s->calibrated = 1;
+}
+
+float sem_search_semantic_weight(const sem_search *s, int *calibrated)
+{
+    if (calibrated)
+        *calibrated = s->calibrated;
+    return s->kb_weight;
 }
 
 static sem_search *wrap(sem_kb *kb, const sem_model *model, int owns, sem_error *err)
@@ -47,6 +76,9 @@ static sem_search *wrap(sem_kb *kb, const sem_model *model, int owns, sem_error 
     s->owns = owns;
     s->dim = sem_kb_dim(kb);
     pthread_mutex_init(&s->mu, NULL);
+    s->kb_weight = SEM_HYBRID_SEMANTIC_WEIGHT;
+    if (model)
+        read_weight(s);
     if (model) {
         sem_model_info mi;
         sem_model_get_info(model, &mi);
@@ -358,8 +390,12 @@ static int run_query(sem_search *s, const float *vec, const char *words, const s
             ss[i] = hs[i].score;
         for (int i = 0; i < nl; i++)
             sl[i] = hl[i].score;
-        sem_fusion_params fp = {p->fusion, p->semantic_weight > 0 ? p->semantic_weight : SEM_HYBRID_SEMANTIC_WEIGHT,
-                                SEM_RRF_K};
+        /* the KB's calibrated weight is the cc fusion's; rrf weighs ranks, not scores, and keeps the default */
+        float w = p->semantic_weight > 0            ? p->semantic_weight
+                  : p->fusion == SEM_FUSION_CC ? s->kb_weight
+                                               : SEM_HYBRID_SEMANTIC_WEIGHT;
+        out->semantic_weight = w;
+        sem_fusion_params fp = {p->fusion, w, SEM_RRF_K};
         n = sem_fuse(&fp, ia, ss, ns, ib, sl, nl, p->k, ids, fs, ra, rb);
         free(ss);
         free(sl);

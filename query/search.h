@@ -55,9 +55,9 @@ typedef enum sem_search_mode {
  *                   (w = 0.5 is classic RRF). */
 typedef enum sem_fusion_method { SEM_FUSION_CC = 0, SEM_FUSION_RRF = 1 } sem_fusion_method;
 
-/* The default weight w of the semantic side in hybrid search. Chosen for the project's default model on the
- * debian-faq evaluation set (docs/query.md, "Hybrid weight"); models that are strong on their own may deserve
- * more (--semantic-weight). */
+/* The weight w of the semantic side in hybrid search when neither the caller nor the KB gives one: a KB
+ * calibrated at indexing time (sem_calibrate below, docs/query.md, "Calibrated hybrid weight") uses its own
+ * weight; one never calibrated (made by an older build, or `index add --no-calibrate`) uses this. */
 #define SEM_HYBRID_SEMANTIC_WEIGHT 0.3f
 
 /* "cc" / "rrf" <-> enum; parse returns -1 if unknown. */
@@ -103,8 +103,9 @@ typedef struct sem_query_params {
     int nprobe;                      /* IVF lists to visit; 0 = the KB's default */
     sem_search_mode mode;            /* default SEM_MODE_SEMANTIC */
     sem_fusion_method fusion;        /* hybrid: default SEM_FUSION_CC */
-    float semantic_weight;           /* hybrid: the weight w of the semantic side, in (0, 1]; default
-                                        SEM_HYBRID_SEMANTIC_WEIGHT (a zero-initialised struct's 0 means it too) */
+    float semantic_weight;           /* hybrid: the weight w of the semantic side, in (0, 1]; 0 (the default,
+                                        also of a zero-initialised struct) = the KB's: its calibrated weight for
+                                        cc fusion (sem_search_semantic_weight), else SEM_HYBRID_SEMANTIC_WEIGHT */
     const char *const *filter_keys;  /* n_filters metadata keys; a hit's document must have metadata */
     const char *const *filter_values;/*   keys[i] equal (as text) to values[i], for every i */
     int n_filters;
@@ -129,6 +130,7 @@ typedef struct sem_search_result {
     sem_search_hit *hits; /* n entries, best first */
     int n;
     double took_ms;
+    float semantic_weight; /* hybrid: the weight the fusion used (given, or the KB's); 0 in the other modes */
 } sem_search_result;
 void sem_search_result_clear(sem_search_result *r); /* frees; NULL is a no-op */
 
@@ -159,6 +161,69 @@ typedef struct sem_fusion_params {
 } sem_fusion_params;
 int sem_fuse(const sem_fusion_params *fp, const int64_t *a, const float *sa, int na, const int64_t *b,
              const float *sb, int nb, int cap, int64_t *out_ids, double *out_scores, int *ranks_a, int *ranks_b);
+
+/* The weight hybrid cc search uses when the query gives none: the KB's calibrated weight (then *calibrated = 1;
+ * may be NULL) or SEM_HYBRID_SEMANTIC_WEIGHT. Read from the KB when the handle is made. Any thread. */
+float sem_search_semantic_weight(const sem_search *s, int *calibrated);
+
+/* ---- calibrated hybrid weight (calibrate.c: pseudo-queries and scores; calib_record.c: the record) ----
+ * At indexing time, the weight of hybrid (cc) search is calibrated on pseudo-queries drawn from the KB itself:
+ * a sentence s of a sampled passage P is the query, and the target is P WITHOUT s (so that neither retriever can
+ * find it by the words of s alone): the semantic side scores the target by the model's vector of P minus s
+ * (composed with the title as the indexer composes passages), the lexical side by bm25 of P for only those
+ * words of s that also occur in the rest of P or its title; the other passages of P's document are left out of
+ * both candidate lists. Lexical, semantic and hybrid search at weights 0, 0.1, ..., 0.7 are scored by nDCG@10;
+ * the best weight is shrunk towards SEM_CALIBRATION_PRIOR as if the prior were worth
+ * SEM_CALIBRATION_PRIOR_QUERIES pseudo-queries, and stepped down the grid until hybrid is not below lexical on
+ * the pseudo-queries (weight 0 is hybrid ranking as lexical). Deterministic for a KB and a seed.
+ * docs/query.md says why the pseudo-queries look like this. */
+#define SEM_CALIBRATION_KEY "ext.hybrid_calibration" /* the KB setting (sem_kb_set_setting) holding the record */
+#define SEM_CALIBRATION_GRID 8                        /* weights 0, 0.1, ..., 0.7 */
+#define SEM_CALIBRATION_PRIOR 0.1f
+#define SEM_CALIBRATION_PRIOR_QUERIES 40
+#define SEM_CALIBRATION_MAX_QUERIES 1000
+
+typedef struct sem_calibrate_params {
+    int max_queries; /* pseudo-queries at most, 1..SEM_CALIBRATION_MAX_QUERIES; default 200 */
+    uint64_t seed;   /* the sampling seed; default 1 */
+} sem_calibrate_params;
+sem_calibrate_params sem_calibrate_default_params(void);
+
+typedef struct sem_calibration {
+    int present;           /* 1: the KB holds a calibration made with its current model */
+    float semantic_weight; /* the weight hybrid cc search uses by default, in [0, 1] */
+    float best_weight;     /* the grid weight that scored best, before shrinking */
+    int n_queries;         /* pseudo-queries scored */
+    int n_passages;        /* passages in the KB then */
+    double lexical, semantic, hybrid;  /* mean nDCG@10 on the pseudo-queries; hybrid at semantic_weight */
+    double grid[SEM_CALIBRATION_GRID]; /* mean nDCG@10 of hybrid at weight 0.1 * i */
+    double seconds;                    /* how long it took */
+    char model_hash[80];               /* sem_kb_model.config_hash of the model it was made with */
+} sem_calibration;
+
+/* Encodes n texts into out (n, dim) as the KB's vectors were made (is_query: a query, with the model's query
+ * prefix; else a passage). Returns SEM_OK or a SEM_E* code with err filled. */
+typedef int (*sem_calibrate_encode_fn)(void *user_data, const char *const *texts, int n, int is_query, float *out,
+                                       sem_error *err);
+
+/* Calibrates the weight of s's KB with s's model and records it in the KB (which must be open read-write; the
+ * handle then uses the new weight: no other call may overlap this one on s). A KB without a model is skipped:
+ * SEM_OK with out->present = 0 and nothing recorded. Too few usable passages (no pseudo-query at all) record
+ * the prior. out may be NULL. */
+int sem_calibrate(sem_search *s, const sem_calibrate_params *params, sem_calibration *out, sem_error *err);
+
+/* The same over any read-write KB whose vectors encode() reproduces (tests use their own encoders). */
+int sem_calibrate_kb(sem_kb *kb, sem_calibrate_encode_fn encode, void *user_data, const sem_calibrate_params *params,
+                     sem_calibration *out, sem_error *err);
+
+/* Reads the KB's calibration into *out: present = 0 when there is none or it was made with another model than
+ * the KB's current one. SEM_OK, or SEM_EFORMAT for a damaged record (out->present = 0). Any thread. */
+int sem_calibration_read(sem_kb *kb, sem_calibration *out, sem_error *err);
+
+/* The record as JSON text (malloc'd, caller frees; NULL on ENOMEM) and back. parse checks every field and its
+ * range (the text comes from a KB file: hostile); SEM_OK (present = 1) or SEM_EFORMAT. */
+char *sem_calibration_to_json(const sem_calibration *c);
+int sem_calibration_parse(const char *json, sem_calibration *out, sem_error *err);
 
 /* The words of free text for lexical search: each run of letters/digits (bytes >= 0x80, i.e. any non-ASCII
  * character, count as letters) is kept, separated by single spaces; all punctuation (FTS5 operators, quotes,

@@ -12,6 +12,14 @@ Output (under --out):
                            wordnet-word-def: the synset's words <TAB> its definition
                            wordnet-synonyms: two words of one synset
                            stsb-train: STS Benchmark TRAIN pairs scored >= 4.0 (never dev or test)
+                           descriptions: package short description <TAB> long description (apt's
+                             Translation-en lists, --apt-lists; one pair per distinct long description)
+                           man-name-description: man page NAME line (what follows "name - ") <TAB> DESCRIPTION
+                           info-nodes: GNU info manual node title <TAB> node text (manuals whose copying
+                             notice is GFDL without invariant sections/cover texts, or GPL; others skipped)
+                           gcide-word-def: GCIDE headword <TAB> its first definition
+Texts equal to an evaluation query or to a question/answer of the bundled COVID FAQ (--exclude-queries), and
+texts that mention COVID-19 or coronaviruses, are never written.
   LICENSES               every source, its Debian package and licence
   STATS                  counts per output file
 """
@@ -218,6 +226,216 @@ def sts_train(path):
     return pairs
 
 
+# ---- Debian package descriptions, man pages, GNU info manuals, GCIDE (round two) ----
+
+APT_HELPER = "/usr/lib/apt/apt-helper"
+
+
+def apt_cat(path):
+    """Text of an apt list file, decompressed by apt itself (lists are .lz4/.gz/.xz as apt fetched them)."""
+    import subprocess
+    return subprocess.run([APT_HELPER, "cat-file", path], check=True, capture_output=True).stdout.decode(
+        "utf-8", "replace")
+
+
+def apt_descriptions(lists_dir):
+    """Yields (package, short description, [long description paragraphs]) from apt's Translation-en lists."""
+    for path in sorted(glob.glob(os.path.join(lists_dir, "*_i18n_Translation-en*"))):
+        pkg, short, paras, cur = None, None, [], []
+        for line in apt_cat(path).split("\n") + [""]:
+            if line.startswith("Package:"):
+                pkg = line.split(":", 1)[1].strip()
+            elif line.startswith("Description-en:"):
+                short, paras, cur = line.split(":", 1)[1].strip(), [], []
+            elif line.startswith(" ") and short is not None:
+                if line.strip() == ".":
+                    paras.append(" ".join(cur))
+                    cur = []
+                else:
+                    cur.append(line.strip())
+            elif not line.strip() and short is not None:
+                paras.append(" ".join(cur))
+                yield pkg, short, [clean(p) for p in paras if p.strip()]
+                pkg, short = None, None
+
+
+def descriptions(lists_dir):
+    """(paragraphs, short <TAB> long pairs); one pair per distinct first long paragraph, so that the many
+    binary packages of one source (libfoo1, libfoo-dev, libfoo-doc) do not become each other's negatives."""
+    paras, pairs, seen_first = [], [], set()
+    for pkg, short, long_paras in apt_descriptions(lists_dir):
+        if not long_paras:
+            continue
+        paras.extend(p for p in long_paras if good_paragraph(p))
+        first = key(long_paras[0])
+        if first in seen_first or len(short.split()) < 2:
+            continue
+        seen_first.add(first)
+        body = ""
+        for p in long_paras:
+            if len(body) + len(p) > MAX_SECTION_CHARS and body:
+                break
+            body = (body + " " + p).strip()
+        if len(body.split()) >= 6:
+            pairs.append((short, body))
+    return paras, pairs
+
+
+MAN_PROSE_SKIP = {"SYNOPSIS", "EXAMPLES", "EXAMPLE", "SEE ALSO", "COLOPHON", "FILES", "VERSIONS", "STANDARDS",
+                  "HISTORY", "AUTHORS", "AUTHOR", "LIBRARY", "ATTRIBUTES", "COPYRIGHT", "REPORTING BUGS",
+                  "CONFORMING TO"}
+
+
+def render_man(path):
+    """A man page as plain text, rendered by Debian's man/groff (no hyphenation, no justification)."""
+    import subprocess
+    env = dict(os.environ, MANWIDTH="1000", MAN_KEEP_FORMATTING="", LC_ALL="C.UTF-8")
+    r = subprocess.run(["man", "--nh", "--nj", "-E", "UTF-8", "-l", path], capture_output=True, env=env)
+    return r.stdout.decode("utf-8", "replace")
+
+
+def man_sections(text):
+    """{SECTION NAME: [paragraphs]} of a rendered man page (headers are unindented upper-case lines)."""
+    sections, name, cur = {}, None, []
+    for line in text.split("\n") + [""]:
+        if line and not line[0].isspace() and line.strip().upper() == line.strip() and len(line) < 60:
+            if name and cur:
+                sections.setdefault(name, []).append(" ".join(cur))
+            name, cur = line.strip(), []
+            continue
+        if not line.strip():
+            if name and cur:
+                sections.setdefault(name, []).append(" ".join(cur))
+            cur = []
+        elif name:
+            cur.append(line.strip())
+    return {k: [clean(p) for p in v] for k, v in sections.items()}
+
+
+def man_pages(packages):
+    """(paragraphs, NAME-line <TAB> DESCRIPTION pairs) from the English man pages the packages install."""
+    import subprocess
+    files = subprocess.run(["dpkg", "-L"] + packages, capture_output=True, text=True).stdout.split("\n")
+    files = sorted(f for f in files if re.match(r"^/usr/share/man/man[1-8]/[^/]+\.[1-8][a-z]*(\.gz)?$", f)
+                   and os.path.isfile(f) and not os.path.islink(f))
+    paras, pairs = [], []
+    for f in files:
+        secs = man_sections(render_man(f))
+        name = " ".join(secs.get("NAME", []))
+        desc = [p for p in secs.get("DESCRIPTION", []) if good_paragraph(p)]
+        for sec, ps in secs.items():
+            if sec not in MAN_PROSE_SKIP and sec != "NAME":
+                paras.extend(p for p in ps if good_paragraph(p))
+        if not name or not desc:
+            continue
+        what = name.split(" - ", 1)[1].strip() if " - " in name else name
+        if len(what.split()) < 3:
+            what = name.replace(" - ", ": ", 1)
+        body = ""
+        for p in desc:
+            if len(body) + len(p) > MAX_SECTION_CHARS and body:
+                break
+            body = (body + " " + p).strip()
+        pairs.append((what, body))
+    return paras, pairs, len(files)
+
+
+def info_licence(text):
+    """The licence a GNU info manual states in its copying notice, or None when it is not one we take
+    (GFDL with invariant sections or cover texts, or no clear notice)."""
+    head = re.sub(r"\s+", " ", text[:20000])
+    m = re.search(r"Permission is granted to copy, distribute and/or modify this document under the terms of "
+                  r"the (GNU [A-Za-z ]+License)([^;]*); ([^.]*(?:\.[0-9][^.]*)?)", head)
+    if not m:
+        return None
+    terms = m.group(2) + " " + m.group(3)
+    version = re.search(r"[Vv]ersion ([0-9]+(?:\.[0-9]+)*)", terms)
+    name = m.group(1) + (f" {version.group(1)}{'+' if 'any later version' in terms else ''}" if version else "")
+    if "Free Documentation" in m.group(1):
+        if re.match(r"with no Invariant Sections, (with )?no Front-Cover Texts, and (with )?no Back-Cover",
+                    m.group(3)):
+            return name + ", no Invariant Sections, no Cover Texts"
+        return None
+    return name
+
+
+def info_manual(files):
+    """(paragraphs, node title <TAB> node text pairs, licence) of one info manual (its .info and .info-N)."""
+    import gzip
+    text = ""
+    for f in files:
+        with gzip.open(f, "rt", encoding="utf-8", errors="replace") as fh:
+            text += fh.read()
+    lic = info_licence(text)
+    if lic is None:
+        return [], [], None
+    paras, pairs = [], []
+    for node in text.split("\x1f")[1:]:
+        lines = node.split("\n")
+        if not lines or not lines[1:] or not lines[1].startswith("File:") or "Node: Top" in lines[1]:
+            continue
+        title, body_lines = "", lines[2:]
+        for i in range(len(body_lines) - 1):
+            if body_lines[i].strip() and re.fullmatch(r"[*=\-.]{3,}", body_lines[i + 1].strip()):
+                title, body_lines = clean_title(body_lines[i]), body_lines[i + 2:]
+                break
+        if re.search(r"(licen[cs]e|copying|index|concept|history)", title, re.I):
+            continue
+        ps, cur = [], []
+        for line in body_lines + [""]:
+            if line.strip() and not line.startswith("* "):
+                cur.append(line.strip())
+            else:
+                if cur:
+                    ps.append(clean(" ".join(cur)))
+                cur = []
+        ps = [p for p in ps if good_paragraph(p) and not p.startswith(("Next:", "Up:", "Prev:"))]
+        paras.extend(ps)
+        if title and ps and len(title.split()) >= 2:
+            body = ""
+            for p in ps:
+                if len(body) + len(p) > MAX_SECTION_CHARS and body:
+                    break
+                body = (body + " " + p).strip()
+            pairs.append((title.replace("‘", "").replace("’", ""), body))
+    return paras, pairs, lic
+
+
+def gcide(path):
+    """(paragraphs, headword <TAB> definition pairs) from dict-gcide's gcide.dict.dz (1913 Webster + GCIDE)."""
+    import gzip
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as f:
+        data = f.read()
+    paras, pairs = [], []
+    for entry in re.split(r"\n\n(?=\S)", data):
+        lines = entry.split("\n")
+        m = re.match(r"^([A-Za-z][A-Za-z' -]*?) \\", lines[0])
+        if not m:
+            continue
+        word = m.group(1).strip().lower()
+        rest = " ".join(l.strip() for l in lines[1:] if not re.fullmatch(r"\s*\[[^\]]*\]\s*", l))
+        rest = re.sub(r"\[[^\]]*\]", " ", rest)
+        senses = [s for s in re.split(r"\s\d+\.\s", " " + rest) if s.strip()]
+        definition = ""
+        for s in senses:
+            s = re.sub(r"^\s*(\([A-Za-z. ]+\)\s*)+", "", s)
+            s = re.sub(r"--[A-Z][A-Za-z. ]*", " ", s)
+            s = re.sub(r"Syn:.*", "", s)
+            s = re.sub(r"\{[^}]*\}\.?\]?|^[^\[]*\]", " ", s)
+            s = clean(s).strip(" ;,")
+            if len(s.split()) >= 4 and not re.search(r"[*\\{}\[\]]|^\(", s):
+                definition = s
+                break
+        if not definition:
+            continue
+        definition = re.split(r"(?<=[.;])\s(?=[A-Z])", definition, 1)[0].strip(" ;")
+        if len(definition.split()) < 4:
+            continue
+        paras.append(f"{word}: {definition}")
+        pairs.append((word, definition))
+    return paras, pairs
+
+
 LICENSES = {
     "python": ("python3.11-doc", "Python 3.11 documentation, including the Python FAQs",
                "PSF License Agreement (Python Software Foundation); see /usr/share/doc/python3.11-doc/copyright"),
@@ -232,10 +450,45 @@ LICENSES = {
                    "/usr/share/doc/debian-faq/copyright"),
     "debian-reference": ("debian-reference-en", "Debian Reference (English)",
                          "GPL-2+ (Osamu Aoki); see /usr/share/doc/debian-reference-en/copyright"),
+    "descriptions": ("(apt lists) Translation-en of the configured Debian sources, component main",
+                     "Debian package descriptions: short description and long description of every package",
+                     "each description is part of its source package's debian/control and is under that package's "
+                     "own licence (it varies by package: GPL, LGPL, BSD, MIT, Apache and others); every package "
+                     "comes from Debian main, so every licence is DFSG-free; not checked package by package"),
+    "man": ("manpages, manpages-dev", "Linux man-pages project: sections 1-8 (NAME line, DESCRIPTION and prose)",
+            "per page: Linux-man-pages-copyleft (verbatim copying/modification with the notice), GPL-1+/GPL-2/"
+            "GPL-2+, BSD-2/3/4-clause, Expat; see /usr/share/doc/manpages/copyright"),
+    "gcide": ("dict-gcide", "GCIDE, the GNU Collaborative International Dictionary of English (1913 Webster "
+              "plus additions): headword and first definition", "GPL-2+; see /usr/share/doc/dict-gcide/copyright"),
     "stsb-train": ("(not a package) ../shared/data/stsbenchmark/sts-train.csv",
                    "STS Benchmark TRAIN split only (pairs scored >= 4.0 of 5); dev and test never used",
                    "sentences from their original sources, scores CC BY-SA 4.0; see the LICENSE.txt beside it"),
 }
+
+
+COVID_RE = re.compile(r"covid|coronavirus|sars-cov|2019-ncov", re.I)
+
+
+def load_forbidden(paths):
+    """Normalised texts that must never be trained on: evaluation queries (BEIR queries.jsonl) and the
+    questions and answers of FAQ CSV files (the bundled COVID FAQ)."""
+    import csv
+    import json
+    out = set()
+    for path in paths:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            if path.endswith(".jsonl"):
+                out.update(key(json.loads(line).get("text", "")) for line in f if line.strip())
+            else:
+                out.update(key(cell) for row in csv.reader(f) for cell in row if len(cell) > 20)
+    out.discard("")
+    return out
+
+
+def package_of(path):
+    import subprocess
+    r = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
+    return r.stdout.split(":", 1)[0] if r.returncode == 0 else "(unknown package)"
 
 
 def main():
@@ -243,6 +496,12 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--sts", default="", help="sts-train.csv (the STS Benchmark TRAIN split)")
     ap.add_argument("--heldout-per-mille", type=int, default=10)
+    ap.add_argument("--apt-lists", default="", help="apt lists folder holding *_i18n_Translation-en* files")
+    ap.add_argument("--man-packages", default="manpages,manpages-dev", help="packages whose man pages are used")
+    ap.add_argument("--info-dir", default="/usr/share/info", help="GNU info manuals (licence checked each)")
+    ap.add_argument("--gcide", default="/usr/share/dictd/gcide.dict.dz")
+    ap.add_argument("--exclude-queries", nargs="*", default=[],
+                    help="JSONL query files (BEIR) and CSV FAQs whose texts must never be trained on")
     args = ap.parse_args()
     out = args.out
     for d in ("text", "pairs", "heldout"):
@@ -252,11 +511,16 @@ def main():
     stats, used = [], []
     heldout = []
 
+    forbidden = load_forbidden(args.exclude_queries)
+
+    def allowed(*texts):
+        return not any(key(t) in forbidden or COVID_RE.search(t) for t in texts)
+
     def write_text(name, paras):
         kept = []
         for p in paras:
             k = key(p)
-            if k in seen_para:
+            if k in seen_para or not allowed(p):
                 continue
             seen_para.add(k)
             if int(hashlib.sha1(k.encode()).hexdigest(), 16) % 1000 < args.heldout_per_mille:
@@ -272,7 +536,7 @@ def main():
         kept = []
         for a, b in pairs:
             a, b = clean(a).replace("\t", " "), clean(b).replace("\t", " ")
-            if not a or not b or key(a) == key(b):
+            if not a or not b or key(a) == key(b) or not allowed(a, b):
                 continue
             k = (key(a), key(b))
             if k in seen_pair:
@@ -330,6 +594,50 @@ def main():
     else:
         print("warning: WordNet not installed", file=sys.stderr)
 
+    if args.apt_lists:
+        paras, pairs = descriptions(args.apt_lists)
+        if pairs:
+            write_text("descriptions", paras)
+            write_pairs("descriptions", pairs)
+            used.append("descriptions")
+            print(f"descriptions: {len(paras)} paragraphs, {len(pairs)} pairs", file=sys.stderr)
+        else:
+            print(f"warning: no Translation-en lists in {args.apt_lists}", file=sys.stderr)
+
+    if args.man_packages:
+        paras, pairs, n = man_pages(args.man_packages.split(","))
+        if n:
+            write_text("man", paras)
+            write_pairs("man-name-description", pairs)
+            used.append("man")
+            print(f"man: {n} pages, {len(paras)} paragraphs, {len(pairs)} pairs", file=sys.stderr)
+
+    info_used = []
+    manuals = {}
+    for f in sorted(glob.glob(os.path.join(args.info_dir, "*.info*.gz"))):
+        manuals.setdefault(re.sub(r"\.info(-[0-9]+)?\.gz$", "", os.path.basename(f)), []).append(f)
+    info_paras, info_pairs = [], []
+    for manual, files in sorted(manuals.items()):
+        paras, pairs, lic = info_manual(files)
+        if lic is None:
+            print(f"info: {manual}: skipped (licence notice not GFDL without invariant sections or GPL)",
+                  file=sys.stderr)
+            continue
+        info_paras += paras
+        info_pairs += pairs
+        info_used.append((manual, package_of(files[0]), lic))
+    if info_used:
+        write_text("info", info_paras)
+        write_pairs("info-nodes", info_pairs)
+        print(f"info: {len(info_used)} manuals, {len(info_paras)} paragraphs, {len(info_pairs)} pairs",
+              file=sys.stderr)
+
+    if args.gcide and os.path.exists(args.gcide):
+        paras, pairs = gcide(args.gcide)
+        write_text("gcide", paras)
+        write_pairs("gcide-word-def", pairs)
+        used.append("gcide")
+
     if args.sts:
         if os.path.basename(args.sts) != "sts-train.csv":
             sys.exit("error: --sts must be the TRAIN split (sts-train.csv); dev and test are never trained on")
@@ -346,6 +654,9 @@ def main():
         for name in used:
             pkg, what, lic = LICENSES[name]
             f.write(f"{name}\n  package: {pkg}\n  content: {what}\n  licence: {lic}\n\n")
+        for manual, pkg, lic in info_used:
+            f.write(f"info-{manual}\n  package: {pkg}\n  content: the GNU info manual {manual} (node title, "
+                    f"node text)\n  licence: {lic} (as its copying notice states)\n\n")
     with open(os.path.join(out, "STATS"), "w", encoding="utf-8") as f:
         f.write("\n".join(stats) + "\n")
     print("\n".join(stats), file=sys.stderr)

@@ -4,12 +4,17 @@
  *   1  meta, documents, passages (vectors as float32 BLOBs)
  *   2  + passages_fts (FTS5, external content over passages), + changes (the change log the index file is
  *        checked against), + triggers keeping both in step with passages
- * A new KB is created as v1 and migrated, so the migration path is exercised by every KB. */
+ *   3  passages_fts with a title column and the semsearch_cjk tokenizer (stemmed by porter or not: meta
+ *        fts_tokenizer), over the view passages_fts_src (passages joined with their document's title); triggers
+ *        keep it in step with passages and with title changes
+ * A new KB is created as v1 and migrated to 3, so the migration path is exercised by every KB. Opening a KB
+ * migrates it up to SEM_KB_SCHEMA_AUTO (2) only: 2 -> 3 rebuilds the full-text index and is `kb compact`'s
+ * (sem_db_fts_setup), so that existing KBs keep opening and searching as they were. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/fts_query.h"
+#include "store/fts_tokenizer.h"
 #include "store/kb_impl.h"
 
 int sem_db_fail(sqlite3 *db, sem_error *err, const char *what)
@@ -80,7 +85,13 @@ int sem_db_open(const char *path, int read_only, int create, sqlite3 **out, sem_
     }
     sqlite3_busy_timeout(db, 30000);
     sqlite3_extended_result_codes(db, 0);
-    int rc = sem_db_exec(db, read_only ? "PRAGMA foreign_keys=ON;" : "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;",
+    int rc = sem_fts_tokenizer_register(db, err);
+    if (rc) {
+        sem_error_prefix(err, "%s", path);
+        sqlite3_close(db);
+        return rc;
+    }
+    rc = sem_db_exec(db, read_only ? "PRAGMA foreign_keys=ON;" : "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;",
                          err);
     if (rc) {
         sem_error_prefix(err, "%s", path);
@@ -150,7 +161,7 @@ static const char *SCHEMA_V1 =
 
 static const char *MIGRATE_1_2 =
     "CREATE VIRTUAL TABLE passages_fts USING fts5("
-    "  text, content='passages', content_rowid='id', tokenize='" SEM_FTS_TOKENIZER "');"
+    "  text, content='passages', content_rowid='id', tokenize='" SEM_FTS_TOKENIZER_V2 "');"
     "INSERT INTO passages_fts(passages_fts) VALUES ('rebuild');"
     "CREATE TABLE changes("
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -184,7 +195,117 @@ int sem_db_create_v1(sqlite3 *db, sem_error *err)
     return sem_db_exec(db, "COMMIT;", err);
 }
 
-int sem_db_migrate(sqlite3 *db, int *from_version, sem_error *err)
+/* Schema 3's full-text index; %s is the tokenizer (one of the fixed SEM_FTS_TOKENIZER_* strings). */
+static const char *FTS_V3_FMT =
+    "DROP TRIGGER IF EXISTS passages_ai; DROP TRIGGER IF EXISTS passages_ad;"
+    "DROP TRIGGER IF EXISTS documents_bd; DROP TRIGGER IF EXISTS documents_au;"
+    "DROP TABLE IF EXISTS passages_fts; DROP VIEW IF EXISTS passages_fts_src;"
+    "CREATE VIEW passages_fts_src AS SELECT p.id AS id, p.text AS text, d.title AS title "
+    "  FROM passages p JOIN documents d ON d.id = p.doc_id;"
+    "CREATE VIRTUAL TABLE passages_fts USING fts5("
+    "  text, title, content='passages_fts_src', content_rowid='id', tokenize='%s');"
+    "INSERT INTO passages_fts(passages_fts) VALUES ('rebuild');"
+    "CREATE TRIGGER passages_ai AFTER INSERT ON passages BEGIN"
+    "  INSERT INTO passages_fts(rowid, text, title)"
+    "    VALUES (new.id, new.text, (SELECT title FROM documents WHERE id = new.doc_id));"
+    "  INSERT INTO changes(op, passage_id) VALUES (1, new.id);"
+    "END;"
+    /* the 'delete' must give the indexed values: the document (and its title) is still there, because a
+     * document's passages are deleted before it (documents_bd) and a title change re-indexes (documents_au) */
+    "CREATE TRIGGER passages_ad AFTER DELETE ON passages BEGIN"
+    "  INSERT INTO passages_fts(passages_fts, rowid, text, title)"
+    "    VALUES ('delete', old.id, old.text, (SELECT title FROM documents WHERE id = old.doc_id));"
+    "  INSERT INTO changes(op, passage_id) VALUES (2, old.id);"
+    "END;"
+    "CREATE TRIGGER documents_bd BEFORE DELETE ON documents BEGIN"
+    "  DELETE FROM passages WHERE doc_id = old.id;"
+    "END;"
+    "CREATE TRIGGER documents_au AFTER UPDATE OF title ON documents WHEN new.title IS NOT old.title BEGIN"
+    "  INSERT INTO passages_fts(passages_fts, rowid, text, title)"
+    "    SELECT 'delete', id, text, old.title FROM passages WHERE doc_id = old.id;"
+    "  INSERT INTO passages_fts(rowid, text, title) SELECT id, text, new.title FROM passages WHERE doc_id = new.id;"
+    "END;"
+    "INSERT OR REPLACE INTO meta(key, value) VALUES ('fts_tokenizer', '%s');"
+    "PRAGMA user_version = 3;";
+
+const char *sem_db_fts_tokenizer_check(const char *t)
+{
+    static const char *const known[] = {SEM_FTS_TOKENIZER_PORTER, SEM_FTS_TOKENIZER_NOSTEM, SEM_FTS_TOKENIZER_V2};
+    for (size_t i = 0; t && i < sizeof known / sizeof *known; i++)
+        if (strcmp(t, known[i]) == 0)
+            return known[i];
+    return NULL;
+}
+
+int sem_db_fts_setup(sqlite3 *db, const char *tokenizer, sem_error *err)
+{
+    const char *t = sem_db_fts_tokenizer_check(tokenizer);
+    if (!t || strcmp(t, SEM_FTS_TOKENIZER_V2) == 0)
+        return sem_error_set(err, SEM_EINVAL, "unknown full-text tokenizer \"%s\"", tokenizer ? tokenizer : "");
+    char *sql = sqlite3_mprintf(FTS_V3_FMT, t, t);
+    if (!sql)
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    int rc = sem_db_exec(db, sql, err);
+    sqlite3_free(sql);
+    return rc ? sem_error_prefix(err, "building the full-text index") : SEM_OK;
+}
+
+const char *sem_kb_stemming_tokenizer(const char *stemming)
+{
+    if (!stemming || strcmp(stemming, "porter") == 0)
+        return SEM_FTS_TOKENIZER_PORTER;
+    return strcmp(stemming, "none") == 0 ? SEM_FTS_TOKENIZER_NOSTEM : NULL;
+}
+
+int sem_kb_read_fts(sem_kb *kb, sqlite3 *db, sem_error *err)
+{
+    int64_t v;
+    char tok[64];
+    int rc = sem_db_int(db, "PRAGMA user_version", NULL, 0, &v, err);
+    if (rc)
+        return rc;
+    if (v < 3) {
+        snprintf(tok, sizeof tok, "%s", SEM_FTS_TOKENIZER_V2);
+    } else {
+        rc = sem_db_meta_get(db, "fts_tokenizer", tok, sizeof tok, err);
+        if (rc == SEM_ENOTFOUND || (rc == SEM_OK && (!sem_db_fts_tokenizer_check(tok) ||
+                                                     strcmp(tok, SEM_FTS_TOKENIZER_V2) == 0)))
+            return sem_error_set(err, SEM_EFORMAT, "%s: the full-text tokenizer setting is missing or unknown",
+                                 kb->db_path);
+        if (rc)
+            return rc;
+    }
+    pthread_mutex_lock(&kb->meta_mu);
+    kb->schema_version = (int)v;
+    memcpy(kb->fts_tokenizer, tok, sizeof tok);
+    pthread_mutex_unlock(&kb->meta_mu);
+    return SEM_OK;
+}
+
+/* One migration step from version v, in a transaction. */
+static int migrate_step(sqlite3 *db, int64_t v, sem_error *err)
+{
+    char tok[64];
+    int rc = sem_db_exec(db, "BEGIN IMMEDIATE;", err);
+    if (rc)
+        return rc;
+    if (v == 1) {
+        rc = sem_db_exec(db, MIGRATE_1_2, err);
+    } else if (v == 2) { /* the tokenizer sem_kb_create recorded, else the default */
+        if (sem_db_meta_get(db, "fts_tokenizer", tok, sizeof tok, NULL) != SEM_OK)
+            snprintf(tok, sizeof tok, "%s", SEM_FTS_TOKENIZER_PORTER);
+        rc = sem_db_fts_setup(db, tok, err);
+    } else {
+        rc = sem_error_set(err, SEM_EINTERNAL, "no migration from schema %lld", (long long)v);
+    }
+    if (rc) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return sem_error_prefix(err, "migrating schema %lld -> %lld", (long long)v, (long long)v + 1);
+    }
+    return sem_db_exec(db, "COMMIT;", err);
+}
+
+int sem_db_migrate(sqlite3 *db, int target, int *from_version, sem_error *err)
 {
     int64_t v;
     int rc = sem_db_int(db, "PRAGMA user_version", NULL, 0, &v, err);
@@ -197,23 +318,9 @@ int sem_db_migrate(sqlite3 *db, int *from_version, sem_error *err)
     if (v > SEM_KB_SCHEMA_VERSION)
         return sem_error_set(err, SEM_EFORMAT, "KB schema version %lld is newer than this build (%d)",
                              (long long)v, SEM_KB_SCHEMA_VERSION);
-    while (v < SEM_KB_SCHEMA_VERSION) {
-        const char *step = v == 1 ? MIGRATE_1_2 : NULL;
-        if (!step)
-            return sem_error_set(err, SEM_EINTERNAL, "no migration from schema %lld", (long long)v);
-        rc = sem_db_exec(db, "BEGIN IMMEDIATE;", err);
-        if (rc)
+    for (; v < target; v++)
+        if ((rc = migrate_step(db, v, err)))
             return rc;
-        rc = sem_db_exec(db, step, err);
-        if (rc) {
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-            return sem_error_prefix(err, "migrating schema %lld -> %lld", (long long)v, (long long)v + 1);
-        }
-        rc = sem_db_exec(db, "COMMIT;", err);
-        if (rc)
-            return rc;
-        v++;
-    }
     return SEM_OK;
 }
 

@@ -182,6 +182,19 @@ void sem_kb_close(sem_kb *kb)
 
 /* ---- index building ------------------------------------------------------------------------------------------ */
 
+/* Picks the nprobe of a new IVF index on its held-out vectors (store/vtune.c). A failure leaves the index valid
+ * with the old default nprobe, so it is logged, not returned. */
+static void tune_nprobe(sem_kb *kb, sem_vindex *v)
+{
+    sem_error e;
+    sem_error_clear(&e);
+    if (sem_vindex_tune_finish(v, &e) != SEM_OK)
+        sem_log(SEM_LOG_WARN, "KB %s: tuning nprobe failed (%s); using the default", kb->dir, e.msg);
+    else if (v->tuned_nprobe > 0)
+        sem_log(SEM_LOG_INFO, "KB %s: nprobe %d reaches 10-recall@10 %.3f on held-out vectors", kb->dir,
+                v->tuned_nprobe, v->tuned_recall);
+}
+
 int sem_kb_build_index(sem_kb *kb, sqlite3 *db, const char *spec, sem_vindex **out, sem_error *err)
 {
     *out = NULL;
@@ -189,7 +202,7 @@ int sem_kb_build_index(sem_kb *kb, sqlite3 *db, const char *spec, sem_vindex **o
     sem_vindex *v = NULL;
     sqlite3_stmt *st = NULL;
     float *buf = NULL;
-    int64_t *ids = NULL;
+    int64_t *ids = NULL, *sids = NULL; /* sids: the training sample's passage ids (nprobe tuning, vtune.c) */
     int64_t seq = 0, n = 0, bad = 0;
     char resolved[128];
     int rc = sem_db_exec(db, "BEGIN", err);
@@ -214,7 +227,8 @@ int sem_kb_build_index(sem_kb *kb, sqlite3 *db, const char *spec, sem_vindex **o
             goto out;
         }
         buf = malloc((size_t)ns * (size_t)d * sizeof(float));
-        if (!buf) {
+        sids = malloc((size_t)ns * sizeof *sids);
+        if (!buf || !sids) {
             rc = sem_error_set(err, SEM_ENOMEM, "out of memory for a %lld-vector training sample", (long long)ns);
             goto out;
         }
@@ -229,7 +243,7 @@ int sem_kb_build_index(sem_kb *kb, sqlite3 *db, const char *spec, sem_vindex **o
             if (!sem_kb_vec_ok(b, sqlite3_column_bytes(st, 1), d))
                 continue;
             memcpy(buf + (size_t)got * d, b, (size_t)d * sizeof(float));
-            got++;
+            sids[got++] = sqlite3_column_int64(st, 0);
         }
         if (s != SQLITE_ROW && s != SQLITE_DONE) {
             rc = sem_db_fail(db, err, "reading training vectors");
@@ -238,7 +252,7 @@ int sem_kb_build_index(sem_kb *kb, sqlite3 *db, const char *spec, sem_vindex **o
         sqlite3_reset(st);
         sem_log(SEM_LOG_INFO, "KB %s: training %s on %lld of %lld vectors", kb->dir, resolved, (long long)got,
                 (long long)n);
-        if ((rc = sem_vindex_train(v, got, buf, err)))
+        if ((rc = sem_vindex_tune_begin(v, &got, sids, buf, err)) || (rc = sem_vindex_train(v, got, buf, err)))
             goto out;
         free(buf);
         buf = NULL;
@@ -270,6 +284,7 @@ int sem_kb_build_index(sem_kb *kb, sqlite3 *db, const char *spec, sem_vindex **o
     }
     if (nb && (rc = sem_vindex_add(v, nb, ids, buf, err)))
         goto out;
+    tune_nprobe(kb, v);
     if (bad)
         sem_log(SEM_LOG_WARN, "KB %s: %lld passages have damaged vectors and are not in the index", kb->dir,
                 (long long)bad);
@@ -279,6 +294,7 @@ out:
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     free(buf);
     free(ids);
+    free(sids);
     if (rc) {
         sem_vindex_free(v);
         return rc;
@@ -396,7 +412,7 @@ static int load_index(sem_kb *kb, sqlite3 *db, int from_version, sem_error *err)
             snprintf(reason, sizeof reason, "the index file is missing");
     } else if (rc) {
         snprintf(reason, sizeof reason, "%s", e.msg);
-    } else if (from_version < SEM_KB_SCHEMA_VERSION) {
+    } else if (from_version < SEM_KB_SCHEMA_AUTO) { /* the change log came with schema 2 */
         snprintf(reason, sizeof reason, "the schema was migrated from version %d", from_version);
     } else if (v->last_seq > cur) {
         snprintf(reason, sizeof reason, "the index file is ahead of the database (change %lld > %lld)",
@@ -455,7 +471,9 @@ int sem_kb_refresh(sem_kb *kb, int64_t *n_applied, sem_error *err)
     int64_t cur = 0, floor_seq = 0;
     char buf[64];
     pthread_mutex_lock(&kb->write_mu); /* one refresher at a time */
-    int rc = sem_db_current_seq(db, &cur, err);
+    int rc = sem_kb_read_fts(kb, db, err); /* a writer's kb compact may have moved the KB to schema 3 */
+    if (!rc)
+        rc = sem_db_current_seq(db, &cur, err);
     if (rc || cur == kb->vi->last_seq)
         goto out;
     if (sem_db_meta_get(db, "log_floor", buf, sizeof buf, NULL) == SEM_OK)
@@ -681,6 +699,11 @@ sem_kb *sem_kb_create(const char *dir, const sem_kb_create_params *params, sem_e
         check_name("pooling", m->pooling, sizeof m->pooling, err))
         return NULL;
     const char *spec = params->index_spec && *params->index_spec ? params->index_spec : "auto";
+    const char *fts_tok = sem_kb_stemming_tokenizer(params->stemming);
+    if (!fts_tok) {
+        sem_error_set(err, SEM_EINVAL, "unknown stemming \"%s\": use porter or none", params->stemming);
+        return NULL;
+    }
     char resolved[128];
     if (sem_kb_resolve_spec(spec, 0, m->dim, resolved, sizeof resolved, err))
         return NULL;
@@ -725,6 +748,8 @@ sem_kb *sem_kb_create(const char *dir, const sem_kb_create_params *params, sem_e
         rc = sem_db_meta_set(db, "model_normalize", m->normalize ? "1" : "0", err);
     if (!rc)
         rc = sem_db_meta_set(db, "lexical_only", params->lexical_only ? "1" : "0", err);
+    if (!rc) /* read by the 2 -> 3 migration below */
+        rc = sem_db_meta_set(db, "fts_tokenizer", fts_tok, err);
     snprintf(num, sizeof num, "%lld", (long long)time(NULL));
     if (!rc)
         rc = sem_db_meta_set(db, "created_at", num, err);
@@ -732,7 +757,7 @@ sem_kb *sem_kb_create(const char *dir, const sem_kb_create_params *params, sem_e
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         goto fail;
     }
-    if ((rc = sem_db_exec(db, "COMMIT", err)) || (rc = sem_db_migrate(db, NULL, err)))
+    if ((rc = sem_db_exec(db, "COMMIT", err)) || (rc = sem_db_migrate(db, SEM_KB_SCHEMA_VERSION, NULL, err)))
         goto fail;
     sqlite3_close(db);
     db = NULL;
@@ -854,7 +879,7 @@ sem_kb *sem_kb_open(const char *dir, const sem_kb_open_params *params, sem_error
         }
         if ((rc = sem_db_open(kb->db_path, 0, 0, &kb->wdb, err)))
             goto fail;
-        if ((rc = sem_db_migrate(kb->wdb, &from, err)))
+        if ((rc = sem_db_migrate(kb->wdb, SEM_KB_SCHEMA_AUTO, &from, err)))
             goto fail;
         db = kb->wdb;
     } else {
@@ -864,7 +889,7 @@ sem_kb *sem_kb_open(const char *dir, const sem_kb_open_params *params, sem_error
         int64_t v;
         if ((rc = sem_db_int(db, "PRAGMA user_version", NULL, 0, &v, err)))
             goto fail;
-        if (v != SEM_KB_SCHEMA_VERSION) {
+        if (v < SEM_KB_SCHEMA_AUTO || v > SEM_KB_SCHEMA_VERSION) {
             sem_error_set(err, SEM_EFORMAT,
                           v < 1 ? "%s is not a semsearch KB (schema %lld)"
                           : v > SEM_KB_SCHEMA_VERSION
@@ -883,7 +908,7 @@ sem_kb *sem_kb_open(const char *dir, const sem_kb_open_params *params, sem_error
         sem_error_set(err, SEM_EFORMAT, "%s is not a semsearch KB (its tables are missing)", kb->db_path);
         goto fail;
     }
-    if ((rc = read_settings(kb, db, err)))
+    if ((rc = read_settings(kb, db, err)) || (rc = sem_kb_read_fts(kb, db, err)))
         goto fail;
     if (p.expect && !sem_kb_model_match(p.expect, &kb->model)) {
         char a[512], b[512];

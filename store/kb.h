@@ -62,7 +62,10 @@ extern "C" {
 
 typedef struct sem_kb sem_kb;
 
-#define SEM_KB_SCHEMA_VERSION 2 /* what this build writes; older KBs are migrated on read-write open */
+/* What this build writes. Opening a KB read-write migrates schema 1 to 2; a schema-2 KB keeps its full-text
+ * index (unicode61, passage text only) and searches as before until sem_kb_compact (or sem_kb_set_stemming)
+ * moves it to 3: the semsearch_cjk tokenizer (CJK bigrams, porter stemming or none) and a title column. */
+#define SEM_KB_SCHEMA_VERSION 3
 
 typedef enum sem_kb_metric {
     SEM_KB_METRIC_IP = 0, /* inner product (cosine for normalized vectors); score = <q, v> */
@@ -97,6 +100,8 @@ typedef struct sem_kb_create_params {
     int lexical_only;       /* 1: a KB for FTS5 search only (no model; passages carry placeholder vectors of
                                model.dim): sem_kb_search refuses it with SEM_EINVAL. KBs made before this flag
                                existed count as lexical-only when they have no model and dim 1. */
+    const char *stemming;   /* English stemming of the full-text index: "porter" (NULL: the default) or "none";
+                               anything else is SEM_EINVAL. Recorded in the KB (sem_kb_info.fts_tokenizer). */
 } sem_kb_create_params;
 sem_kb_create_params sem_kb_default_create_params(void);
 
@@ -257,11 +262,20 @@ typedef struct sem_kb_hit {
 int sem_kb_search(sem_kb *kb, const float *queries, int nq, const sem_kb_search_params *params, sem_kb_hit *hits,
                   int *n_hits, sem_error *err);
 
-/* Lexical search with FTS5 bm25 over passage texts. query is free text (UTF-8): its words are matched with OR
- * (FTS5 query syntax in it is treated as plain words, so any input is safe). hits has params->k entries;
- * *n_hits receives how many are filled, best first. nprobe/ef_search are ignored; the filter applies. */
+/* Lexical search with FTS5 bm25 over passage texts and their document titles (schema 3: the title column
+ * weighs SEM_KB_TITLE_WEIGHT times the text). query is free text (UTF-8): its terms (sem_kb_text_terms) are
+ * matched with OR (FTS5 query syntax in it is treated as plain words, so any input is safe). hits has params->k
+ * entries; *n_hits receives how many are filled, best first. nprobe/ef_search are ignored; the filter applies. */
+#define SEM_KB_TITLE_WEIGHT 2.0
 int sem_kb_search_text(sem_kb *kb, const char *query, const sem_kb_search_params *params, sem_kb_hit *hits,
                        int *n_hits, sem_error *err);
+
+/* The terms lexical search looks for in query, for a page to highlight: its words without English stopwords
+ * (unless the query has nothing else), and on a schema-3 KB the CJK runs as their bigrams (a one-character run
+ * as that character); at most 64. *terms is a malloc'd array of *n_terms malloc'd strings (free with
+ * sem_kb_text_terms_free); SEM_EINVAL for invalid UTF-8 or an over-long query. Any thread. */
+int sem_kb_text_terms(sem_kb *kb, const char *query, char ***terms, int *n_terms, sem_error *err);
+void sem_kb_text_terms_free(char **terms, int n_terms); /* NULL is a no-op */
 
 /* What a hit shows. Strings are malloc'd and owned by the struct (free with sem_kb_passage_info_clear). */
 typedef struct sem_kb_passage_info {
@@ -287,6 +301,7 @@ typedef struct sem_kb_info {
     sem_kb_model model;
     int metric;
     int schema_version;
+    char fts_tokenizer[64]; /* the full-text index's FTS5 tokenize= option (schema 2: unicode61 remove_diacritics 2) */
     int read_only;
     int lexical_only;      /* 1: FTS5 search only (see sem_kb_create_params.lexical_only) */
     char index_spec[128];  /* as configured: a factory string or "auto" */
@@ -294,7 +309,10 @@ typedef struct sem_kb_info {
     char index_type[64];   /* e.g. "IndexIVFPQ", "IndexIDMap(IndexFlat)", "exact (untrained)" */
     int trained;           /* 0 while vectors wait in the exact buffer for training */
     int64_t nlist;         /* IVF lists, 0 if not IVF */
-    int default_nprobe;    /* nprobe used when a search asks for 0 */
+    int default_nprobe;    /* nprobe used when a search asks for 0: picked when the IVF index was trained (the
+                              smallest reaching 10-recall@10 >= 0.95 on held-out KB vectors, docs/store.md) */
+    double nprobe_recall;  /* the 10-recall@10 measured at default_nprobe; -1 when not measured (no IVF, or an
+                              index built before this was measured: default_nprobe is then max(8, nlist/64)) */
     int64_t n_docs, n_passages;
     int64_t ntotal;           /* vectors in the index (trained part + exact buffer) */
     int64_t n_tombstones;     /* deleted vectors still in an index that cannot remove (HNSW) */
@@ -331,6 +349,28 @@ void sem_kb_check_report_clear(sem_kb_check_report *r);
  * vector, drops tombstones, swaps it in and saves it. Searches keep running on the old index meanwhile.
  * index_spec NULL keeps the configured spec; otherwise it becomes the KB's spec. Read-write KBs only. */
 int sem_kb_compact(sem_kb *kb, const char *index_spec, sem_error *err);
+
+/* Rebuilds the full-text index with stemming "porter" or "none" (NULL: keep the KB's, porter for a schema-2
+ * KB), which moves a schema-2 KB to schema 3 (title column, CJK tokenizer). sem_kb_compact does it for schema-2
+ * KBs. One transaction; searches see the old index until it commits. Read-write KBs only. */
+int sem_kb_set_stemming(sem_kb *kb, const char *stemming, sem_error *err);
+
+/* Switches the KB to another model of the same dimension (store/reencode.c): in ONE transaction every passage
+ * gets its new vector (vecs (n, dim): row k for ids[k], where ids are every passage id in ascending order, as
+ * sem_kb_foreach_vector lists them; anything else is SEM_EMISMATCH and nothing changes) and the KB records
+ * *model as its model. Passages get new ids; the index is rebuilt and saved. Until the commit every reader sees
+ * the old vectors and model; a crash before it changes nothing, after it the next open repairs the index from
+ * the change log. Read-write KBs with a model only (SEM_EINVAL otherwise). Writers wait meanwhile. */
+int sem_kb_set_model_vectors(sem_kb *kb, const sem_kb_model *model, const int64_t *ids, const float *vecs,
+                             int64_t n, sem_error *err);
+
+/* Settings of the layers above the store, kept in the KB (its meta table) with the data they describe (e.g. the
+ * hybrid-search calibration of query/). key: "ext." then 1..60 of [a-z0-9_.] (the store's own settings cannot be
+ * reached); value: UTF-8 text of at most 65536 bytes. get: SEM_ENOTFOUND when absent; out (cap bytes) receives a
+ * NUL-terminated copy (SEM_EFORMAT when it does not fit). set: read-write KBs only; durable on return. Any
+ * thread. */
+int sem_kb_get_setting(sem_kb *kb, const char *key, char *out, size_t cap, sem_error *err);
+int sem_kb_set_setting(sem_kb *kb, const char *key, const char *value, sem_error *err);
 
 /* Exports every passage (one read snapshot, passage-id order).
  * jsonl: one line per passage: {"id":P,"doc":"EXT","passage":N,"start":S,"end":E,"text":"...","vector":[...]}.

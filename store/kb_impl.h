@@ -16,7 +16,8 @@ struct sem_kb {
     int metric;
     char spec[128]; /* configured: a factory string or "auto" */
     char uuid[40];
-    int schema_version;
+    int schema_version;    /* guarded by meta_mu (kb compact migrates 2 -> 3 while searches run) */
+    char fts_tokenizer[64]; /* passages_fts's tokenize= (fts_tokenizer.h); guarded by meta_mu */
     int lexical_only; /* made without a model for FTS5 search only: vector search is refused */
     int lock_fd; /* flock'd LOCK file (read-write only), -1 otherwise */
 
@@ -57,9 +58,23 @@ int sem_db_int(sqlite3 *db, const char *sql, const char *param, int64_t dflt, in
 /* Meta table access; get returns SEM_ENOTFOUND when absent; out gets a NUL-terminated copy. */
 int sem_db_meta_get(sqlite3 *db, const char *key, char *out, size_t out_size, sem_error *err);
 int sem_db_meta_set(sqlite3 *db, const char *key, const char *value, sem_error *err);
-/* Writes the v1 schema into an empty database (tests use it to make old KBs) and migrates to the newest. */
+/* Writes the v1 schema into an empty database (tests use it to make old KBs). */
 int sem_db_create_v1(sqlite3 *db, sem_error *err);
-int sem_db_migrate(sqlite3 *db, int *from_version, sem_error *err);
+/* Migrates db up to schema target (one transaction per step); *from_version (may be NULL) gets the version it
+ * had. Opening migrates to SEM_KB_SCHEMA_AUTO; creating (and kb compact) to SEM_KB_SCHEMA_VERSION. */
+#define SEM_KB_SCHEMA_AUTO 2
+int sem_db_migrate(sqlite3 *db, int target, int *from_version, sem_error *err);
+/* (Re)builds the schema-3 full-text index with tokenizer (SEM_FTS_TOKENIZER_PORTER or _NOSTEM), records it and
+ * sets user_version 3. The caller holds a write transaction. */
+int sem_db_fts_setup(sqlite3 *db, const char *tokenizer, sem_error *err);
+/* The tokenize= string for a stemming name: NULL or "porter" -> SEM_FTS_TOKENIZER_PORTER, "none" ->
+ * SEM_FTS_TOKENIZER_NOSTEM, anything else -> NULL. */
+const char *sem_kb_stemming_tokenizer(const char *stemming);
+/* The known tokenize= string equal to t (the static copy), or NULL if t is none of them. */
+const char *sem_db_fts_tokenizer_check(const char *t);
+/* Reads the schema version and the full-text tokenizer of db into kb (under meta_mu). SEM_EFORMAT if the
+ * recorded tokenizer is not one this build knows. */
+int sem_kb_read_fts(sem_kb *kb, sqlite3 *db, sem_error *err);
 /* The last change-log sequence (0 if none). */
 int sem_db_current_seq(sqlite3 *db, int64_t *seq, sem_error *err);
 

@@ -6,6 +6,7 @@
 
 #include "common/jsonstr.h"
 #include "common/log.h"
+#include "store/fts_tokenizer.h"
 #include "store/kb_impl.h"
 
 static int64_t file_size(const char *path)
@@ -20,7 +21,10 @@ int sem_kb_get_info(sem_kb *kb, sem_kb_info *out, sem_error *err)
     memset(out, 0, sizeof *out);
     out->model = kb->model;
     out->metric = kb->metric;
-    out->schema_version = SEM_KB_SCHEMA_VERSION;
+    pthread_mutex_lock(&kb->meta_mu);
+    out->schema_version = kb->schema_version;
+    snprintf(out->fts_tokenizer, sizeof out->fts_tokenizer, "%s", kb->fts_tokenizer);
+    pthread_mutex_unlock(&kb->meta_mu);
     out->read_only = kb->read_only;
     out->lexical_only = kb->lexical_only;
     int rc = sem_kb_count(kb, &out->n_docs, &out->n_passages, err);
@@ -58,12 +62,8 @@ int sem_kb_get_info(sem_kb *kb, sem_kb_info *out, sem_error *err)
     }
     out->mem_bytes = kb->mem_bytes;
     pthread_mutex_unlock(&kb->info_mu);
-    if (out->nlist > 0) {
-        int64_t np = out->nlist / 64;
-        if (np < 8)
-            np = 8;
-        out->default_nprobe = (int)(np > out->nlist ? out->nlist : np);
-    }
+    out->default_nprobe = sem_vindex_default_nprobe(v);
+    out->nprobe_recall = out->nlist > 0 && v->tuned_nprobe > 0 ? v->tuned_recall : -1;
     pthread_rwlock_unlock(&kb->ilock);
     out->changes_unsaved = saved < 0 ? cur : cur - saved;
     if (out->changes_unsaved < 0)
@@ -181,6 +181,39 @@ out:
     return rc;
 }
 
+/* Rebuilds the full-text index as schema 3's with stemming (NULL: the KB's own, porter for schema 2), in one
+ * transaction of the writer (caller holds write_mu). */
+static int fts_rebuild_locked(sem_kb *kb, const char *stemming, sem_error *err)
+{
+    const char *tok = sem_kb_stemming_tokenizer(stemming);
+    if (!tok)
+        return sem_error_set(err, SEM_EINVAL, "unknown stemming \"%s\": use porter or none", stemming);
+    if (!stemming && strcmp(kb->fts_tokenizer, SEM_FTS_TOKENIZER_NOSTEM) == 0)
+        tok = SEM_FTS_TOKENIZER_NOSTEM; /* keep the KB's "none" */
+    sem_log(SEM_LOG_INFO, "KB %s: building the full-text index (%s)", kb->dir, tok);
+    int rc = sem_db_exec(kb->wdb, "BEGIN IMMEDIATE", err);
+    if (rc)
+        return rc;
+    if ((rc = sem_db_fts_setup(kb->wdb, tok, err)) || (rc = sem_db_exec(kb->wdb, "COMMIT", err))) {
+        sqlite3_exec(kb->wdb, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return sem_kb_read_fts(kb, kb->wdb, err);
+}
+
+int sem_kb_set_stemming(sem_kb *kb, const char *stemming, sem_error *err)
+{
+    sem_error_clear(err);
+    if (!kb)
+        return sem_error_set(err, SEM_EINVAL, "sem_kb_set_stemming: no KB");
+    if (kb->read_only)
+        return sem_error_set(err, SEM_EINVAL, "KB %s is open read-only", kb->dir);
+    pthread_mutex_lock(&kb->write_mu);
+    int rc = fts_rebuild_locked(kb, stemming, err);
+    pthread_mutex_unlock(&kb->write_mu);
+    return rc;
+}
+
 int sem_kb_compact(sem_kb *kb, const char *index_spec, sem_error *err)
 {
     sem_error_clear(err);
@@ -195,6 +228,8 @@ int sem_kb_compact(sem_kb *kb, const char *index_spec, sem_error *err)
     if (rc)
         return rc;
     pthread_mutex_lock(&kb->write_mu);
+    if (kb->schema_version < SEM_KB_SCHEMA_VERSION && (rc = fts_rebuild_locked(kb, NULL, err)))
+        goto out;
     if ((rc = sem_kb_rebuild_swap(kb, spec, err)))
         goto out;
     /* The spec is recorded before the file is saved: a crash in between makes the next open see a file built

@@ -137,17 +137,6 @@ static void topk_push(sem_kb_hit *top, int *n, int k, int64_t id, float score)
         (*n)++;
 }
 
-static int default_nprobe(const sem_vindex *v)
-{
-    int64_t nl = sem_vindex_nlist(v);
-    if (nl <= 0)
-        return 0;
-    int64_t np = nl / 64;
-    if (np < 8)
-        np = 8;
-    return (int)(np > nl ? nl : np);
-}
-
 /* Exact scan of the passages that pass the filter. */
 static int search_exact_filtered(sem_kb *kb, sqlite3 *db, const float *q, int nq, const sem_kb_search_params *p,
                                  sem_kb_hit *hits, int *n_hits, sem_error *err)
@@ -224,7 +213,7 @@ static int search_overfetch(sem_kb *kb, sqlite3 *db, const float *q, int nq, con
             buf = nb;
             int got = 0;
             pthread_rwlock_rdlock(&kb->ilock);
-            int np = p->nprobe ? p->nprobe : default_nprobe(kb->vi);
+            int np = p->nprobe ? p->nprobe : sem_vindex_default_nprobe(kb->vi);
             rc = sem_vindex_search(kb->vi, 1, q + (size_t)i * d, (int)kk, np, p->ef_search, buf, &got, err);
             pthread_rwlock_unlock(&kb->ilock);
             if (rc)
@@ -271,7 +260,7 @@ int sem_kb_search(sem_kb *kb, const float *queries, int nq, const sem_kb_search_
         n_hits[i] = 0;
     if (!has_filter(params)) {
         pthread_rwlock_rdlock(&kb->ilock);
-        int np = params->nprobe ? params->nprobe : default_nprobe(kb->vi);
+        int np = params->nprobe ? params->nprobe : sem_vindex_default_nprobe(kb->vi);
         rc = sem_vindex_search(kb->vi, nq, queries, params->k, np, params->ef_search, hits, n_hits, err);
         pthread_rwlock_unlock(&kb->ilock);
         return rc;
@@ -302,6 +291,20 @@ out:
     return rc;
 }
 
+/* 1 if the KB's full-text index is schema 3's (semsearch_cjk, a title column), 0 for schema 2's. */
+static int fts_v3(sem_kb *kb)
+{
+    pthread_mutex_lock(&kb->meta_mu);
+    int v3 = kb->schema_version >= 3;
+    pthread_mutex_unlock(&kb->meta_mu);
+    return v3;
+}
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define BM25_V2 "bm25(passages_fts)"
+#define BM25_V3 "bm25(passages_fts, 1.0, " STR(SEM_KB_TITLE_WEIGHT) ")" /* columns: text, title */
+
 int sem_kb_search_text(sem_kb *kb, const char *query, const sem_kb_search_params *params, sem_kb_hit *hits,
                        int *n_hits, sem_error *err)
 {
@@ -313,24 +316,28 @@ int sem_kb_search_text(sem_kb *kb, const char *query, const sem_kb_search_params
         return sem_error_set(err, SEM_EINVAL, "sem_kb_search_text: bad arguments");
     *n_hits = 0;
     char *fq = NULL;
-    if ((rc = sem_fts_query(query, &fq, err)))
+    int v3 = fts_v3(kb);
+    if ((rc = sem_fts_query(query, v3, &fq, err)))
         return rc;
     if (!fq[0]) {
         free(fq);
         return SEM_OK;
     }
-    const char *head = has_filter(params)
-                           ? "SELECT passages_fts.rowid, bm25(passages_fts) FROM passages_fts "
-                             "JOIN passages p ON p.id = passages_fts.rowid JOIN documents d ON d.id = p.doc_id "
-                             "WHERE passages_fts MATCH ?1"
-                           : "SELECT rowid, bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ?1";
+    const char *bm25 = v3 ? BM25_V3 : BM25_V2;
+    char head[320], tail[96];
+    if (has_filter(params))
+        snprintf(head, sizeof head, "SELECT passages_fts.rowid, %s FROM passages_fts JOIN passages p ON p.id = "
+                 "passages_fts.rowid JOIN documents d ON d.id = p.doc_id WHERE passages_fts MATCH ?1", bm25);
+    else
+        snprintf(head, sizeof head, "SELECT rowid, %s FROM passages_fts WHERE passages_fts MATCH ?1", bm25);
+    snprintf(tail, sizeof tail, " ORDER BY %s LIMIT ?2", bm25);
     sqlite3 *db = sem_kb_conn_get(kb, err);
     if (!db) {
         free(fq);
         return err ? err->code : SEM_EIO;
     }
     sqlite3_stmt *st = NULL;
-    if ((rc = sem_kb_filter_prepare(db, head, params->filter, 3, " ORDER BY bm25(passages_fts) LIMIT ?2", &st, err)))
+    if ((rc = sem_kb_filter_prepare(db, head, params->filter, 3, tail, &st, err)))
         goto out;
     if (sqlite3_bind_text(st, 1, fq, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_int(st, 2, params->k) != SQLITE_OK) {
@@ -350,6 +357,41 @@ out:
     sem_kb_conn_put(kb, db);
     free(fq);
     return rc;
+}
+
+void sem_kb_text_terms_free(char **terms, int n_terms)
+{
+    for (int i = 0; terms && i < n_terms; i++)
+        free(terms[i]);
+    free(terms);
+}
+
+int sem_kb_text_terms(sem_kb *kb, const char *query, char ***terms, int *n_terms, sem_error *err)
+{
+    sem_error_clear(err);
+    *terms = NULL;
+    *n_terms = 0;
+    if (!kb)
+        return sem_error_set(err, SEM_EINVAL, "sem_kb_text_terms: no KB");
+    sem_fts_term t[SEM_FTS_MAX_WORDS];
+    int nt, rc = sem_fts_terms(query, fts_v3(kb), t, &nt, err);
+    if (rc)
+        return rc;
+    char **out = calloc((size_t)(nt ? nt : 1), sizeof *out);
+    int no = 0;
+    for (int i = 0; out && i < nt; i++) {
+        if (t[i].stop) /* not highlighted */
+            continue;
+        if (!(out[no++] = strndup(query + t[i].start, t[i].len))) {
+            sem_kb_text_terms_free(out, no);
+            out = NULL;
+        }
+    }
+    if (!out)
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    *terms = out;
+    *n_terms = no;
+    return SEM_OK;
 }
 
 void sem_kb_passage_info_clear(sem_kb_passage_info *infos, int n)

@@ -231,6 +231,7 @@ void sem_vindex_free(sem_vindex *v)
         faiss_Index_free(v->index);
     if (v->buffer)
         faiss_Index_free(v->buffer);
+    sem_vindex_tune_drop(v);
     free(v->tomb);
     free(v);
 }
@@ -274,6 +275,8 @@ int sem_vindex_add(sem_vindex *v, int64_t n, const int64_t *ids, const float *x,
     FaissIndex *t = v->index ? v->index : v->buffer;
     if (faiss_Index_add_with_ids(t, n, x, ids) != 0)
         return faiss_fail(err, "add");
+    if (v->tune) /* a failure only drops the tuning (the index is fine, its nprobe stays untuned) */
+        sem_vindex_tune_feed(v, n, ids, x, NULL);
     return SEM_OK;
 }
 
@@ -503,7 +506,8 @@ typedef struct idx_header {
     int32_t dim;
     int32_t metric;
     uint32_t flags;
-    uint32_t pad0;
+    uint16_t tuned_nprobe; /* 0: not tuned (and in files written before tuning existed, which kept 0 here) */
+    uint16_t tuned_recall; /* 10-recall@10 at tuned_nprobe, x 10000 */
     int64_t trained_on;
     char spec[128];
     uint64_t header_hash; /* over the bytes above */
@@ -607,6 +611,10 @@ int sem_vindex_save(const sem_vindex *v, const char *path, const char *kb_uuid, 
     h.metric = v->metric;
     h.flags = v->index ? IDX_FLAG_TRAINED : 0;
     h.trained_on = v->trained_on;
+    if (v->tuned_nprobe > 0 && v->tuned_nprobe <= SEM_VINDEX_TUNE_MAX_NPROBE) {
+        h.tuned_nprobe = (uint16_t)v->tuned_nprobe;
+        h.tuned_recall = (uint16_t)lround(fmin(fmax(v->tuned_recall, 0.0), 1.0) * 10000);
+    }
     snprintf(h.spec, sizeof h.spec, "%s", v->spec);
     rc = hash_fd(fd, IDX_HEADER_BYTES, h.faiss_bytes + 8 * h.n_tomb, &h.payload_hash, err);
     if (rc)
@@ -733,6 +741,8 @@ int sem_vindex_load(const char *path, const char *kb_uuid, int d, int metric, se
     snprintf(v->spec, sizeof v->spec, "%s", h.spec);
     v->last_seq = h.last_seq;
     v->trained_on = h.trained_on;
+    v->tuned_nprobe = h.tuned_nprobe;
+    v->tuned_recall = h.tuned_recall <= 10000 ? h.tuned_recall / 10000.0 : 0.0;
     v->train_min = sem_vindex_train_min(h.spec, d);
     if (h.flags & IDX_FLAG_TRAINED) {
         if (!faiss_Index_is_trained(idx)) {

@@ -30,7 +30,11 @@ typedef struct sem_vindex {
     int64_t *tomb;      /* sorted ids deleted but still inside index */
     size_t ntomb, tomb_cap;
     int64_t last_seq;   /* the last change-log sequence whose effect this index contains */
+    int tuned_nprobe;   /* IVF: the nprobe picked on held-out vectors when the index was built, 0 if none */
+    double tuned_recall; /* the 10-recall@10 measured at tuned_nprobe (kept to 1e-4 in the file) */
+    struct sem_vtune *tune; /* while the builder fills a new index: the tuning queries (vtune.c), else NULL */
 } sem_vindex;
+typedef struct sem_vtune sem_vtune;
 
 #define SEM_VINDEX_UUID_LEN 32 /* hex chars of a KB's random identity */
 
@@ -48,7 +52,7 @@ int sem_vindex_untrained(const sem_vindex *v);
 /* Trains an untrained, EMPTY vindex on x (n, d) and moves it to the trained state. */
 int sem_vindex_train(sem_vindex *v, int64_t n, const float *x, sem_error *err);
 
-/* Adds x (n, d) with labels ids (n). */
+/* Adds x (n, d) with labels ids (n). While tuning (below), also feeds them to the ground truth. */
 int sem_vindex_add(sem_vindex *v, int64_t n, const int64_t *ids, const float *x, sem_error *err);
 
 /* Removes ids (n); ids not in the index are ignored; types that cannot remove get tombstones. */
@@ -61,6 +65,33 @@ int64_t sem_vindex_nlive(const sem_vindex *v);
 /* Searches nq queries (nq, d): hits (nq, k), n_hits (nq); scores higher-is-better. */
 int sem_vindex_search(const sem_vindex *v, int nq, const float *q, int k, int nprobe, int ef_search,
                       sem_kb_hit *hits, int *n_hits, sem_error *err);
+
+/* ---- nprobe tuning (vtune.c) ----
+ * The builder of a new index (kb.c) calls, around training and filling it:
+ *     sem_vindex_tune_begin(v, &n, ids, x)   on the training sample (n rows x, their passage ids): for an IVF
+ *                                            spec, takes up to SEM_VINDEX_TUNE_QUERIES evenly spread rows as
+ *                                            queries and, when n - queries >= train_min, moves them out of the
+ *                                            sample (n shrinks) so that they are held out of training;
+ *     sem_vindex_train(v, n, x) ... sem_vindex_add(...)   every vector, each batch also updating the exact
+ *                                            10 nearest neighbours of each query (itself excluded);
+ *     sem_vindex_tune_finish(v)              sets tuned_nprobe to the smallest nprobe whose 10-recall@10 on the
+ *                                            queries reaches SEM_VINDEX_TUNE_RECALL with 95% confidence (mean
+ *                                            - 1.645 standard errors; or, for an index that cannot reach it at
+ *                                            nprobe = nlist, e.g. PQ codes, within 0.01 of what it reaches
+ *                                            there), and tuned_recall to the mean recall there.
+ * Indexes without IVF are left alone. Errors drop the tuning state (the index stays valid, untuned). */
+#define SEM_VINDEX_TUNE_QUERIES 400
+#define SEM_VINDEX_TUNE_K 10
+#define SEM_VINDEX_TUNE_RECALL 0.95
+#define SEM_VINDEX_TUNE_MAX_NPROBE 65535 /* kept in 16 bits of the file header */
+int sem_vindex_tune_begin(sem_vindex *v, int64_t *n, int64_t *ids, float *x, sem_error *err);
+int sem_vindex_tune_feed(sem_vindex *v, int64_t n, const int64_t *ids, const float *x, sem_error *err);
+int sem_vindex_tune_finish(sem_vindex *v, sem_error *err);
+void sem_vindex_tune_drop(sem_vindex *v); /* frees the tuning state, if any */
+
+/* The nprobe a search uses when it asks for 0: tuned_nprobe when the index was tuned, else max(8, nlist/64)
+ * (indexes built before tuning existed), at most nlist; 0 for an index without IVF. */
+int sem_vindex_default_nprobe(const sem_vindex *v);
 
 /* Live ids (tombstones excluded), sorted ascending, malloc'd into *ids (caller frees). */
 int sem_vindex_list_ids(const sem_vindex *v, int64_t **ids, size_t *n, sem_error *err);

@@ -39,6 +39,7 @@ void sem_tdata_free(sem_tdata *d)
         return;
     free(d->tok);
     free(d->off);
+    free(d->ex);
     free(d);
 }
 
@@ -60,11 +61,35 @@ static int grow_tok(sem_tdata *d, size_t extra, sem_error *err)
     return SEM_OK;
 }
 
-int sem_tdata_add_ids(sem_tdata *d, const int32_t *ids, size_t n, sem_error *err)
+static int append_seq(sem_tdata *d, const int32_t *ids, size_t n, sem_error *err);
+
+/* Pairs with negatives: the example that ends at n_seq is complete; the next one starts there. */
+static int push_example(sem_tdata *d, sem_error *err)
+{
+    if (d->n_ex_built + 2 > d->ex_cap) {
+        size_t cap = 2 * d->ex_cap;
+        size_t *e = realloc(d->ex, cap * sizeof(size_t));
+        if (!e)
+            return sem_error_set(err, SEM_ENOMEM, "out of memory");
+        d->ex = e;
+        d->ex_cap = cap;
+    }
+    d->ex[++d->n_ex_built] = d->n_seq;
+    return SEM_OK;
+}
+
+static int check_ids(const sem_tdata *d, const int32_t *ids, size_t n, sem_error *err)
 {
     for (size_t i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= d->sp.vocab_size)
             return sem_error_set(err, SEM_EINVAL, "token id %d outside the vocabulary", (int)ids[i]);
+    return SEM_OK;
+}
+
+int sem_tdata_add_ids(sem_tdata *d, const int32_t *ids, size_t n, sem_error *err)
+{
+    if (check_ids(d, ids, n, err) != SEM_OK)
+        return SEM_EINVAL;
     if (d->kind == SEM_TDATA_MLM) {
         if (n == 0)
             return SEM_OK;
@@ -76,6 +101,15 @@ int sem_tdata_add_ids(sem_tdata *d, const int32_t *ids, size_t n, sem_error *err
         d->n_tok += n;
         return SEM_OK;
     }
+    int rc = append_seq(d, ids, n, err);
+    if (rc == SEM_OK && d->ex && d->n_seq - d->ex[d->n_ex_built] == 2) /* a pair completed after the first negative */
+        rc = push_example(d, err);
+    return rc;
+}
+
+/* Appends one sequence of checked ids (pairs, SimCSE). */
+static int append_seq(sem_tdata *d, const int32_t *ids, size_t n, sem_error *err)
+{
     if (grow_tok(d, n, err) != SEM_OK)
         return err ? err->code : SEM_ENOMEM;
     if (d->n_seq + 2 > d->off_cap) {
@@ -93,6 +127,58 @@ int sem_tdata_add_ids(sem_tdata *d, const int32_t *ids, size_t n, sem_error *err
     return SEM_OK;
 }
 
+int sem_tdata_add_negative(sem_tdata *d, const int32_t *ids, size_t n, sem_error *err)
+{
+    if (d->kind != SEM_TDATA_PAIRS || n == 0)
+        return sem_error_set(err, SEM_EINVAL, "a hard negative needs pairs data and at least one token");
+    if (check_ids(d, ids, n, err) != SEM_OK)
+        return SEM_EINVAL;
+    size_t k = d->ex ? d->n_ex_built : d->n_seq / 2;
+    int complete = d->ex ? k > 0 && d->ex[k] == d->n_seq && d->ex[k] - d->ex[k - 1] == 2
+                         : d->n_seq > 0 && d->n_seq % 2 == 0;
+    if (!complete)
+        return sem_error_set(err, SEM_EINVAL, "a hard negative must follow a complete pair without one");
+    if (!d->ex) { /* the first negative: from now on examples are listed explicitly */
+        d->ex_cap = k + 1024;
+        if (!(d->ex = malloc(d->ex_cap * sizeof(size_t))))
+            return sem_error_set(err, SEM_ENOMEM, "out of memory");
+        for (size_t i = 0; i <= k; i++)
+            d->ex[i] = 2 * i;
+        d->n_ex_built = k;
+    }
+    int rc = append_seq(d, ids, n, err);
+    if (rc != SEM_OK)
+        return rc;
+    d->ex[d->n_ex_built] = d->n_seq; /* the negative extends the last example */
+    d->n_neg++;
+    return SEM_OK;
+}
+
+/* Splits a pairs line "a<TAB>b" or "a<TAB>b<TAB>negative" (an empty third column = none). Returns -1 for a line
+ * without a tab, with an empty a or b, or with more than three columns. */
+static int split_pair(const char *line, size_t len, size_t *la, const char **b, size_t *lb, const char **c,
+                      size_t *lc)
+{
+    const char *tab = memchr(line, '\t', len), *end = line + len;
+    if (!tab || tab == line || tab + 1 == end)
+        return -1;
+    *la = (size_t)(tab - line);
+    *b = tab + 1;
+    const char *tab2 = memchr(*b, '\t', (size_t)(end - *b));
+    *lb = (size_t)((tab2 ? tab2 : end) - *b);
+    *c = NULL;
+    *lc = 0;
+    if (*lb == 0)
+        return -1;
+    if (tab2 && tab2 + 1 < end) {
+        if (memchr(tab2 + 1, '\t', (size_t)(end - tab2 - 1)))
+            return -1;
+        *c = tab2 + 1;
+        *lc = (size_t)(end - *c);
+    }
+    return 0;
+}
+
 int sem_tdata_add_files(sem_tdata *d, const char *vocab_path, int do_lower_case, char *const *files, int n_files,
                         sem_error *err)
 {
@@ -102,7 +188,7 @@ int sem_tdata_add_files(sem_tdata *d, const char *vocab_path, int do_lower_case,
     if (!tk)
         return err ? err->code : SEM_EINVAL;
     int rc = SEM_OK;
-    int32_t *ids = NULL, *ids_b = NULL;
+    int32_t *ids = NULL, *ids_b = NULL, *ids_c = NULL;
     sem_linereader lr = {0};
     for (int f = 0; f < n_files && rc == SEM_OK; f++) {
         FILE *fp = fopen(files[f], "rb");
@@ -133,38 +219,31 @@ int sem_tdata_add_files(sem_tdata *d, const char *vocab_path, int do_lower_case,
                 d->skipped++;
                 continue;
             }
-            const char *a = line, *b = NULL;
-            size_t la = len, lb = 0;
-            if (d->kind == SEM_TDATA_PAIRS) {
-                char *tab = memchr(line, '\t', len);
-                if (!tab || tab == line || tab + 1 == line + len) {
-                    d->skipped++;
-                    continue;
-                }
-                la = (size_t)(tab - line);
-                b = tab + 1;
-                lb = len - la - 1;
-            }
-            int na = 0, nb = 0;
-            sem_error terr;
-            if (sem_tokenize_ids(tk, a, (ptrdiff_t)la, &ids, &na, &terr) != SEM_OK ||
-                (b && sem_tokenize_ids(tk, b, (ptrdiff_t)lb, &ids_b, &nb, &terr) != SEM_OK)) {
+            const char *a = line, *b = NULL, *c = NULL;
+            size_t la = len, lb = 0, lc = 0;
+            if (d->kind == SEM_TDATA_PAIRS && split_pair(line, len, &la, &b, &lb, &c, &lc) != 0) {
                 d->skipped++;
-                free(ids);
-                free(ids_b);
-                ids = ids_b = NULL;
                 continue;
             }
-            if (na == 0 || (b && nb == 0)) {
+            int na = 0, nb = 0, nc = 0;
+            sem_error terr;
+            if (sem_tokenize_ids(tk, a, (ptrdiff_t)la, &ids, &na, &terr) != SEM_OK ||
+                (b && sem_tokenize_ids(tk, b, (ptrdiff_t)lb, &ids_b, &nb, &terr) != SEM_OK) ||
+                (c && sem_tokenize_ids(tk, c, (ptrdiff_t)lc, &ids_c, &nc, &terr) != SEM_OK)) {
+                d->skipped++;
+            } else if (na == 0 || (b && nb == 0) || (c && nc == 0)) {
                 d->skipped++;
             } else {
                 rc = sem_tdata_add_ids(d, ids, (size_t)na, err);
                 if (rc == SEM_OK && b)
                     rc = sem_tdata_add_ids(d, ids_b, (size_t)nb, err);
+                if (rc == SEM_OK && c)
+                    rc = sem_tdata_add_negative(d, ids_c, (size_t)nc, err);
             }
             free(ids);
             free(ids_b);
-            ids = ids_b = NULL;
+            free(ids_c);
+            ids = ids_b = ids_c = NULL;
         }
         sem_linereader_free(&lr);
         fclose(fp);
@@ -192,7 +271,7 @@ int sem_tdata_finish(sem_tdata *d, int seq, sem_error *err)
         size_t chunk = (size_t)seq - 2;
         d->n_ex = (d->n_tok + chunk - 1) / chunk;
     } else if (d->kind == SEM_TDATA_PAIRS) {
-        d->n_ex = d->n_seq / 2;
+        d->n_ex = d->ex ? d->n_ex_built : d->n_seq / 2;
     } else {
         d->n_ex = d->n_seq;
     }
@@ -206,6 +285,8 @@ int sem_tdata_finish(sem_tdata *d, int seq, sem_error *err)
     h = fnv(h, &seq, sizeof seq);
     h = fnv(h, d->tok, d->n_tok * sizeof(int32_t));
     h = fnv(h, d->off, (d->n_seq + 1) * sizeof(size_t));
+    if (d->ex) /* only data with hard negatives: pairs alone keep the hash they always had */
+        h = fnv(h, d->ex, (d->n_ex + 1) * sizeof(size_t));
     d->hash = h;
     return SEM_OK;
 }
@@ -216,10 +297,15 @@ int sem_tdata_max_pred(int T, double mask_prob)
     return m < 1 ? 1 : m > T ? T : m;
 }
 
+int sem_tdata_rows(const sem_tdata *d, int B)
+{
+    return d->kind == SEM_TDATA_MLM ? B : d->ex ? 3 * B : 2 * B;
+}
+
 int sem_tbatch_buf_init(sem_tbatch_buf *bb, const sem_tdata *d, int B, int T, int max_pred, sem_error *err)
 {
     memset(bb, 0, sizeof *bb);
-    int rows = d->kind == SEM_TDATA_MLM ? B : 2 * B;
+    int rows = sem_tdata_rows(d, B);
     bb->cap_B = rows;
     bb->cap_T = T;
     bb->cap_pred = B * max_pred;
@@ -343,20 +429,26 @@ long sem_tdata_batch(const sem_tdata *d, sem_tbatch_buf *bb, long pos, int B, in
         b->pred_label = bb->pred_label;
     } else {
         int Tb = 2, cap = T - 2;
-        size_t seqs[2 * 4096];
-        int nB = B > 4096 ? 4096 : B;
+        size_t seqs[3 * 4096];
+        int nB = B > 4096 ? 4096 : B, rows = 2 * nB;
         for (int i = 0; i < nB; i++) {
             size_t ex = example_at(d, bb, pos + i, seed);
-            seqs[i] = d->kind == SEM_TDATA_PAIRS ? 2 * ex : ex;
-            seqs[nB + i] = d->kind == SEM_TDATA_PAIRS ? 2 * ex + 1 : ex;
+            size_t first = d->kind != SEM_TDATA_PAIRS ? ex : d->ex ? d->ex[ex] : 2 * ex;
+            seqs[i] = first;
+            seqs[nB + i] = d->kind == SEM_TDATA_PAIRS ? first + 1 : ex;
         }
-        for (int r = 0; r < 2 * nB; r++) {
+        for (int i = 0; i < nB && d->ex; i++) { /* hard negatives after all positives */
+            size_t ex = example_at(d, bb, pos + i, seed);
+            if (d->ex[ex + 1] - d->ex[ex] == 3)
+                seqs[rows++] = d->ex[ex] + 2;
+        }
+        for (int r = 0; r < rows; r++) {
             size_t n = d->off[seqs[r] + 1] - d->off[seqs[r]];
             int len = (int)(n < (size_t)cap ? n : (size_t)cap) + 2;
             if (len > Tb)
                 Tb = len;
         }
-        for (int r = 0; r < 2 * nB; r++) {
+        for (int r = 0; r < rows; r++) {
             size_t s = d->off[seqs[r]], n = d->off[seqs[r] + 1] - s;
             int len = (int)(n < (size_t)cap ? n : (size_t)cap);
             int32_t *ids = bb->ids + (size_t)r * Tb, *mk = bb->mask + (size_t)r * Tb;
@@ -370,8 +462,9 @@ long sem_tdata_batch(const sem_tdata *d, sem_tbatch_buf *bb, long pos, int B, in
             }
             real += len + 2;
         }
-        b->B = 2 * nB;
+        b->B = rows;
         b->T = Tb;
+        b->n_anchors = nB;
     }
     b->ids = bb->ids;
     b->types = bb->types;

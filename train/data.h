@@ -3,7 +3,8 @@
  * - MLM: every line of the corpus files is a paragraph; paragraphs are tokenized and concatenated into one token
  *   stream with [SEP] between paragraphs, cut into examples of seq-2 tokens ([CLS] + tokens + [SEP]).
  * - Pairs: every line is "text_a<TAB>text_b" (a query and its positive); text_b's of other pairs in the batch are
- *   the negatives.
+ *   the negatives. A line may carry a third column, "text_a<TAB>text_b<TAB>hard negative": the batch's hard
+ *   negatives join its positives as candidates for every anchor. Files with and without it may be mixed.
  * - SimCSE: every line is one sentence, paired with itself (dropout makes the two views differ).
  * Examples are visited in a seeded random order that is a pure function of (seed, epoch), so a data position
  * (examples consumed) is all a checkpoint needs to continue exactly.
@@ -29,6 +30,12 @@ typedef struct sem_tdata {
     size_t n_tok;
     size_t *off;      /* pairs/SimCSE: sequence i is tok[off[i], off[i+1]); (n_seq + 1) entries */
     size_t n_seq;
+    /* pairs with hard negatives: example i is sequences ex[i] (anchor), ex[i] + 1 (positive) and, when
+     * ex[i + 1] - ex[i] == 3, ex[i] + 2 (its hard negative). NULL while no example has a negative: then example i
+     * is sequences 2i and 2i + 1 and the data (and its hash) are exactly what they were before negatives. */
+    size_t *ex;       /* (n_ex + 1) entries when not NULL */
+    size_t n_neg;     /* examples with a hard negative */
+    size_t n_ex_built, ex_cap; /* complete examples listed in ex while reading; allocated entries */
     size_t n_ex;      /* examples: MLM chunks, or pairs (a = seq 2i, b = seq 2i+1), or SimCSE sentences */
     int seq_len;      /* MLM chunk length incl. [CLS]/[SEP] (set by sem_tdata_finish) */
     uint64_t hash;    /* identity of the data (for resume checks) */
@@ -43,6 +50,10 @@ void sem_tdata_free(sem_tdata *d); /* NULL is a no-op */
 /* Appends already tokenized ids (no specials): a paragraph (MLM), a sentence (SimCSE) or one side of a pair
  * (pairs: call twice per pair, a then b). */
 int sem_tdata_add_ids(sem_tdata *d, const int32_t *ids, size_t n, sem_error *err);
+
+/* Pairs: appends the hard negative (n > 0 ids, no specials) of the pair just added with two sem_tdata_add_ids
+ * calls. SEM_EINVAL when the last pair is incomplete or has a negative already, or for other kinds of data. */
+int sem_tdata_add_negative(sem_tdata *d, const int32_t *ids, size_t n, sem_error *err);
 
 /* Reads text files line by line and tokenizes them with the vocabulary at vocab_path (lower-cased as
  * bert-base-uncased when do_lower_case). Needs the encoder's tokenizer (SEM_EINVAL if this build lacks it). */
@@ -67,10 +78,13 @@ void sem_tbatch_buf_free(sem_tbatch_buf *bb);
 /* MLM predictions at most per sequence of T tokens. */
 int sem_tdata_max_pred(int T, double mask_prob);
 
+/* Rows of a batch of B examples at most: B (MLM), 2B (SimCSE, pairs), 3B (pairs with hard negatives). */
+int sem_tdata_rows(const sem_tdata *d, int B);
+
 /* Fills batch b with the n_ex examples starting at data position pos (examples consumed so far; wraps into the
  * next epochs). MLM: B sequences of T tokens, masked with probability mask_prob. Pairs/SimCSE: 2B sequences
- * (anchors then positives) padded to the longest in the batch, at most T tokens. Returns the number of real
- * (non-padding) tokens in the batch. */
+ * (anchors then positives), then the hard negatives of those examples that have one, padded to the longest in
+ * the batch, at most T tokens; b->n_anchors = B. Returns the number of real (non-padding) tokens in the batch. */
 long sem_tdata_batch(const sem_tdata *d, sem_tbatch_buf *bb, long pos, int B, int T, double mask_prob,
                      uint64_t seed, sem_tbatch *b);
 

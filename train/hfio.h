@@ -38,6 +38,10 @@ int sem_tmodel_save_hf(const sem_tmodel *m, const char *dir, const sem_hf_save_p
 /* Serialises the model's tensors as safetensors into *out (malloc'd, caller frees) of *len bytes. */
 int sem_tmodel_to_safetensors(const sem_tmodel *m, int f16, char **out, size_t *len, sem_error *err);
 
+/* do_lower_case of DIR/tokenizer_config.json: 1 when it says true or when the file or the key is missing (BERT's
+ * default), 0 when it says false. */
+int sem_hf_do_lower_case(const char *dir);
+
 /* IEEE half <-> float, round to nearest even. */
 float sem_half_to_float(uint16_t h);
 uint16_t sem_float_to_half(float f);

@@ -233,7 +233,7 @@ struct sem_tacts {
     /* pooling and contrastive */
     sem_real *pin, *pooled, *unit, *de, *dpin; /* (B, H) */
     sem_real *nrm;                             /* (B) */
-    sem_real *sim;                             /* (B/2, B/2) */
+    sem_real *sim;                             /* (n_anchors, B - n_anchors) */
     void *block;
 };
 
@@ -848,12 +848,22 @@ int sem_tmodel_contrastive(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, con
 {
     if (b->B < 2 || b->B % 2 != 0)
         return sem_error_set(err, SEM_EINVAL, "a contrastive batch needs an even number of sequences, got %d", b->B);
+    return sem_tmodel_infonce(m, a, b, b->B / 2, fw, pool, temperature, grad_scale, st, err);
+}
+
+int sem_tmodel_infonce(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, int n_anchors, const sem_tfwd *fw,
+                       sem_tpool pool, double temperature, double grad_scale, sem_tstats *st, sem_error *err)
+{
+    if (n_anchors < 1 || b->B < 2 * n_anchors)
+        return sem_error_set(err, SEM_EINVAL, "an InfoNCE batch of %d sequences cannot hold %d anchors and their "
+                             "positives", b->B, n_anchors);
     if (!(temperature > 0))
         return sem_error_set(err, SEM_EINVAL, "temperature must be > 0");
     const sem_real *hid = sem_tmodel_encode(m, a, b, fw, err);
     if (!hid)
         return err ? err->code : SEM_EINVAL;
-    int B = b->B, n = B / 2, H = m->cfg.hidden, T = b->T;
+    /* n anchors, nc = B - n candidates: the n positives, then the hard negatives */
+    int B = b->B, n = n_anchors, nc = B - n, H = m->cfg.hidden, T = b->T;
     const double eps = 1e-12;
     pool_fwd(m, a, hid, pool, a->pooled); /* (B, H) */
     for (int i = 0; i < B; i++) {         /* unit = pooled / max(|pooled|, eps) */
@@ -867,28 +877,28 @@ int sem_tmodel_contrastive(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, con
         for (int k = 0; k < H; k++)
             a->unit[(size_t)i * H + k] = (sem_real)(p[k] * inv);
     }
-    /* sim (n, n) = unit_a · unit_b^T / temperature */
+    /* sim (n, nc) = unit_a · unit_c^T / temperature; column i is anchor i's positive */
     const sem_real *ua = a->unit, *ub = a->unit + (size_t)n * H;
-    gemm(0, 1, n, n, H, 1.0 / temperature, ua, H, ub, H, 0.0, a->sim, n);
+    gemm(0, 1, n, nc, H, 1.0 / temperature, ua, H, ub, H, 0.0, a->sim, nc);
     double loss = 0;
     int correct = 0;
     for (int i = 0; i < n; i++) {
-        sem_real *z = a->sim + (size_t)i * n;
+        sem_real *z = a->sim + (size_t)i * nc;
         double mx = -INFINITY, sum = 0;
         int arg = 0;
-        for (int j = 0; j < n; j++)
+        for (int j = 0; j < nc; j++)
             if (z[j] > mx) {
                 mx = z[j];
                 arg = j;
             }
-        for (int j = 0; j < n; j++)
+        for (int j = 0; j < nc; j++)
             sum += exp((double)z[j] - mx);
         double lse = mx + log(sum);
         loss += lse - z[i];
         correct += arg == i;
         if (grad_scale != 0) {
             double s = grad_scale / n;
-            for (int j = 0; j < n; j++)
+            for (int j = 0; j < nc; j++)
                 z[j] = (sem_real)(exp((double)z[j] - lse) * s);
             z[i] -= (sem_real)s;
         }
@@ -900,9 +910,9 @@ int sem_tmodel_contrastive(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, con
     }
     if (grad_scale == 0)
         return SEM_OK;
-    /* d unit_a = dsim · unit_b / temp; d unit_b = dsim^T · unit_a / temp → a->de (B, H) */
-    gemm(0, 0, n, H, n, 1.0 / temperature, a->sim, n, ub, H, 0.0, a->de, H);
-    gemm(1, 0, n, H, n, 1.0 / temperature, a->sim, n, ua, H, 0.0, a->de + (size_t)n * H, H);
+    /* d unit_a (n, H) = dsim · unit_c / temp; d unit_c (nc, H) = dsim^T · unit_a / temp → a->de (B, H) */
+    gemm(0, 0, n, H, nc, 1.0 / temperature, a->sim, nc, ub, H, 0.0, a->de, H);
+    gemm(1, 0, nc, H, n, 1.0 / temperature, a->sim, nc, ua, H, 0.0, a->de + (size_t)n * H, H);
     for (int i = 0; i < B; i++) { /* through the normalisation: (du - u (u·du)) / |p| */
         sem_real *d = a->de + (size_t)i * H;
         const sem_real *u = a->unit + (size_t)i * H;

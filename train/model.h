@@ -123,6 +123,8 @@ typedef struct sem_tbatch {
     int n_pred;
     const int32_t *pred_pos;
     const int32_t *pred_label;
+    /* Contrastive only: anchors in the batch (rows 0..n_anchors-1; see sem_tmodel_infonce); 0 = B / 2. */
+    int n_anchors;
 } sem_tbatch;
 
 /* Activations of one forward pass, sized for at most max_B sequences of max_T tokens and max_pred MLM
@@ -164,6 +166,14 @@ int sem_tmodel_mlm_logits(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, sem_
  * Backward as for sem_tmodel_mlm. */
 int sem_tmodel_contrastive(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, const sem_tfwd *fw, sem_tpool pool,
                            double temperature, double grad_scale, sem_tstats *st, sem_error *err);
+
+/* InfoNCE over a batch of n_anchors anchors (rows 0..n-1) followed by B - n candidates (rows n..B-1): rows
+ * n..2n-1 are the anchors' positives (row n + i belongs to anchor i), rows 2n..B-1 are hard negatives (any number,
+ * 0 .. B - 2n). Each anchor's softmax runs over ALL candidates of the batch: every positive and every hard
+ * negative; loss = mean over anchors of cross-entropy against its own positive; st->correct counts anchors whose
+ * positive scores highest. sem_tmodel_contrastive is the case B = 2n. Backward as for sem_tmodel_mlm. */
+int sem_tmodel_infonce(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, int n_anchors, const sem_tfwd *fw,
+                       sem_tpool pool, double temperature, double grad_scale, sem_tstats *st, sem_error *err);
 
 /* Pooled sentence vectors (B, H) of the last forward pass (call after encode); not normalised. */
 void sem_tmodel_pool(const sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, sem_tpool pool, sem_real *out);

@@ -82,6 +82,12 @@ int sem_trainer_run(sem_trainer *tr, sem_train_progress_fn cb, void *user_data, 
 
 int sem_trainer_checkpoint(sem_trainer *tr, sem_error *err);
 
+/* Re-plans a run between sem_trainer_run calls: steps updates in all (>= the updates done, <= 1e9) with warmup
+ * warm-up updates (< 0: 6 % of steps), and stop_at (0 = none). The learning-rate schedule follows the new plan
+ * from the next update; the next checkpoint records it. For callers that size a run by measured speed (adapt/).
+ * SEM_EINVAL when out of range. */
+int sem_trainer_set_plan(sem_trainer *tr, long steps, long warmup, long stop_at, sem_error *err);
+
 long sem_trainer_step(const sem_trainer *tr);
 int sem_trainer_done(const sem_trainer *tr); /* 1 when step == steps */
 const sem_tmodel *sem_trainer_model(const sem_trainer *tr);

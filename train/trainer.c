@@ -96,7 +96,7 @@ static int setup(sem_trainer *tr, sem_error *err)
                              (int)tr->d->sp.vocab_size, tr->m->cfg.vocab_size);
     int mlm = tr->d->kind == SEM_TDATA_MLM;
     int per = mlm ? sem_tdata_max_pred(tr->p.seq, tr->p.mask_prob) : 0;
-    int rows = mlm ? tr->p.batch : 2 * tr->p.batch;
+    int rows = sem_tdata_rows(tr->d, tr->p.batch);
     tr->acts = sem_tacts_new(&tr->m->cfg, rows, tr->p.seq, per * tr->p.batch, err);
     if (!tr->acts)
         return err ? err->code : SEM_ENOMEM;
@@ -155,6 +155,16 @@ void sem_trainer_free(sem_trainer *tr)
     sem_tdata_free(tr->d);
     free(tr->out_dir);
     free(tr);
+}
+
+int sem_trainer_set_plan(sem_trainer *tr, long steps, long warmup, long stop_at, sem_error *err)
+{
+    if (steps < tr->step || steps < 1 || steps > 1000000000L || stop_at < 0)
+        return sem_error_set(err, SEM_EINVAL, "cannot plan %ld updates (%ld done)", steps, tr->step);
+    tr->p.steps = steps;
+    tr->p.warmup = warmup < 0 ? (long)(0.06 * (double)steps) : warmup;
+    tr->p.stop_at = stop_at;
+    return SEM_OK;
 }
 
 long sem_trainer_step(const sem_trainer *tr) { return tr->step; }
@@ -479,8 +489,8 @@ static int update(sem_trainer *tr, double *loss, double *acc, double *gnorm, dou
         sem_tstats st;
         int rc = tr->d->kind == SEM_TDATA_MLM
                      ? sem_tmodel_mlm(tr->m, tr->acts, &b, &fw, 1.0 / p->accum, &st, err)
-                     : sem_tmodel_contrastive(tr->m, tr->acts, &b, &fw, p->pooling, p->temperature, 1.0 / p->accum,
-                                              &st, err);
+                     : sem_tmodel_infonce(tr->m, tr->acts, &b, b.n_anchors, &fw, p->pooling, p->temperature,
+                                          1.0 / p->accum, &st, err);
         if (rc != SEM_OK)
             return rc;
         l += st.loss / p->accum;

@@ -124,6 +124,20 @@ static int blank(const char *s)
     return 1;
 }
 
+/* "terms": what lexical search looks for in the query (no stopwords, CJK runs as bigrams; sem_kb_text_terms),
+ * for the search page to highlight. Left out if they cannot be made. */
+static void add_terms(cJSON *out, sem_kb *kb, const char *query)
+{
+    char **t = NULL;
+    int n = 0;
+    if (sem_kb_text_terms(kb, query, &t, &n, NULL) != SEM_OK)
+        return;
+    cJSON *arr = cJSON_AddArrayToObject(out, "terms");
+    for (int i = 0; arr && i < n; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(t[i]));
+    sem_kb_text_terms_free(t, n);
+}
+
 static cJSON *hit_json(const sem_search_hit *h)
 {
     cJSON *o = cJSON_CreateObject();
@@ -276,6 +290,10 @@ int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
     }
     cJSON_AddStringToObject(out, "kb", web_kb_name(kb));
     cJSON_AddStringToObject(out, "mode", sem_search_mode_name(mode));
+    if (mode == SEM_MODE_HYBRID) /* given, or the KB's calibrated weight (docs/query.md) */
+        cJSON_AddNumberToObject(out, "semantic_weight", round(res.semantic_weight * 1000.0) / 1000.0);
+    if (query)
+        add_terms(out, web_kb_store(kb), query);
     cJSON_AddNumberToObject(out, "took_ms", round((sem_now() - t0) * 1e6) / 1e3);
     rc = web_reply_json(r, 200, out);
 done:

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Sanity check of a BEIR set with a plain BM25 (k1=0.9, b=0.4, title+text, lowercased \\w+ tokens).
+"""Sanity check of a BEIR set with a plain BM25 (k1=0.9, b=0.4, title+text, lowercased \\w+ tokens; a run of
+Han characters gives its single characters and overlapping bigrams, as Lucene's CJK analyzer does).
 
 Standard library only.  Not semsearch's own lexical mode (that is SQLite FTS5 bm25 through
 `semsearch eval retrieval`); this only shows how hard the queries are for pure word matching and how
 little they share with the FAQ question they were written from.
 
-Usage: python3 data/eval/bm25_check.py data/eval/covid-faq
+Usage: python3 data/eval/bm25_check.py data/eval/covid-faq   (no argument: the three bundled sets)
 """
 import collections
 import json
@@ -19,10 +20,17 @@ STOP = set("a an the is are was were be been am i you we my me our it its of to 
            "do does did can could should would will what which who whom how when where why if at by from "
            "this that these those there any some so as not no have has had about into than then them they "
            "he she his her your us".split())
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
 
 
 def toks(s):
-    return TOK.findall(s.lower())
+    out = []
+    for w in TOK.findall(s.lower()):
+        out.extend(part for part in HAN.split(w) if part)  # Latin/digit pieces around Han runs stay words
+        for run in HAN.findall(w):
+            out.extend(run)
+            out.extend(run[k:k + 2] for k in range(len(run) - 1))
+    return out
 
 
 def main(d):
@@ -70,5 +78,5 @@ def main(d):
 
 
 if __name__ == "__main__":
-    for d in sys.argv[1:] or ["data/eval/covid-faq", "data/eval/debian-faq"]:
+    for d in sys.argv[1:] or ["data/eval/covid-faq", "data/eval/debian-faq", "data/eval/zh-faq"]:
         main(d)

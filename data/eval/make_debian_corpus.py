@@ -39,38 +39,41 @@ def join_lines(parts):
     return out
 
 
-def body_to_text(lines):
+def body_to_text(lines, join=join_lines):
     paras, cur = [], []
     for ln in lines:
         s = ln.strip()
         if not s:
             if cur:
-                paras.append(join_lines(cur))
+                paras.append(join(cur))
                 cur = []
             continue
         if s.startswith("* ") and cur:  # a new bullet starts a new paragraph
-            paras.append(join_lines(cur))
+            paras.append(join(cur))
             cur = []
         cur.append(s)
     if cur:
-        paras.append(join_lines(cur))
+        paras.append(join(cur))
     return "\n".join(p for p in paras if p)
 
 
-def main(argv):
-    src = argv[1] if len(argv) > 1 else DEFAULT_SRC
-    dst = argv[2] if len(argv) > 2 else os.path.join(ROOT, "data", "eval", "debian-faq", "corpus.jsonl")
+def read_lines(src, package):
+    """The FAQ text as lines, no-break spaces made plain; exits with an install hint when it is missing."""
     opener = gzip.open if src.endswith(".gz") else open
     try:
         with opener(src, "rt", encoding="utf-8") as f:
-            lines = f.read().replace("\u00a0", " ").split("\n")  # no-break spaces -> spaces
+            return f.read().replace("\u00a0", " ").split("\n")
     except OSError as e:
-        sys.exit("%s: %s (install it with: apt-get install -y debian-faq)" % (src, e))
-    # Skip the table of contents: the body starts at the first "Chapter 1." line.
-    start = next((i for i, ln in enumerate(lines) if ln.startswith("Chapter 1. ")), None)
+        sys.exit("%s: %s (install it with: apt-get install -y %s)" % (src, e, package))
+
+
+def split_sections(lines, src, first_chapter, chapter_re):
+    """[number, title lines, body lines] per numbered heading, from the line starting with first_chapter on
+    (the table of contents before it is skipped); text under a chapter line (chapter_re) belongs to none."""
+    start = next((i for i, ln in enumerate(lines) if ln.startswith(first_chapter)), None)
     if start is None:
-        sys.exit("%s: no 'Chapter 1.' line: not the Debian FAQ text?" % src)
-    sections = []  # [number, title lines, body lines]
+        sys.exit("%s: no '%s' line: not the Debian FAQ text?" % (src, first_chapter.strip()))
+    sections = []
     i = start
     while i < len(lines):
         ln = lines[i]
@@ -83,30 +86,48 @@ def main(argv):
                 i += 1
             sections.append([m.group(1), title, []])
             continue
-        if CHAPTER.match(ln):
+        if chapter_re.match(ln):
             sections.append([None, [], []])  # chapter intro text belongs to no section
         elif sections:
             sections[-1][2].append(ln)
         i += 1
-    out, seen = [], set()
+    return sections
+
+
+def sections_to_docs(sections, src, prefix, join=join_lines):
+    """(id, title, text) per section with its own text; exits if a number repeats."""
+    docs, seen = [], set()
     for num, title, body in sections:
         if num is None:
             continue
-        text = body_to_text(body)
+        text = body_to_text(body, join)
         if not text:
             continue
-        did = "dfaq-" + num
+        did = prefix + num
         if did in seen:
             sys.exit("%s: section %s appears twice" % (src, num))
         seen.add(did)
-        out.append(json.dumps({"_id": did, "title": join_lines(title), "text": text}, ensure_ascii=False))
-    if len(out) < 100:
-        sys.exit("%s: only %d sections found: format changed?" % (src, len(out)))
+        docs.append((did, join(title), text))
+    return docs
+
+
+def write_lines(dst, out):
     tmp = dst + ".tmp"
     with open(tmp, "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(out) + "\n")
     os.replace(tmp, dst)
     print("%s: %d documents" % (dst, len(out)))
+
+
+def main(argv):
+    src = argv[1] if len(argv) > 1 else DEFAULT_SRC
+    dst = argv[2] if len(argv) > 2 else os.path.join(ROOT, "data", "eval", "debian-faq", "corpus.jsonl")
+    lines = read_lines(src, "debian-faq")
+    docs = sections_to_docs(split_sections(lines, src, "Chapter 1. ", CHAPTER), src, "dfaq-")
+    out = [json.dumps({"_id": d, "title": t, "text": x}, ensure_ascii=False) for d, t, x in docs]
+    if len(out) < 100:
+        sys.exit("%s: only %d sections found: format changed?" % (src, len(out)))
+    write_lines(dst, out)
 
 
 if __name__ == "__main__":

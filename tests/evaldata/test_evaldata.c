@@ -1,4 +1,5 @@
-/* tests/evaldata/test_evaldata.c: validates the bundled BEIR retrieval sets in data/eval/ (covid-faq, debian-faq).
+/* tests/evaldata/test_evaldata.c: validates the bundled BEIR retrieval sets in data/eval/ (covid-faq, debian-faq,
+ * zh-faq).
  *
  * For each set: corpus.jsonl and queries.jsonl are valid UTF-8 with one JSON object per line carrying the
  * right string fields, ids are unique, qrels/test.tsv has the BEIR header and rows `query-id<TAB>corpus-id<TAB>
@@ -477,5 +478,6 @@ int main(void)
     check_bundled("covid-faq", 120, 100, 213, 213);
     check_covid_ids();
     check_bundled("debian-faq", 60, 50, 0, 100);
+    check_bundled("zh-faq", 100, 100, 0, 100); /* Chinese: at least 100 queries over at least 100 sections */
     TEST_END();
 }

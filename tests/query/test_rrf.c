@@ -108,11 +108,12 @@ static void test_cc(void)
     n = sem_fuse(&fp, a, sa, 3, b, sb, 2, 8, ids, sc, NULL, NULL);
     CHECK_EQ_INT(n, 4);
     CHECK(ids[0] == 1 && ids[1] == 2 && ids[2] == 3 && ids[3] == 4);
-    /* weight 0: b's order first */
+    /* weight 0: b's order first, all of it: 4 (b's last, normalised to 0) ties at 0 with 1 and 2, which only the
+     * zero-weighted side found, and goes first (hybrid at weight 0 ranks as b alone) */
     fp.weight_a = 0;
-    n = sem_fuse(&fp, a, sa, 3, b, sb, 2, 2, ids, sc, NULL, NULL);
-    CHECK_EQ_INT(n, 2);
-    CHECK(ids[0] == 3 && ids[1] == 1);
+    n = sem_fuse(&fp, a, sa, 3, b, sb, 2, 3, ids, sc, NULL, NULL);
+    CHECK_EQ_INT(n, 3);
+    CHECK(ids[0] == 3 && ids[1] == 4 && ids[2] == 1);
     /* a one-entry list (all scores equal) normalises to 1; an empty side contributes nothing */
     fp.weight_a = 0.4;
     n = sem_fuse(&fp, a, sa, 1, NULL, NULL, 0, 8, ids, sc, NULL, NULL);
@@ -173,7 +174,7 @@ int main(void)
     CHECK_EQ_INT(p.k, 10);
     CHECK_EQ_INT(p.mode, SEM_MODE_SEMANTIC);
     CHECK_EQ_INT(p.fusion, SEM_FUSION_CC);
-    CHECK_NEAR(p.semantic_weight, SEM_HYBRID_SEMANTIC_WEIGHT, 0);
+    CHECK_NEAR(p.semantic_weight, 0, 0); /* 0: the KB's weight (calibrated, else SEM_HYBRID_SEMANTIC_WEIGHT) */
     test_rrf();
     test_cc();
     test_words();

@@ -1,5 +1,6 @@
 /* tests/store/test_kb_cli.c: `semsearch kb` end to end: usage errors exit 2, failures 1; create (raw and with a
- * model), info, check (clean, then a damaged index file), compact, export jsonl / npy. */
+ * model; --stemming), info (schema, tokenizer), check (clean, then a damaged index file), compact (--index,
+ * --stemming), export jsonl / npy. */
 #include "test.h"
 #include "test_util.h"
 
@@ -42,12 +43,15 @@ int main(void)
     CHECK_EQ_INT(run(a), 2);
     snprintf(a, sizeof a, "kb create %s --dim 8 --bogus 1", kb);
     CHECK_EQ_INT(run(a), 2);
+    snprintf(a, sizeof a, "kb create %s --dim 8 --stemming snowball", kb);
+    CHECK_EQ_INT(run(a), 2);
+    CHECK(strstr(out, "porter or none") != NULL);
     snprintf(a, sizeof a, "kb create %s --dim 8 --index NoSuchIndex", kb);
     CHECK_EQ_INT(run(a), 1);
     CHECK(strstr(out, "NoSuchIndex") != NULL);
     snprintf(a, sizeof a, "kb info %s", kb);
     CHECK_EQ_INT(run(a), 1); /* does not exist */
-    snprintf(a, sizeof a, "kb create %s --dim 8 --index IVF4,Flat --metric l2", kb);
+    snprintf(a, sizeof a, "kb create %s --dim 8 --index IVF4,Flat --metric l2 --stemming none", kb);
     CHECK_EQ_INT(run(a), 0);
     CHECK_EQ_INT(run(a), 1); /* exists */
 
@@ -70,6 +74,8 @@ int main(void)
     CHECK(strstr(out, "passages:       200") != NULL);
     CHECK(strstr(out, "metric:         l2") != NULL);
     CHECK(strstr(out, "trained:        yes") != NULL); /* IVF4 trains at 156 vectors */
+    CHECK(strstr(out, "schema:         3") != NULL);
+    CHECK(strstr(out, "tokenizer:      semsearch_cjk remove_diacritics 2 (text and title)") != NULL);
     snprintf(a, sizeof a, "kb check %s", kb);
     CHECK_EQ_INT(run(a), 0);
     CHECK(strstr(out, "check: ok") != NULL);
@@ -91,6 +97,12 @@ int main(void)
     snprintf(a, sizeof a, "kb info %s", kb);
     CHECK_EQ_INT(run(a), 0);
     CHECK(strstr(out, "index spec:     HNSW16") != NULL);
+    /* --stemming on compact rebuilds the full-text index with it */
+    snprintf(a, sizeof a, "kb compact %s --stemming porter", kb);
+    CHECK_EQ_INT(run(a), 0);
+    CHECK(strstr(out, "full-text index: porter semsearch_cjk remove_diacritics 2") != NULL);
+    snprintf(a, sizeof a, "kb compact %s --stemming lancaster", kb);
+    CHECK_EQ_INT(run(a), 2);
 
     /* Lexical query on this raw-vector KB with 40 one-letter words: `semsearch query` aborted (heap overflow in
      * the FTS5 query builder, issue #12). The passages read "text of dN passage 0". */

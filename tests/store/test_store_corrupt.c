@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "store/fts_tokenizer.h"
 #include "store/kb.h"
 #include "store_test_util.h"
 
@@ -102,7 +103,7 @@ static int sql(const char *dir, const char *stmt)
     char p[2048];
     path_of(p, sizeof p, dir, "kb.sqlite");
     sqlite3 *db;
-    if (sqlite3_open(p, &db) != SQLITE_OK)
+    if (sqlite3_open(p, &db) != SQLITE_OK || sem_fts_tokenizer_register(db, NULL) != SEM_OK) /* passages_fts's */
         return -1;
     char *msg = NULL;
     int rc = sqlite3_exec(db, stmt, NULL, NULL, &msg);
@@ -272,7 +273,8 @@ int main(void)
 
     /* A damaged FTS index (tokens removed that the content still has): found by check (read-write: FTS5's
      * integrity-check) and by the row count (read-only) when a row goes missing. */
-    CHECK_EQ_INT(sql(A, "INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', 5, 'some words here');"),
+    CHECK_EQ_INT(sql(A, "INSERT INTO passages_fts(passages_fts, rowid, text, title) "
+                        "VALUES ('delete', 5, 'some words here', 't');"),
                  SQLITE_OK);
     {
         sem_error err;

@@ -31,40 +31,41 @@ static void test_fts_builder(void)
         o += (size_t)snprintf(in + o, sizeof in - o, i ? " x" : "x");
         w += (size_t)snprintf(want + w, sizeof want - w, i ? " OR \"x\"" : "\"x\"");
     }
-    CHECK_EQ_INT(sem_fts_query(in, &q, &err), SEM_OK);
+    CHECK_EQ_INT(sem_fts_query(in, 1, &q, &err), SEM_OK);
     CHECK(q && strcmp(q, want) == 0);
     free(q);
     /* 100 words: only the first SEM_FTS_MAX_WORDS are searched */
     char many[400];
     o = 0;
     for (int i = 0; i < 100; i++)
-        o += (size_t)snprintf(many + o, sizeof many - o, "%c ", 'a' + i % 26);
-    CHECK_EQ_INT(sem_fts_query(many, &q, &err), SEM_OK);
+        o += (size_t)snprintf(many + o, sizeof many - o, "%c%d ", 'a' + i % 26, i); /* no stopword */
+    CHECK_EQ_INT(sem_fts_query(many, 1, &q, &err), SEM_OK);
     int quotes = 0;
     for (char *p = q; p && *p; p++)
         quotes += *p == '"';
     CHECK_EQ_INT(quotes, 2 * SEM_FTS_MAX_WORDS);
     free(q);
-    /* punctuation and FTS5 syntax are separators; non-ASCII stays inside words */
-    CHECK_EQ_INT(sem_fts_query("NEAR(a* \"b\") -c:d ^e caf\xc3\xa9", &q, &err), SEM_OK);
-    CHECK_STREQ(q, "\"NEAR\" OR \"a\" OR \"b\" OR \"c\" OR \"d\" OR \"e\" OR \"caf\xc3\xa9\"");
+    /* punctuation and FTS5 syntax are separators; non-ASCII stays inside words; stopwords (a, d) only score */
+    CHECK_EQ_INT(sem_fts_query("NEAR(a* \"b\") -c:d ^e caf\xc3\xa9", 1, &q, &err), SEM_OK);
+    CHECK_STREQ(q, "(\"NEAR\" OR \"b\" OR \"c\" OR \"e\" OR \"caf\xc3\xa9\") AND "
+                   "(\"NEAR\" OR \"a\" OR \"b\" OR \"c\" OR \"d\" OR \"e\" OR \"caf\xc3\xa9\")");
     free(q);
-    CHECK_EQ_INT(sem_fts_query(" ,;()* ", &q, &err), SEM_OK);
+    CHECK_EQ_INT(sem_fts_query(" ,;()* ", 1, &q, &err), SEM_OK);
     CHECK_STREQ(q, "");
     free(q);
     /* the limit: SEM_KB_MAX_QUERY_BYTES bytes (one long word) pass, one more byte does not */
     char *big = malloc(SEM_KB_MAX_QUERY_BYTES + 2);
     memset(big, 'y', SEM_KB_MAX_QUERY_BYTES + 1);
     big[SEM_KB_MAX_QUERY_BYTES] = 0;
-    CHECK_EQ_INT(sem_fts_query(big, &q, &err), SEM_OK);
+    CHECK_EQ_INT(sem_fts_query(big, 1, &q, &err), SEM_OK);
     CHECK(q && strlen(q) == SEM_KB_MAX_QUERY_BYTES + 2);
     free(q);
     big[SEM_KB_MAX_QUERY_BYTES] = 'y';
     big[SEM_KB_MAX_QUERY_BYTES + 1] = 0;
-    CHECK_EQ_INT(sem_fts_query(big, &q, &err), SEM_EINVAL);
+    CHECK_EQ_INT(sem_fts_query(big, 1, &q, &err), SEM_EINVAL);
     CHECK(strstr(err.msg, "65536") != NULL);
     free(big);
-    CHECK_EQ_INT(sem_fts_query("bad \xff utf8", &q, &err), SEM_EINVAL);
+    CHECK_EQ_INT(sem_fts_query("bad \xff utf8", 1, &q, &err), SEM_EINVAL);
     /* quotes inside a string are doubled (words never hold one today; a future tokenizer might) */
     sem_strbuf b = {0};
     sem_fts_put_string(&b, "a\"b\"", 4);

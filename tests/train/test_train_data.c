@@ -5,7 +5,9 @@
  * - epoch orders visit every example exactly once and differ between epochs;
  * - contrastive batches: anchors then positives, [CLS] … [SEP], right padding with mask 0, truncation to seq;
  * - text files: pairs without a tab, invalid UTF-8 and empty lines are skipped; token streams match the
- *   tokenizer. */
+ *   tokenizer;
+ * - hard negatives (a third column): 2-column data keeps its layout and hash exactly; negatives follow all
+ *   positives in a batch; files with 2 and 3 columns mix; more than 3 columns, or an empty middle, is skipped. */
 #include "test.h"
 #include "train/data.h"
 
@@ -15,6 +17,101 @@
 #include <unistd.h>
 
 static const sem_tspecial SP = {.cls = 2, .sep = 3, .pad = 0, .mask = 4, .unk = 1, .vocab_size = 1000};
+
+/* The data hash as it was before hard negatives existed: kind, seq, tokens, offsets. */
+static uint64_t old_hash(const sem_tdata *d, int seq)
+{
+    uint64_t h = 0xCBF29CE484222325ULL;
+    int k = (int)d->kind;
+    const void *parts[4] = {&k, &seq, d->tok, d->off};
+    size_t sizes[4] = {sizeof k, sizeof seq, d->n_tok * sizeof(int32_t), (d->n_seq + 1) * sizeof(size_t)};
+    for (int p = 0; p < 4; p++)
+        for (size_t i = 0; i < sizes[p]; i++) {
+            h ^= ((const unsigned char *)parts[p])[i];
+            h *= 0x100000001B3ULL;
+        }
+    return h;
+}
+
+/* Pairs i = 0..9 (anchor 100+i, positive 200+i), with a hard negative 300+i where i % 3 != 0 when neg. */
+static sem_tdata *pairs(int neg)
+{
+    sem_error err;
+    sem_tdata *d = sem_tdata_new(SEM_TDATA_PAIRS, &SP, &err);
+    for (int i = 0; i < 10; i++) {
+        int32_t a[30], p[30], q[30];
+        int na = 3 + i, np = 20 - i;
+        for (int k = 0; k < 30; k++) {
+            a[k] = 100 + i;
+            p[k] = 200 + i;
+            q[k] = 300 + i;
+        }
+        sem_tdata_add_ids(d, a, (size_t)na, &err);
+        sem_tdata_add_ids(d, p, (size_t)np, &err);
+        if (neg && i % 3 != 0)
+            CHECK(sem_tdata_add_negative(d, q, 4, &err) == SEM_OK);
+    }
+    CHECK(sem_tdata_finish(d, 16, &err) == SEM_OK);
+    return d;
+}
+
+static void hard_negatives(void)
+{
+    sem_error err;
+    sem_tbatch_buf bb;
+    sem_tbatch b;
+    /* two columns: no example list, the old layout and hash, 2B rows */
+    sem_tdata *d = pairs(0);
+    CHECK(d->ex == NULL && d->n_neg == 0 && d->n_seq == 20);
+    CHECK(d->hash == old_hash(d, 16));
+    CHECK_EQ_INT(sem_tdata_rows(d, 4), 8);
+    sem_tdata_free(d);
+    /* three columns on 6 of 10 examples */
+    d = pairs(1);
+    CHECK_EQ_INT(d->n_ex, 10);
+    CHECK_EQ_INT(d->n_neg, 6);
+    CHECK_EQ_INT(d->n_seq, 26);
+    CHECK(d->hash != old_hash(d, 16));
+    CHECK_EQ_INT(sem_tdata_rows(d, 4), 12);
+    CHECK(sem_tbatch_buf_init(&bb, d, 4, 16, 0, &err) == SEM_OK);
+    for (long pos = 0; pos < 20; pos += 4) {
+        sem_tdata_batch(d, &bb, pos, 4, 16, 0.15, 1, &b);
+        CHECK_EQ_INT(b.n_anchors, 4);
+        int negs = 0;
+        for (int i = 0; i < 4; i++) {
+            int ex = b.ids[i * b.T + 1] - 100;
+            CHECK_EQ_INT(b.ids[(i + 4) * b.T + 1], 200 + ex); /* positive i is row 4 + i */
+            if (ex % 3 != 0) { /* its negative comes next among the rows after the positives, in anchor order */
+                CHECK_EQ_INT(b.ids[(8 + negs) * b.T + 1], 300 + ex);
+                CHECK_EQ_INT(b.ids[(8 + negs) * b.T + 5], SP.sep);
+                negs++;
+            }
+        }
+        CHECK_EQ_INT(b.B, 8 + negs);
+    }
+    sem_tbatch_buf_free(&bb);
+    /* a negative needs a complete pair without one */
+    int32_t q[2] = {7, 8};
+    CHECK(sem_tdata_add_negative(d, q, 2, &err) == SEM_OK); /* the last pair (9) had none */
+    CHECK(sem_tdata_add_negative(d, q, 2, &err) == SEM_EINVAL); /* now it has one */
+    sem_tdata_add_ids(d, q, 2, &err);
+    CHECK(sem_tdata_add_negative(d, q, 2, &err) == SEM_EINVAL); /* half a pair */
+    sem_tdata_free(d);
+    d = sem_tdata_new(SEM_TDATA_PAIRS, &SP, &err);
+    CHECK(sem_tdata_add_negative(d, q, 2, &err) == SEM_EINVAL); /* nothing yet */
+    sem_tdata_add_ids(d, q, 2, &err);
+    sem_tdata_add_ids(d, q, 2, &err);
+    CHECK(sem_tdata_add_negative(d, q, 0, &err) == SEM_EINVAL);
+    int32_t bad = 5000;
+    CHECK(sem_tdata_add_negative(d, &bad, 1, &err) == SEM_EINVAL);
+    CHECK(d->n_neg == 0 && d->n_seq == 2);
+    sem_tdata_free(d);
+    d = sem_tdata_new(SEM_TDATA_SIMCSE, &SP, &err);
+    sem_tdata_add_ids(d, q, 2, &err);
+    sem_tdata_add_ids(d, q, 2, &err);
+    CHECK(sem_tdata_add_negative(d, q, 2, &err) == SEM_EINVAL);
+    sem_tdata_free(d);
+}
 
 int main(void)
 {
@@ -158,6 +255,29 @@ int main(void)
         CHECK(sem_tokenize_ids(tk, "hello, world!", -1, &want, &nw, &err) == SEM_OK);
         CHECK(d->off[1] == (size_t)nw && memcmp(d->tok, want, sizeof(int32_t) * (size_t)nw) == 0);
         free(want);
+        want = NULL;
+        nw = 0;
+        sem_tdata_free(d);
+        /* a third column is the pair's hard negative; 2- and 3-column lines mix; an empty third column is none */
+        f = fopen(path, "w");
+        fprintf(f, "how to boil eggs\tput the eggs in boiling water\tthe eggs of sea turtles\n"
+                   "a b\tc d\n"
+                   "e f\tg h\t\n"
+                   "four\tcolumns\tare\ttoo many\n"
+                   "empty\t\tmiddle\n"
+                   "x\ty\tz\n");
+        fclose(f);
+        d = sem_tdata_new(SEM_TDATA_PAIRS, &sp, &err);
+        CHECK(sem_tdata_add_files(d, vocab, 1, files, 1, &err) == SEM_OK);
+        CHECK(sem_tdata_finish(d, 32, &err) == SEM_OK);
+        CHECK_EQ_INT(d->n_ex, 4);
+        CHECK_EQ_INT(d->n_neg, 2);
+        CHECK_EQ_INT(d->skipped, 2);
+        CHECK(d->ex && d->ex[1] == 3 && d->ex[2] == 5 && d->ex[3] == 7 && d->ex[4] == 10);
+        CHECK(sem_tokenize_ids(tk, "the eggs of sea turtles", -1, &want, &nw, &err) == SEM_OK);
+        CHECK(d->off[3] - d->off[2] == (size_t)nw &&
+              memcmp(d->tok + d->off[2], want, sizeof(int32_t) * (size_t)nw) == 0);
+        free(want);
         sem_tdata_free(d);
         /* a line over 16 MiB is skipped (counted) without being read into memory; the lines around it stay */
         f = fopen(path, "w");
@@ -188,6 +308,7 @@ int main(void)
         unlink(path);
         sem_tokenizer_free(tk);
     }
+    hard_negatives();
     sem_tspecial nosp = SP;
     nosp.mask = -1;
     CHECK(sem_tdata_new(SEM_TDATA_MLM, &nosp, &err) == NULL);

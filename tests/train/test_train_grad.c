@@ -1,7 +1,8 @@
 /* tests/train/test_train_grad.c: the training model's backward pass against central finite differences, in the
  * double-precision build of the same source (sem_train_f64). Every parameter tensor, every element, for the
  * masked-LM loss and the contrastive (InfoNCE) loss with each pooling, with padding, for the three activations,
- * with dropout off and with dropout on (a fixed mask: masks are a function of the seed). */
+ * with dropout off and with dropout on (a fixed mask: masks are a function of the seed), and InfoNCE with hard
+ * negatives (fewer anchors than candidates: every positive and every hard negative of the batch is a candidate). */
 #include "test.h"
 #include "train/model.h"
 
@@ -46,6 +47,7 @@ static void randomize(sem_tmodel *m, uint64_t seed)
 typedef struct {
     int kind; /* 0 mlm, 1 contrastive */
     sem_tpool pool;
+    int n_anchors; /* contrastive: 0 = B / 2 (sem_tmodel_contrastive), else sem_tmodel_infonce */
     sem_tbatch b;
     sem_tfwd fw;
 } problem;
@@ -54,8 +56,9 @@ static double loss_of(sem_tmodel *m, sem_tacts *a, const problem *p, double scal
 {
     sem_tstats st;
     sem_error err;
-    int rc = p->kind == 0 ? sem_tmodel_mlm(m, a, &p->b, &p->fw, scale, &st, &err)
-                          : sem_tmodel_contrastive(m, a, &p->b, &p->fw, p->pool, 0.5, scale, &st, &err);
+    int rc = p->kind == 0      ? sem_tmodel_mlm(m, a, &p->b, &p->fw, scale, &st, &err)
+             : p->n_anchors > 0 ? sem_tmodel_infonce(m, a, &p->b, p->n_anchors, &p->fw, p->pool, 0.5, scale, &st, &err)
+                                : sem_tmodel_contrastive(m, a, &p->b, &p->fw, p->pool, 0.5, scale, &st, &err);
     if (rc != SEM_OK) {
         fprintf(stderr, "loss failed: %s\n", err.msg);
         return NAN;
@@ -127,15 +130,21 @@ int main(void)
         double drop;
         int kind;
         sem_tpool pool;
+        int n_anchors; /* hard negatives: rows n..2n-1 positives, 2n..B-1 negatives */
+        int B;         /* rows used (0 = all six) */
     } cases[] = {
-        {"mlm gelu", SEM_TACT_GELU, 0, 0, SEM_TPOOL_MEAN},
-        {"mlm gelu_new", SEM_TACT_GELU_NEW, 0, 0, SEM_TPOOL_MEAN},
-        {"mlm relu", SEM_TACT_RELU, 0, 0, SEM_TPOOL_MEAN},
-        {"mlm gelu dropout", SEM_TACT_GELU, 0.25, 0, SEM_TPOOL_MEAN},
-        {"infonce mean", SEM_TACT_GELU, 0, 1, SEM_TPOOL_MEAN},
-        {"infonce cls", SEM_TACT_GELU_NEW, 0, 1, SEM_TPOOL_CLS},
-        {"infonce pooler", SEM_TACT_GELU, 0, 1, SEM_TPOOL_POOLER},
-        {"infonce mean dropout (simcse)", SEM_TACT_GELU, 0.25, 1, SEM_TPOOL_MEAN},
+        {"mlm gelu", SEM_TACT_GELU, 0, 0, SEM_TPOOL_MEAN, 0, 0},
+        {"mlm gelu_new", SEM_TACT_GELU_NEW, 0, 0, SEM_TPOOL_MEAN, 0, 0},
+        {"mlm relu", SEM_TACT_RELU, 0, 0, SEM_TPOOL_MEAN, 0, 0},
+        {"mlm gelu dropout", SEM_TACT_GELU, 0.25, 0, SEM_TPOOL_MEAN, 0, 0},
+        {"infonce mean", SEM_TACT_GELU, 0, 1, SEM_TPOOL_MEAN, 0, 0},
+        {"infonce cls", SEM_TACT_GELU_NEW, 0, 1, SEM_TPOOL_CLS, 0, 0},
+        {"infonce pooler", SEM_TACT_GELU, 0, 1, SEM_TPOOL_POOLER, 0, 0},
+        {"infonce mean dropout (simcse)", SEM_TACT_GELU, 0.25, 1, SEM_TPOOL_MEAN, 0, 0},
+        {"infonce hard negatives mean (2 anchors, 2 negatives)", SEM_TACT_GELU, 0, 1, SEM_TPOOL_MEAN, 2, 6},
+        {"infonce hard negatives cls (2 anchors, 1 negative)", SEM_TACT_GELU_NEW, 0, 1, SEM_TPOOL_CLS, 2, 5},
+        {"infonce hard negatives pooler (1 anchor, 4 negatives)", SEM_TACT_GELU, 0, 1, SEM_TPOOL_POOLER, 1, 6},
+        {"infonce hard negatives mean dropout", SEM_TACT_RELU, 0.25, 1, SEM_TPOOL_MEAN, 2, 6},
     };
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         sem_error err;
@@ -149,7 +158,8 @@ int main(void)
         problem p = {0};
         p.kind = cases[ci].kind;
         p.pool = cases[ci].pool;
-        p.b.B = p.kind == 0 ? B_MLM : B_CON;
+        p.b.B = p.kind == 0 ? B_MLM : cases[ci].B ? cases[ci].B : B_CON;
+        p.n_anchors = cases[ci].n_anchors;
         p.b.T = T;
         p.b.ids = ids;
         p.b.types = types;
@@ -159,7 +169,7 @@ int main(void)
         p.b.pred_label = pred_label;
         p.fw.train = cases[ci].drop > 0;
         p.fw.seed = 1234;
-        if (p.kind == 1 && cases[ci].drop > 0) {
+        if (p.kind == 1 && cases[ci].drop > 0 && !p.n_anchors) {
             /* SimCSE: positives are the anchors themselves; only dropout makes them differ */
             static int32_t sids[B_CON * T], smask[B_CON * T];
             memcpy(sids, ids, sizeof(int32_t) * 3 * T);
@@ -193,6 +203,35 @@ int main(void)
             CHECK_NEAR(l1, l2, 1e-12);
             p.b.ids = ids;
         }
+        sem_tacts_free(a);
+        sem_tmodel_free(m);
+    }
+    /* InfoNCE with n anchors and exactly n candidates is the in-batch loss, bit for bit (2-column data trains as
+     * before); hard negatives enlarge the candidate set: with the same anchors and positives the loss grows */
+    {
+        sem_error err;
+        sem_tconfig c = tiny_config(SEM_TACT_GELU, 0);
+        sem_tmodel *m = sem_tmodel_new(&c, &err);
+        sem_tacts *a = sem_tacts_new(&c, B_CON, T, 8, &err);
+        randomize(m, 7);
+        sem_tbatch b = {.B = 4, .T = T, .ids = ids, .types = types, .mask = mask};
+        sem_tfwd fw = {0, 0};
+        sem_tstats s1, s2, s3;
+        sem_tmodel_zero_grad(m);
+        CHECK(sem_tmodel_contrastive(m, a, &b, &fw, SEM_TPOOL_MEAN, 0.5, 1.0, &s1, &err) == SEM_OK);
+        sem_real *g1 = malloc(sizeof(sem_real) * m->n_params);
+        memcpy(g1, m->grads, sizeof(sem_real) * m->n_params);
+        sem_tmodel_zero_grad(m);
+        CHECK(sem_tmodel_infonce(m, a, &b, 2, &fw, SEM_TPOOL_MEAN, 0.5, 1.0, &s2, &err) == SEM_OK);
+        CHECK(s1.loss == s2.loss && s1.correct == s2.correct && s1.n == s2.n);
+        CHECK(memcmp(g1, m->grads, sizeof(sem_real) * m->n_params) == 0);
+        b.B = 6;
+        CHECK(sem_tmodel_infonce(m, a, &b, 2, &fw, SEM_TPOOL_MEAN, 0.5, 0, &s3, &err) == SEM_OK);
+        CHECK(s3.loss > s2.loss && s3.n == 2);
+        /* not enough rows for the anchors' positives */
+        CHECK(sem_tmodel_infonce(m, a, &b, 4, &fw, SEM_TPOOL_MEAN, 0.5, 0, &s3, &err) == SEM_EINVAL);
+        CHECK(sem_tmodel_infonce(m, a, &b, 0, &fw, SEM_TPOOL_MEAN, 0.5, 0, &s3, &err) == SEM_EINVAL);
+        free(g1);
         sem_tacts_free(a);
         sem_tmodel_free(m);
     }

@@ -1,6 +1,7 @@
 /* tests/train/test_train_resume.c: the trainer end to end on a tiny model and synthetic token data:
  * - a run stopped at a checkpoint and resumed in a fresh trainer writes the same training log (every loss,
- *   bit for bit) and ends with the same weights as a run that was never stopped, for MLM, pairs and SimCSE;
+ *   bit for bit) and ends with the same weights as a run that was never stopped, for MLM, pairs, pairs with hard
+ *   negatives (on two examples in three) and SimCSE;
  * - the loss goes down; a corrupt checkpoint and different data are refused;
  * - the HF folder round-trips (F32 exactly, F16 within half precision), and malformed safetensors are errors. */
 #include "test.h"
@@ -21,10 +22,15 @@ static sem_tconfig tiny(void)
     return c;
 }
 
+#define PAIRS_NEG 3 /* make_data: pairs with hard negatives */
+
 /* Deterministic synthetic data: "sentences" from a tiny grammar so that there is something to learn. */
 static sem_tdata *make_data(sem_tdata_kind kind, int seq)
 {
     sem_error err;
+    int neg = (int)kind == PAIRS_NEG;
+    if (neg)
+        kind = SEM_TDATA_PAIRS;
     sem_tdata *d = sem_tdata_new(kind, &SP, &err);
     uint64_t st = 7;
     for (int i = 0; i < 40 && d; i++) {
@@ -38,6 +44,11 @@ static sem_tdata *make_data(sem_tdata_kind kind, int seq)
             for (int k = 0; k < n; k++)
                 ids[k] = base + ((k + 1) % 5);
             sem_tdata_add_ids(d, ids, (size_t)n, &err);
+            if (neg && i % 3 != 0) { /* a hard negative: another pattern of the same length */
+                for (int k = 0; k < n; k++)
+                    ids[k] = 5 + (base + 5) % 50 + (k % 5);
+                CHECK(sem_tdata_add_negative(d, ids, (size_t)n, &err) == SEM_OK);
+            }
         }
     }
     if (d && sem_tdata_finish(d, seq, &err) != SEM_OK) {
@@ -127,9 +138,13 @@ static void resume_case(sem_tdata_kind kind, const char *root)
     free(la);
     free(lb);
     sem_trainer_free(b);
-    /* resuming on other data is refused */
+    /* resuming on other data is refused (also the same pairs with or without their hard negatives) */
     sem_tdata *other = make_data(kind == SEM_TDATA_MLM ? SEM_TDATA_SIMCSE : SEM_TDATA_MLM, 12);
     CHECK(sem_trainer_resume(db, other, NULL, &err) == NULL && err.code == SEM_EMISMATCH);
+    if (kind == SEM_TDATA_PAIRS || (int)kind == PAIRS_NEG) {
+        other = make_data(kind == SEM_TDATA_PAIRS ? (sem_tdata_kind)PAIRS_NEG : SEM_TDATA_PAIRS, 12);
+        CHECK(sem_trainer_resume(db, other, NULL, &err) == NULL && err.code == SEM_EMISMATCH);
+    }
     /* a corrupt checkpoint is refused */
     char cp[300];
     snprintf(cp, sizeof cp, "%s/checkpoint.bin", db);
@@ -166,13 +181,14 @@ int main(void)
     CHECK(mkdtemp(root) != NULL);
     resume_case(SEM_TDATA_MLM, root);
     resume_case(SEM_TDATA_PAIRS, root);
+    resume_case((sem_tdata_kind)PAIRS_NEG, root);
     resume_case(SEM_TDATA_SIMCSE, root);
 
     /* the loss goes down */
     sem_error err;
     char dl[300];
     snprintf(dl, sizeof dl, "%s/learn", root);
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < 4; kind++) { /* MLM, pairs, SimCSE, pairs with hard negatives */
         sem_trainer *t = fresh((sem_tdata_kind)kind, dl, 200, 0, kind == 0 ? 1e-2 : 3e-3);
         CHECK(t && sem_trainer_run(t, NULL, NULL, NULL, &err) == SEM_OK);
         char *log = slurp(dl, "train_log.tsv");

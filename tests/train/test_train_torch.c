@@ -56,7 +56,7 @@ int main(void)
     static const int32_t types[B * T] = {0, 0, 0, 1, 1, 1};
     static const int32_t mask[B * T] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0};
     static const int32_t pos[4] = {1, 4, 8, 14}, lab[4] = {17, 41, 12, 21};
-    sem_tbatch b = {B, T, ids, types, mask, 4, pos, lab};
+    sem_tbatch b = {B, T, ids, types, mask, 4, pos, lab, 0};
     sem_tfwd fw = {0, 0};
     char path[] = "/tmp/sem_train_torch_XXXXXX";
     int fd = mkstemp(path);

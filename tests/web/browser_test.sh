@@ -46,6 +46,7 @@ cat >"$tmp/docs.jsonl" <<'DOCS'
 {"id":"photo","title":"Photosynthesis","text":"Photosynthesis converts light energy into chemical energy in green plants.","topic":"biology"}
 {"id":"volcano","title":"Volcanoes","text":"A volcano erupts when magma rises through the crust.","topic":"geology"}
 {"id":"bread","title":"Bread <b>&amp; yeast</b>","text":"Yeast makes bread dough rise. <script>window.pwned=1</script>","topic":"cooking"}
+{"id":"virus","title":"传播","text":"新冠病毒主要通过飞沫传播。","topic":"medicine"}
 DOCS
 if ! "$bin" index add "$tmp/kb" "$tmp/docs.jsonl" --model "$model" -q >"$tmp/index.log" 2>&1; then
   echo "FAIL: semsearch index add"; cat "$tmp/index.log"; exit 1
@@ -90,6 +91,14 @@ check "markup in a text is escaped" grep -q '&lt;script&gt;window.pwned=1&lt;/sc
 # 4. an error from the server is shown (k above the server's --max-k)
 chrome --virtual-time-budget=15000 --dump-dom "${url}#q=bread&mode=lexical&k=80" >"$tmp/dom4.html"
 check "server error shown" grep -q 'class="error">Search failed: field' "$tmp/dom4.html"
+
+# 5. CJK: the question's character bigrams are found and marked where they occur; stopwords are not marked
+chrome --virtual-time-budget=15000 --dump-dom "${url}#q=%E6%96%B0%E5%86%A0%E7%97%85%E6%AF%92%E6%98%AF%E4%BB%80%E4%B9%88&mode=lexical&k=3" >"$tmp/dom5.html"
+check "CJK: found by a bigram" grep -q 'data-count="1"' "$tmp/dom5.html"
+check "CJK: the shared characters marked" grep -q '<mark>新冠病毒</mark>主要' "$tmp/dom5.html"
+chrome --virtual-time-budget=15000 --dump-dom "${url}#q=photosynthesis%20in%20the%20plants&mode=lexical&k=3" >"$tmp/dom6.html"
+check "stopwords: the words marked" grep -q '<mark>plants</mark>' "$tmp/dom6.html"
+check "stopwords: not marked" sh -c "! grep -q '<mark>in</mark>' '$tmp/dom6.html'"
 
 if [ "$fail" != 0 ]; then
   for f in "$tmp"/dom*.html; do echo "== $f"; sed -n '/<main>/,/<\/main>/p' "$f" | head -40; done

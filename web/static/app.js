@@ -11,27 +11,53 @@
     status.className = isError ? "error" : "";
   }
 
-  // Words of the question (letters and digits, 2+ characters), for highlighting.
+  // Han, Hiragana, Katakana and Hangul: written without spaces, searched (and highlighted) as character bigrams.
+  const CJK = "\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}";
+  const isCjk = new RegExp("[" + CJK + "]", "u");
+  const WORD_CHAR = "(?:(?![" + CJK + "])[\\p{L}\\p{N}])"; // a letter or digit of an alphabetic script
+
+  // Words of the question (letters and digits, 2+ characters), for highlighting when the server sent no terms.
   function queryWords(text) {
     const words = text.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) || [];
-    return Array.from(new Set(words)).sort((a, b) => b.length - a.length);
+    return Array.from(new Set(words));
   }
 
-  // Appends text to el with every word that starts with one of the question's words wrapped in <mark>
-  // ("rise" marks "rises" too).
+  // The start of a word that its inflections share: "infection" -> "infect", so that "infected" is marked too
+  // (the server stems with porter).
+  function stem(w) {
+    const m = w.match(/^(.{4,})(?:ions?|ings?|ed|es|s)$/iu);
+    return m ? m[1] : w;
+  }
+
+  // Appends text to el with the question's terms wrapped in <mark>: a word of an alphabetic script marks every
+  // word that starts with it (or its stem: "rise" marks "rises"), a CJK term (a character bigram) every place it
+  // occurs; overlapping places merge into one mark.
   function highlight(el, text, words) {
-    if (!words.length) { el.textContent = text; return; }
-    const esc = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-    const re = new RegExp("(?<![\\p{L}\\p{N}])(?:" + esc.join("|") + ")[\\p{L}\\p{N}]*", "giu");
-    let last = 0, m;
-    while ((m = re.exec(text)) !== null) {
-      if (m.index > last) el.appendChild(document.createTextNode(text.slice(last, m.index)));
-      const mark = document.createElement("mark");
-      mark.textContent = m[0];
-      el.appendChild(mark);
-      last = m.index + m[0].length;
+    const marked = new Uint8Array(text.length);
+    const mark = (a, b) => marked.fill(1, a, b);
+    const latin = [];
+    for (const w of words) {
+      if (!w) continue;
+      if (!isCjk.test(w)) { latin.push(stem(w).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")); continue; }
+      for (let i = text.indexOf(w); i >= 0; i = text.indexOf(w, i + 1)) mark(i, i + w.length);
     }
-    if (last < text.length) el.appendChild(document.createTextNode(text.slice(last)));
+    if (latin.length) {
+      const re = new RegExp("(?<!" + WORD_CHAR + ")(?:" + latin.join("|") + ")" + WORD_CHAR + "*", "giu");
+      for (const m of text.matchAll(re)) mark(m.index, m.index + m[0].length);
+    }
+    for (let i = 0; i < text.length;) {
+      let j = i;
+      while (j < text.length && marked[j] === marked[i]) j++;
+      const part = text.slice(i, j);
+      if (marked[i]) {
+        const m = document.createElement("mark");
+        m.textContent = part;
+        el.appendChild(m);
+      } else {
+        el.appendChild(document.createTextNode(part));
+      }
+      i = j;
+    }
   }
 
   function render(hits, words) {
@@ -92,7 +118,8 @@
       });
       const data = await res.json();
       if (!res.ok) throw new Error(data.error ? data.error.message : "HTTP " + res.status);
-      render(data.hits, queryWords(text));
+      // The server's terms: no stopwords, CJK runs as bigrams (what lexical search looked for).
+      render(data.hits, Array.isArray(data.terms) ? data.terms : queryWords(text));
       // What was searched, as attributes (form values are properties, invisible in the DOM's markup).
       results.dataset.query = text;
       results.dataset.mode = data.mode;
