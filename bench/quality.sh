@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Measures a model's search quality side by side with the lexical baseline, in one run:
+# Measures search quality side by side with the lexical baseline, in one run:
 #   - STS Benchmark dev: Spearman/Pearson of cosine similarity vs. the word-overlap (Jaccard) baseline
-#   - retrieval on data/eval/covid-faq and data/eval/debian-faq (BEIR): nDCG@10, MRR@10, Recall@1/10/100 and MAP
-#     for lexical (bm25), semantic and hybrid search (at the default semantic weight), and nDCG@10 of hybrid
-#     search over a sweep of semantic weights (WEIGHTS, default 0.1,0.2,0.3,0.4,0.5,0.7)
-# Prints a Markdown table and writes the JSON reports to OUT (default out/quality/MODELNAME).
+#   - retrieval on every BEIR set under data/eval/ (covid-faq, debian-faq, zh-faq, ...): nDCG@10, MRR@10,
+#     Recall@1/10/100 and MAP for lexical (bm25), semantic and hybrid search; hybrid at the weight the KB
+#     calibrated for itself at indexing time (docs/query.md), plus a sweep of fixed weights (WEIGHTS)
+#   - the same after `semsearch adapt` on each KB (ADAPT_MINUTES per set; 0 leaves it out). Adaptation sees
+#     only the KB's passages, never the evaluation queries.
+# Prints Markdown tables and writes the JSON reports to OUT (default out/quality/MODELNAME).
+#
 #   bench/quality.sh MODEL_DIR [SEMSEARCH_BINARY]
+#
+# Environment:
+#   SETS           sets to measure (default: every data/eval/*/ with a corpus.jsonl)
+#   ZH_MODEL       model for Chinese sets (zh-*) (default models/semsearch-zh when it exists, else MODEL_DIR)
+#   ADAPT_MINUTES  `semsearch adapt --minutes` per set (default 3; 0 = no adaptation rows)
+#   WEIGHTS        fixed semantic weights of the sweep (default 0.1,0.2,0.3,0.5,0.7)
+#   THREADS        encoder threads (default 2)
 # Reads ../shared/data/stsbenchmark (a development tool, not part of the product).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,46 +24,48 @@ bin=${2:-$root/build/cli/semsearch}
 sts=${STS_DEV:-$root/../shared/data/stsbenchmark/sts-dev.csv}
 name=$(basename "$model")
 out=${OUT:-$root/out/quality/$name}
+adapt_minutes=${ADAPT_MINUTES:-3}
+threads=${THREADS:-2}
+zh_model=${ZH_MODEL:-}
+if [ -z "$zh_model" ]; then
+  if [ -f "$root/models/semsearch-zh/config.json" ]; then zh_model=$root/models/semsearch-zh; else zh_model=$model; fi
+fi
+sets=${SETS:-$(for d in "$root"/data/eval/*/; do [ -f "$d/corpus.jsonl" ] && basename "$d"; done | tr '\n' ' ')}
 rm -rf "$out"
 mkdir -p "$out"
 
-"$bin" eval sts --model "$model" --pairs "$sts" --json > "$out/sts.json"
-for set in covid-faq debian-faq; do
+if [ -f "$sts" ]; then
+  "$bin" eval sts --model "$model" --pairs "$sts" --threads "$threads" --json > "$out/sts.json"
+else
+  echo "quality: $sts not found; STS left out" >&2
+fi
+
+evaluate() { # KB SETDIR JSON: lexical, semantic and hybrid at the KB's own weight
+  "$bin" eval retrieval --kb "$1" --queries "$2/queries.jsonl" --qrels "$2/qrels/test.tsv" --threads "$threads" \
+    --mode all --json "$3" > "${3%.json}.txt" 2>&1
+}
+
+for set in $sets; do
   d="$root/data/eval/$set"
-  "$bin" index add "$out/kb-$set" "$d/corpus.jsonl" --format beir --model "$model" > /dev/null
+  m=$model
+  case "$set" in zh-*) m=$zh_model ;; esac
+  echo "$m" > "$out/model-$set.txt"
+  start=$(date +%s)
+  "$bin" index add "$out/kb-$set" "$d/corpus.jsonl" --format beir --model "$m" --threads "$threads" -q
+  echo $(( $(date +%s) - start )) > "$out/index-seconds-$set.txt"
+  "$bin" kb info "$out/kb-$set" > "$out/kbinfo-$set.txt"
+  evaluate "$out/kb-$set" "$d" "$out/retrieval-$set.json"
   "$bin" eval retrieval --kb "$out/kb-$set" --queries "$d/queries.jsonl" --qrels "$d/qrels/test.tsv" \
-    --mode all --json "$out/retrieval-$set.json" > "$out/retrieval-$set.txt" 2>&1
-  "$bin" eval retrieval --kb "$out/kb-$set" --queries "$d/queries.jsonl" --qrels "$d/qrels/test.tsv" \
-    --mode hybrid --semantic-weight "${WEIGHTS:-0.1,0.2,0.3,0.4,0.5,0.7}" --json "$out/sweep-$set.json" \
-    > "$out/sweep-$set.txt" 2>&1
+    --threads "$threads" --mode hybrid --semantic-weight "${WEIGHTS:-0.1,0.2,0.3,0.5,0.7}" \
+    --json "$out/sweep-$set.json" > "$out/sweep-$set.txt" 2>&1
+  if [ "$adapt_minutes" != 0 ]; then
+    cp -r "$out/kb-$set" "$out/kb-$set-adapted"
+    start=$(date +%s)
+    "$bin" adapt "$out/kb-$set-adapted" --minutes "$adapt_minutes" --threads "$threads" -q
+    echo $(( $(date +%s) - start )) > "$out/adapt-seconds-$set.txt"
+    "$bin" kb info "$out/kb-$set-adapted" > "$out/kbinfo-$set-adapted.txt"
+    evaluate "$out/kb-$set-adapted" "$d" "$out/adapted-$set.json"
+  fi
 done
 
-python3 - "$out" "$name" <<'PY'
-import json, sys, os
-out, name = sys.argv[1], sys.argv[2]
-s = json.load(open(os.path.join(out, "sts.json")))
-print(f"STS Benchmark dev ({s['n']} pairs): model `{name}` Spearman {s['spearman']:.4f} (Pearson {s['pearson']:.4f}); "
-      f"word-overlap baseline Spearman {s['baseline_spearman']:.4f} (Pearson {s['baseline_pearson']:.4f})")
-print()
-print("| set | mode | nDCG@10 | MRR@10 | Recall@1 | Recall@10 | Recall@100 | MAP |")
-print("|---|---|---:|---:|---:|---:|---:|---:|")
-for st in ("covid-faq", "debian-faq"):
-    r = json.load(open(os.path.join(out, f"retrieval-{st}.json")))
-    for m in r["modes"] if "modes" in r else r["results"]:
-        mm = m if isinstance(m, dict) else r["modes"][m]
-        def g(*keys):
-            for k in keys:
-                if k in mm: return mm[k]
-            return float("nan")
-        print(f"| {st} | {mm.get('mode', m)} | {g('ndcg@10','nDCG@10'):.3f} | {g('mrr@10','MRR@10'):.3f} | "
-              f"{g('recall@1','Recall@1'):.3f} | {g('recall@10','Recall@10'):.3f} | {g('recall@100','Recall@100'):.3f} | {g('map','MAP'):.3f} |")
-print()
-print("Hybrid search, nDCG@10 by semantic weight (convex combination):")
-print()
-sw = {st: json.load(open(os.path.join(out, f"sweep-{st}.json")))["modes"] for st in ("covid-faq", "debian-faq")}
-names = list(sw["covid-faq"])
-print("| set | " + " | ".join(n.split("@")[1] for n in names) + " |")
-print("|---|" + "---:|" * len(names))
-for st in ("covid-faq", "debian-faq"):
-    print(f"| {st} | " + " | ".join(f"{sw[st][n]['ndcg@10']:.3f}" for n in names) + " |")
-PY
+python3 "$root/bench/quality_report.py" "$out" "$name" $sets

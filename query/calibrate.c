@@ -5,8 +5,8 @@
  * a sentence s (the query) and the passage without it (the target); (3) encode the queries and targets in
  * batches; (4) for each, build the semantic and the lexical candidate list as hybrid search would (top 100 per
  * side) with the target scored fairly and the rest of its document left out; (5) score lexical, semantic and
- * hybrid at each grid weight by nDCG@10 and choose. Cost: per pseudo-query two encodings, one vector search,
- * two bm25 queries and one document read. */
+ * hybrid at each grid weight by nDCG@10 and choose. Cost: per pseudo-query two encodings, two bm25 queries and
+ * one document read; the vector searches of all pseudo-queries are one batched call. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,7 @@
 #include "common/fileio.h"
 #include "common/irmetrics.h"
 #include "encoder/encoder.h"
+#include "indexer/indexer.h"
 #include "query/search.h"
 #include "query/search_impl.h"
 #include "store/kb.h"
@@ -29,8 +30,9 @@
 
 typedef struct pseudo_q {
     char *query;   /* the sentence s */
-    char *target;  /* the model's text of the passage without s */
+    char *target;  /* the model's text of the passage without s, plus the words of reduced (see try_sentence) */
     char *support; /* title + passage without s: what the lexical side may match */
+    char *reduced; /* the words of s that support holds too: the target's lexical query */
     char *doc;     /* the document's external id */
     int64_t pid;   /* the passage */
 } pseudo_q;
@@ -189,10 +191,13 @@ static char *join3(const char *a, const char *sep, const char *b)
     return s;
 }
 
-/* The text the model saw for a passage of a document with this title: as indexer/pipeline.c composes it. */
+/* The text the model saw for a passage of a document with this title, as the indexer composes it (a new string;
+ * NULL on ENOMEM). */
 static char *model_text(const char *title, const char *text)
 {
-    return title && title[0] ? join3(title, ". ", text) : strdup(text);
+    char *owned = NULL;
+    const char *t = sem_index_model_text(title, text, &owned);
+    return owned ? owned : t ? strdup(t) : NULL;
 }
 
 static void pq_clear(pseudo_q *q)
@@ -200,40 +205,39 @@ static void pq_clear(pseudo_q *q)
     free(q->query);
     free(q->target);
     free(q->support);
+    free(q->reduced);
     free(q->doc);
     memset(q, 0, sizeof *q);
 }
 
+static char *supported_words(const char *s, const char *support);
+
 /* Tries sentence [a, b) of passage text t: fills q when s is long enough, the rest is long enough, and s does
  * not occur verbatim in the rest or the title (a question repeated as the title, a sentence repeated in the
- * passage). Returns 1 if usable, 0 if not, SEM_ENOMEM. */
+ * passage). The lexical side cannot take s out of the target's index row: the words of s it is allowed to match
+ * (reduced) count once more there than in the real rest. The semantic side gets the same: those words are
+ * appended to the text it encodes, so that neither retriever knows more of s than the other. Returns 1 if
+ * usable, 0 if not, SEM_ENOMEM. */
 static int try_sentence(const char *t, size_t n, size_t a, size_t b, const char *title, pseudo_q *q)
 {
     int ws = count_words(t + a, b - a);
     if (ws < SENT_MIN_WORDS || ws > SENT_MAX_WORDS || count_words(t, n) - ws < REST_MIN_WORDS)
         return 0;
-    char *s = strndup(t + a, b - a), *head = strndup(t, a);
-    char *rest = head ? join3(head, " ", t + b) : NULL;
-    char *support = rest ? join3(title ? title : "", "\n", rest) : NULL;
-    char *target = rest ? model_text(title, rest) : NULL;
+    q->query = strndup(t + a, b - a);
+    char *head = strndup(t, a), *rest = head ? join3(head, " ", t + b) : NULL, *seen = NULL;
+    q->support = rest ? join3(title ? title : "", "\n", rest) : NULL;
+    if (q->query && q->support && ci_contains(q->support, q->query, strlen(q->query))) {
+        free(head);
+        free(rest);
+        return 0; /* the caller clears q */
+    }
+    q->reduced = q->query && q->support ? supported_words(q->query, q->support) : NULL;
+    seen = q->reduced ? join3(rest, " ", q->reduced) : NULL;
+    q->target = seen ? model_text(title, seen) : NULL;
     free(head);
     free(rest);
-    if (!s || !support || !target) {
-        free(s);
-        free(support);
-        free(target);
-        return SEM_ENOMEM;
-    }
-    if (ci_contains(support, s, strlen(s))) {
-        free(s);
-        free(support);
-        free(target);
-        return 0;
-    }
-    q->query = s;
-    q->support = support;
-    q->target = target;
-    return 1;
+    free(seen);
+    return q->target ? 1 : SEM_ENOMEM;
 }
 
 /* A pseudo-query from passage info p: its sentences are tried in a random order. 1, 0 or SEM_ENOMEM. */
@@ -255,6 +259,7 @@ static int make_pseudo(const sem_kb_passage_info *p, uint64_t *rng, pseudo_q *q)
         }
         if (r != 0)
             return r;
+        pq_clear(q); /* what an unusable sentence left */
     }
     return 0;
 }
@@ -399,19 +404,15 @@ static int lexical_list(sem_kb *kb, const pseudo_q *q, const sem_kb_doc_out *d, 
     if ((rc = sem_kb_search_text(kb, q->query, &sp, h, &nh, err)))
         return rc;
     take_hits(r, h, nh, d);
-    char *red = supported_words(q->query, q->support);
-    if (!red)
-        return sem_error_set(err, SEM_ENOMEM, "out of memory");
-    if (red[0]) {
+    if (q->reduced[0]) {
         sp.k = REDUCED_K;
-        rc = sem_kb_search_text(kb, red, &sp, h, &nh, err);
+        rc = sem_kb_search_text(kb, q->reduced, &sp, h, &nh, err);
         for (int i = 0; rc == SEM_OK && i < nh; i++)
             if (h[i].passage_id == q->pid) {
                 ranked_insert(r, q->pid, h[i].score);
                 break;
             }
     }
-    free(red);
     return rc;
 }
 

@@ -169,10 +169,10 @@ float sem_search_semantic_weight(const sem_search *s, int *calibrated);
 /* ---- calibrated hybrid weight (calibrate.c: pseudo-queries and scores; calib_record.c: the record) ----
  * At indexing time, the weight of hybrid (cc) search is calibrated on pseudo-queries drawn from the KB itself:
  * a sentence s of a sampled passage P is the query, and the target is P WITHOUT s (so that neither retriever can
- * find it by the words of s alone): the semantic side scores the target by the model's vector of P minus s
- * (composed with the title as the indexer composes passages), the lexical side by bm25 of P for only those
- * words of s that also occur in the rest of P or its title; the other passages of P's document are left out of
- * both candidate lists. Lexical, semantic and hybrid search at weights 0, 0.1, ..., 0.7 are scored by nDCG@10;
+ * find it by the words of s alone): the lexical side scores the target by bm25 of P for only those words of s
+ * that also occur in the rest of P or its title (they count once more in P's index row than in the rest: the
+ * semantic side gets the same, by the model's vector of P minus s with those words appended, composed with the
+ * title as the indexer composes passages); the other passages of P's document are left out of both lists. Lexical, semantic and hybrid search at weights 0, 0.1, ..., 0.7 are scored by nDCG@10;
  * the best weight is shrunk towards SEM_CALIBRATION_PRIOR as if the prior were worth
  * SEM_CALIBRATION_PRIOR_QUERIES pseudo-queries, and stepped down the grid until hybrid is not below lexical on
  * the pseudo-queries (weight 0 is hybrid ranking as lexical). Deterministic for a KB and a seed.

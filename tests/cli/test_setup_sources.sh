@@ -84,7 +84,13 @@ check "no deb entries, missing files" "" "$(bash "$src/scripts/setup.sh" --print
 
 # no file in the repository names the archive host (spelled in two pieces here so that this file does not)
 host="deb.debian"".org"
-hits=$(grep -rIl --exclude-dir=.git --exclude-dir=.deps --exclude-dir='build*' --exclude-dir=node_modules \
-  -F "$host" "$src" 2>/dev/null)
+# (the files git tracks or would track; ignored outputs such as out/ hold downloaded data, not repository files)
+if git -C "$src" rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+  hits=$(cd "$src" && git ls-files -z --cached --others --exclude-standard | xargs -0 -r grep -IlF "$host" -- \
+    2>/dev/null || true)
+else
+  hits=$(grep -rIl --exclude-dir=.git --exclude-dir=.deps --exclude-dir='build*' --exclude-dir=node_modules \
+    --exclude-dir=out -F "$host" "$src" 2>/dev/null)
+fi
 check "no archive host named in the repository" "" "$hits"
 exit $fail
