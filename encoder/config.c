@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,141 @@ static int get_str(const cJSON *o, const char *key, const char *what, const char
     return SEM_OK;
 }
 
+/* The integer keys of config.json, their defaults and limits: the one table the parser and
+ * sem_bert_config_check both read. */
+static const struct int_key {
+    const char *key;
+    size_t off; /* of the int in sem_bert_config */
+    int required, def, lo, hi;
+} int_keys[] = {
+    {"hidden_size", offsetof(sem_bert_config, hidden), 1, 0, 1, SEM_MAX_HIDDEN},
+    {"num_hidden_layers", offsetof(sem_bert_config, n_layers), 1, 0, 1, SEM_MAX_LAYERS},
+    {"num_attention_heads", offsetof(sem_bert_config, n_heads), 1, 0, 1, SEM_MAX_HEADS},
+    {"intermediate_size", offsetof(sem_bert_config, ffn), 1, 0, 1, SEM_MAX_FFN},
+    {"max_position_embeddings", offsetof(sem_bert_config, max_pos), 0, 512, 2, SEM_MAX_POSITIONS},
+    {"type_vocab_size", offsetof(sem_bert_config, type_vocab), 0, 2, 1, SEM_MAX_TYPE_VOCAB},
+    {"vocab_size", offsetof(sem_bert_config, vocab), 1, 0, 1, SEM_MAX_VOCAB},
+    {"pad_token_id", offsetof(sem_bert_config, pad_id), 0, 0, 0, SEM_MAX_VOCAB - 1},
+};
+
+/* The real-valued keys: default, and the range (lo, hi], [lo, hi) or [lo, hi]. */
+static const struct real_key {
+    const char *key;
+    size_t off; /* of the double in sem_bert_config */
+    double def, lo, hi;
+    int lo_open, hi_open;
+} real_keys[] = {
+    {"layer_norm_eps", offsetof(sem_bert_config, ln_eps), 1e-12, 0, 1, 1, 0},
+    {"hidden_dropout_prob", offsetof(sem_bert_config, hidden_dropout), 0.1, 0, 1, 0, 1},
+    {"attention_probs_dropout_prob", offsetof(sem_bert_config, attn_dropout), 0.1, 0, 1, 0, 1},
+    {"initializer_range", offsetof(sem_bert_config, init_range), 0.02, 0, 1, 0, 0},
+};
+
+#define N_KEYS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const act_names[] = {"gelu", "gelu_new", "relu"};
+
+const char *sem_act_name(sem_act act)
+{
+    return (unsigned)act < N_KEYS(act_names) ? act_names[act] : "none";
+}
+
+static int real_in_range(const struct real_key *k, double v)
+{
+    return (k->lo_open ? v > k->lo : v >= k->lo) && (k->hi_open ? v < k->hi : v <= k->hi);
+}
+
+static int real_out_of_range(const struct real_key *k, const char *what, sem_error *err)
+{
+    return sem_error_set(err, SEM_EFORMAT, "%s: \"%s\" must be a number in %c%g, %g%c", what, k->key,
+                         k->lo_open ? '(' : '[', k->lo, k->hi, k->hi_open ? ')' : ']');
+}
+
+int sem_bert_config_check(const sem_bert_config *c, const char *what, sem_error *err)
+{
+    if (!what)
+        what = "config";
+    for (size_t i = 0; i < N_KEYS(int_keys); i++) {
+        const struct int_key *k = &int_keys[i];
+        int v;
+        memcpy(&v, (const char *)c + k->off, sizeof v);
+        if (v < k->lo || v > k->hi)
+            return sem_error_set(err, SEM_EFORMAT, "%s: \"%s\" = %d is out of range [%d, %d]", what, k->key, v,
+                                 k->lo, k->hi);
+    }
+    for (size_t i = 0; i < N_KEYS(real_keys); i++) {
+        double v;
+        memcpy(&v, (const char *)c + real_keys[i].off, sizeof v);
+        if (!real_in_range(&real_keys[i], v))
+            return real_out_of_range(&real_keys[i], what, err);
+    }
+    if (c->hidden % c->n_heads != 0)
+        return sem_error_set(err, SEM_EFORMAT, "%s: hidden_size %d is not a multiple of num_attention_heads %d",
+                             what, c->hidden, c->n_heads);
+    if (c->pad_id >= c->vocab)
+        return sem_error_set(err, SEM_EFORMAT, "%s: pad_token_id %d is outside the vocabulary (%d)", what,
+                             c->pad_id, c->vocab);
+    if ((unsigned)c->act >= N_KEYS(act_names))
+        return sem_error_set(err, SEM_EFORMAT, "%s: unknown hidden_act %d", what, (int)c->act);
+    return SEM_OK;
+}
+
+/* Reads the numbers of config.json into out (types and ranges checked by the tables above). */
+static int parse_numbers(const cJSON *root, const char *what, sem_bert_config *out, sem_error *err)
+{
+    for (size_t i = 0; i < N_KEYS(int_keys); i++) {
+        const struct int_key *k = &int_keys[i];
+        int v;
+        if (get_int(root, k->key, k->required, k->def, k->lo, k->hi, what, &v, err))
+            return SEM_EFORMAT;
+        memcpy((char *)out + k->off, &v, sizeof v);
+    }
+    for (size_t i = 0; i < N_KEYS(real_keys); i++) {
+        const struct real_key *k = &real_keys[i];
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, k->key);
+        double d = k->def;
+        if (v && !cJSON_IsNull(v)) {
+            if (!cJSON_IsNumber(v) || !real_in_range(k, v->valuedouble))
+                return real_out_of_range(k, what, err);
+            d = v->valuedouble;
+        }
+        memcpy((char *)out + k->off, &d, sizeof d);
+    }
+    return SEM_OK;
+}
+
+/* Reads the string keys of config.json: model_type, hidden_act, position_embedding_type, query_prefix. */
+static int parse_strings(const cJSON *root, const char *what, sem_bert_config *out, char **query_prefix,
+                         sem_error *err)
+{
+    const char *s;
+    if (get_str(root, "model_type", what, &s, err))
+        return SEM_EFORMAT;
+    if (s && strcmp(s, "bert") != 0)
+        return sem_error_set(err, SEM_EFORMAT, "%s: model_type \"%s\" is not supported (only \"bert\")", what, s);
+    if (get_str(root, "hidden_act", what, &s, err))
+        return SEM_EFORMAT;
+    if (!s || strcmp(s, "gelu") == 0)
+        out->act = SEM_ACT_GELU;
+    else if (strcmp(s, "gelu_new") == 0 || strcmp(s, "gelu_pytorch_tanh") == 0)
+        out->act = SEM_ACT_GELU_TANH;
+    else if (strcmp(s, "relu") == 0)
+        out->act = SEM_ACT_RELU;
+    else
+        return sem_error_set(err, SEM_EFORMAT, "%s: hidden_act \"%s\" is not supported (gelu, gelu_new, relu)",
+                             what, s);
+    if (get_str(root, "position_embedding_type", what, &s, err))
+        return SEM_EFORMAT;
+    if (s && strcmp(s, "absolute") != 0)
+        return sem_error_set(err, SEM_EFORMAT, "%s: position_embedding_type \"%s\" is not supported (absolute)",
+                             what, s);
+    if (get_str(root, "query_prefix", what, &s, err))
+        return SEM_EFORMAT;
+    if (s && query_prefix && !(*query_prefix = strdup(s)))
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    return SEM_OK;
+}
+
 int sem_bert_config_parse(const char *text, size_t len, const char *what, sem_bert_config *out, char **query_prefix,
                           sem_error *err)
 {
@@ -84,71 +220,19 @@ int sem_bert_config_parse(const char *text, size_t len, const char *what, sem_be
     cJSON *root = parse_object(text, len, what, err);
     if (!root)
         return SEM_EFORMAT;
-    int rc = SEM_EFORMAT;
-    const char *s;
-    if (get_str(root, "model_type", what, &s, err))
-        goto done;
-    if (s && strcmp(s, "bert") != 0) {
-        sem_error_set(err, SEM_EFORMAT, "%s: model_type \"%s\" is not supported (only \"bert\")", what, s);
-        goto done;
-    }
-    if (get_int(root, "hidden_size", 1, 0, 1, SEM_MAX_HIDDEN, what, &out->hidden, err) ||
-        get_int(root, "num_hidden_layers", 1, 0, 1, SEM_MAX_LAYERS, what, &out->n_layers, err) ||
-        get_int(root, "num_attention_heads", 1, 0, 1, SEM_MAX_HEADS, what, &out->n_heads, err) ||
-        get_int(root, "intermediate_size", 1, 0, 1, SEM_MAX_FFN, what, &out->ffn, err) ||
-        get_int(root, "max_position_embeddings", 0, 512, 1, SEM_MAX_POSITIONS, what, &out->max_pos, err) ||
-        get_int(root, "type_vocab_size", 0, 2, 1, SEM_MAX_TYPE_VOCAB, what, &out->type_vocab, err) ||
-        get_int(root, "vocab_size", 1, 0, 1, SEM_MAX_VOCAB, what, &out->vocab, err) ||
-        get_int(root, "pad_token_id", 0, 0, 0, SEM_MAX_VOCAB, what, &out->pad_id, err))
-        goto done;
-    if (out->hidden % out->n_heads != 0) {
-        sem_error_set(err, SEM_EFORMAT, "%s: hidden_size %d is not a multiple of num_attention_heads %d", what,
-                      out->hidden, out->n_heads);
-        goto done;
-    }
-    if (out->pad_id >= out->vocab) {
-        sem_error_set(err, SEM_EFORMAT, "%s: pad_token_id %d is outside the vocabulary (%d)", what, out->pad_id,
-                      out->vocab);
-        goto done;
-    }
-    if (get_str(root, "hidden_act", what, &s, err))
-        goto done;
-    if (!s || strcmp(s, "gelu") == 0)
-        out->act = SEM_ACT_GELU;
-    else if (strcmp(s, "gelu_new") == 0 || strcmp(s, "gelu_pytorch_tanh") == 0)
-        out->act = SEM_ACT_GELU_TANH;
-    else if (strcmp(s, "relu") == 0)
-        out->act = SEM_ACT_RELU;
-    else {
-        sem_error_set(err, SEM_EFORMAT, "%s: hidden_act \"%s\" is not supported (gelu, gelu_new, relu)", what, s);
-        goto done;
-    }
-    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps");
-    if (!eps || cJSON_IsNull(eps))
-        out->ln_eps = 1e-12f;
-    else if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0.0) || eps->valuedouble > 1.0) {
-        sem_error_set(err, SEM_EFORMAT, "%s: layer_norm_eps must be a number in (0, 1]", what);
-        goto done;
-    } else
-        out->ln_eps = (float)eps->valuedouble;
-    if (get_str(root, "position_embedding_type", what, &s, err))
-        goto done;
-    if (s && strcmp(s, "absolute") != 0) {
-        sem_error_set(err, SEM_EFORMAT, "%s: position_embedding_type \"%s\" is not supported (absolute)", what, s);
-        goto done;
-    }
-    if (get_str(root, "query_prefix", what, &s, err))
-        goto done;
-    if (s && query_prefix) {
-        *query_prefix = strdup(s);
-        if (!*query_prefix) {
-            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
-            goto done;
+    int rc = parse_strings(root, what, out, query_prefix, err);
+    if (rc == SEM_OK)
+        rc = parse_numbers(root, what, out, err);
+    if (rc == SEM_OK)
+        rc = sem_bert_config_check(out, what, err);
+    cJSON_Delete(root);
+    if (rc != SEM_OK) {
+        memset(out, 0, sizeof *out);
+        if (query_prefix) {
+            free(*query_prefix);
+            *query_prefix = NULL;
         }
     }
-    rc = SEM_OK;
-done:
-    cJSON_Delete(root);
     return rc;
 }
 

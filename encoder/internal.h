@@ -1,8 +1,9 @@
 /* encoder/internal.h: what the files of encoder/ share (not a public header; tests and the benchmark may use it).
  *
- * Files: config.c (JSON config files), safetensors.c (weights file parser), model.c (load/free/info, weight
- * packing), bert.c (forward pass), pool.c (pooling), encode.c (batching, public encode calls), mlm.c (masked-LM
- * head), mathfn.c (vectorisable exp/erf/tanh and the fused elementwise passes). */
+ * Files: config.c (the folder's JSON files; config.json's parser is public in hfmodel.h), safetensors.c (the
+ * weights file parser, public in hfmodel.h), model.c (load/free/info, weight packing), bert.c (forward pass),
+ * pool.c (pooling), encode.c (batching, public encode calls), mlm.c (masked-LM head), mathfn.c (vectorisable
+ * exp/erf/tanh and the fused elementwise passes). */
 #ifndef SEM_ENCODER_INTERNAL_H
 #define SEM_ENCODER_INTERNAL_H
 
@@ -11,32 +12,8 @@
 
 #include "common/error.h"
 #include "encoder/encoder.h"
+#include "encoder/hfmodel.h"
 #include "encoder/tokenizer.h"
-
-/* Hard limits on config values: far above any BERT, low enough that every size product fits in size_t/int. */
-#define SEM_MAX_HIDDEN 8192
-#define SEM_MAX_LAYERS 128
-#define SEM_MAX_HEADS 256
-#define SEM_MAX_FFN 65536
-#define SEM_MAX_VOCAB 1000000
-#define SEM_MAX_POSITIONS 8192
-#define SEM_MAX_TYPE_VOCAB 64
-
-typedef enum sem_act { SEM_ACT_GELU = 0, SEM_ACT_GELU_TANH, SEM_ACT_RELU, SEM_ACT_NONE } sem_act;
-
-/* config.json of a BERT model, validated. */
-typedef struct sem_bert_config {
-    int hidden;     /* hidden_size */
-    int n_layers;   /* num_hidden_layers */
-    int n_heads;    /* num_attention_heads (divides hidden) */
-    int ffn;        /* intermediate_size */
-    int max_pos;    /* max_position_embeddings */
-    int type_vocab; /* type_vocab_size */
-    int vocab;      /* vocab_size */
-    int pad_id;     /* pad_token_id */
-    sem_act act;    /* hidden_act */
-    float ln_eps;   /* layer_norm_eps */
-} sem_bert_config;
 
 /* Everything the model folder's JSON files say, validated (config.c). */
 typedef struct sem_model_config {
@@ -48,9 +25,6 @@ typedef struct sem_model_config {
     char *query_prefix;  /* malloc'd, "" if none */
 } sem_model_config;
 
-/* Parses config.json text (what names the file in messages). */
-int sem_bert_config_parse(const char *text, size_t len, const char *what, sem_bert_config *out,
-                          char **query_prefix /* OUT: malloc'd or NULL */, sem_error *err);
 /* Parses tokenizer_config.json text into out (defaults for absent keys). */
 int sem_tokenizer_config_parse(const char *text, size_t len, const char *what, sem_tokenizer_config *out,
                                sem_error *err);
@@ -59,46 +33,6 @@ int sem_tokenizer_config_parse(const char *text, size_t len, const char *what, s
 int sem_model_config_load(const char *dir, sem_model_config *out, char **config_json, size_t *config_len,
                           sem_error *err);
 void sem_model_config_free(sem_model_config *c);
-
-/* ---- safetensors.c ---- */
-typedef enum sem_dtype { SEM_DT_F32 = 0, SEM_DT_F16, SEM_DT_BF16, SEM_DT_OTHER } sem_dtype;
-
-#define SEM_ST_MAX_DIMS 8
-
-typedef struct sem_st_tensor {
-    char *name;
-    sem_dtype dtype;
-    char dtype_name[12];
-    int ndim;
-    int64_t shape[SEM_ST_MAX_DIMS];
-    uint64_t n_elems;
-    size_t begin, end; /* byte range inside the data section, bounds-checked against it */
-} sem_st_tensor;
-
-typedef struct sem_st {
-    void *map;   /* mmap of the whole file (NULL when parsed from a caller's buffer) */
-    size_t map_len;
-    const uint8_t *data; /* the data section (after the header) */
-    size_t data_len;
-    sem_st_tensor *tensors; /* sorted by name */
-    int n_tensors;
-    char *path; /* for messages */
-} sem_st;
-
-/* Parses a whole safetensors file held in buf (not copied: buf must outlive the result). what names it in
- * messages. Every offset, size and shape is checked; returns NULL with err set on any inconsistency. */
-sem_st *sem_st_parse(const uint8_t *buf, size_t len, const char *what, sem_error *err);
-/* mmaps path and parses it. */
-sem_st *sem_st_open(const char *path, sem_error *err);
-void sem_st_close(sem_st *st); /* NULL is a no-op */
-const sem_st_tensor *sem_st_find(const sem_st *st, const char *name);
-/* Converts tensor t (F32/F16/BF16) to f32. dst receives it either as stored ((d0, d1) row-major, transpose 0)
- * or transposed ((d1, d0) row-major with leading dimension ld, starting at column col: what the packed linear
- * layers need; transpose 1, 2-D tensors only). */
-int sem_st_read_f32(const sem_st *st, const sem_st_tensor *t, float *dst, int transpose, size_t ld, size_t col,
-                    sem_error *err);
-float sem_f16_to_f32(uint16_t h);
-float sem_bf16_to_f32(uint16_t h);
 
 /* ---- model.c ---- */
 typedef struct sem_layer {
@@ -214,7 +148,6 @@ void sem_bias_tanh(float *x, const float *b, size_t rows, size_t cols);         
 void sem_add_layernorm(float *x, const float *y, const float *b, const float *g, const float *beta, size_t rows,
                        size_t cols, float eps, int nt);
 void sem_softmax_rows(float *s, size_t rows, size_t cols, size_t ld);
-void sem_act_apply(float *x, size_t n, sem_act act);
 
 /* ---- pool.c ---- */
 /* Pools n_seq sequences (offs (n_seq+1) token offsets) into out (n_seq, hidden). last: last layer (T, hidden);

@@ -59,18 +59,6 @@ static inline float fast_tanh(float y)
     return 1.0f - 2.0f / (fast_exp(2.0f * y) + 1.0f);
 }
 
-static inline float act1(float v, sem_act act)
-{
-    switch (act) {
-    case SEM_ACT_GELU: return 0.5f * v * (1.0f + fast_erf(v * 0.70710678118654752f));
-    case SEM_ACT_GELU_TANH:
-        return 0.5f * v * (1.0f + fast_tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
-    case SEM_ACT_RELU: return v > 0.0f ? v : 0.0f;
-    case SEM_ACT_NONE: return v;
-    }
-    return v;
-}
-
 /* Compiled for AVX-512, AVX2 and baseline x86-64, picked at load time (ifunc): the loops below are the
  * hot elementwise passes (GELU over (T, ffn), softmax over every (L, L) score matrix). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -114,12 +102,6 @@ void sem_bias_act(float *x, const float *b, size_t rows, size_t cols, sem_act ac
 #pragma omp parallel for num_threads(nt) if (nt > 1 && rows * cols >= PAR_MIN_ELEMS) schedule(static)
     for (long r = 0; r < n; r++)
         bias_act_row(x + (size_t)r * cols, b, cols, act);
-}
-
-void sem_act_apply(float *x, size_t n, sem_act act)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] = act1(x[i], act);
 }
 
 void sem_bias_tanh(float *x, const float *b, size_t rows, size_t cols)

@@ -513,13 +513,8 @@ sem_model *sem_model_new_random(const sem_bert_config *cfg, uint64_t seed, sem_p
     m->mc.normalize = normalize;
     m->mc.max_tokens = cfg->max_pos;
     m->n_threads = n_threads > 0 ? n_threads : sem_default_threads();
-    if (cfg->hidden < 1 || cfg->n_heads < 1 || cfg->hidden % cfg->n_heads || cfg->n_layers < 1 || cfg->ffn < 1 ||
-        cfg->vocab < 1 || cfg->max_pos < 2 || cfg->type_vocab < 1 || cfg->hidden > SEM_MAX_HIDDEN ||
-        cfg->ffn > SEM_MAX_FFN || cfg->vocab > SEM_MAX_VOCAB || cfg->n_layers > SEM_MAX_LAYERS ||
-        cfg->max_pos > SEM_MAX_POSITIONS || cfg->type_vocab > SEM_MAX_TYPE_VOCAB) {
-        sem_error_set(err, SEM_EINVAL, "invalid random model shape");
+    if (sem_bert_config_check(cfg, "random model", err))
         goto fail;
-    }
     if (!(m->mc.query_prefix = strdup("")) || !(m->name = strdup("random"))) {
         sem_error_set(err, SEM_ENOMEM, "out of memory");
         goto fail;

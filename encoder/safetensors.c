@@ -1,10 +1,10 @@
-/* encoder/safetensors.c: the safetensors weights format, read from an mmap.
- *
- * Layout: 8 bytes little-endian u64 N, N bytes of JSON header {name: {"dtype", "shape", "data_offsets": [b, e]},
- * "__metadata__": {...}}, then the data section; offsets are relative to the data section. The header is
- * untrusted: its length, every offset, every shape product and every byte size is checked before use, so a
- * truncated or lying file is an error, never an out-of-bounds read. Little-endian host assumed (x86, arm). */
-#include "encoder/internal.h"
+/* encoder/safetensors.c: the safetensors weights format, read from an mmap or a buffer: the one parser of the
+ * encoder and the trainer (see hfmodel.h). The header is untrusted: its length, every offset, every shape
+ * product and every byte size is checked before use, so a truncated or lying file is an error, never an
+ * out-of-bounds read. Little-endian host assumed (x86, arm). */
+#include "encoder/hfmodel.h"
+
+#include "common/half.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -18,39 +18,6 @@
 #include <unistd.h>
 
 #define ST_MAX_HEADER (100u << 20) /* the format's own limit on the JSON header */
-
-float sem_f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else { /* subnormal: normalise */
-            int e = -1;
-            do {
-                mant <<= 1;
-                e++;
-            } while (!(mant & 0x400u));
-            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (mant << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-float sem_bf16_to_f32(uint16_t h)
-{
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 static int cmp_tensor(const void *a, const void *b)
 {

@@ -1,6 +1,7 @@
 /* eval/beir.c: BEIR queries/qrels readers, TREC run files, and per-query retrieval scoring (see beir.h). */
 #include "eval/beir.h"
 
+#include "common/array.h"
 #include "common/fileio.h"
 #include "common/linereader.h"
 
@@ -21,12 +22,10 @@ struct sem_ranking {
 int sem_ranking_add(sem_ranking *r, const char *doc_id)
 {
     if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        char **ids = realloc(r->ids, cap * sizeof *ids);
+        char **ids = sem_array_grow(r->ids, &r->cap, sizeof *ids, 64);
         if (!ids)
             return SEM_ENOMEM;
         r->ids = ids;
-        r->cap = cap;
     }
     char *s = strdup(doc_id ? doc_id : "");
     if (!s)
@@ -152,15 +151,13 @@ int sem_beir_read_queries(const char *path, sem_beir_set *set, sem_error *err)
             break;
         }
         if (set->n_queries == cap) {
-            size_t nc = cap ? cap * 2 : 256;
-            sem_beir_query *q = realloc(set->queries, nc * sizeof *q);
+            sem_beir_query *q = sem_array_grow(set->queries, &cap, sizeof *q, 256);
             if (!q) {
                 cJSON_Delete(o);
                 rc = sem_error_set(err, SEM_ENOMEM, "%s: out of memory", path);
                 break;
             }
             set->queries = q;
-            cap = nc;
         }
         sem_beir_query *q = &set->queries[set->n_queries];
         q->id = strdup(ids);
@@ -300,14 +297,12 @@ int sem_beir_read_qrels(const char *path, sem_beir_set *set, sem_error *err)
             break;
         }
         if (set->n_qrels == cap) {
-            size_t nc = cap ? cap * 2 : 256;
-            sem_beir_qrel *q = realloc(set->qrels, nc * sizeof *q);
+            sem_beir_qrel *q = sem_array_grow(set->qrels, &cap, sizeof *q, 256);
             if (!q) {
                 rc = sem_error_set(err, SEM_ENOMEM, "%s: out of memory", path);
                 break;
             }
             set->qrels = q;
-            cap = nc;
         }
         sem_beir_qrel *q = &set->qrels[set->n_qrels];
         q->query_id = strdup(qid);
@@ -679,14 +674,12 @@ sem_trec_run *sem_trec_run_read(const char *path, sem_error *err)
             break;
         }
         if (run->n == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            struct run_entry *e = realloc(run->e, nc * sizeof *e);
+            struct run_entry *e = sem_array_grow(run->e, &cap, sizeof *e, 1024);
             if (!e) {
                 rc = sem_error_set(err, SEM_ENOMEM, "%s: out of memory", path);
                 break;
             }
             run->e = e;
-            cap = nc;
         }
         struct run_entry *e = &run->e[run->n];
         e->qid = strdup(f[0]);

@@ -1,30 +1,14 @@
 /* eval/kbsource.c: KB vectors and KB search for the evaluation commands (see kbsource.h). */
 #include "eval/kbsource.h"
 
+#include "common/array.h"
+#include "query/search.h"
+#include "store/kb.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef SEM_EVAL_HAVE_STORE
-#include "store/kb.h"
-#endif
-#ifdef SEM_EVAL_HAVE_QUERY
-#include "query/search.h"
-#endif
-
-int sem_eval_kb_available(void)
-{
-    int r = 0;
-#ifdef SEM_EVAL_HAVE_STORE
-    r |= 1;
-#endif
-#ifdef SEM_EVAL_HAVE_QUERY
-    r |= 2;
-#endif
-    return r;
-}
-
-#ifdef SEM_EVAL_HAVE_STORE
 struct collect {
     float *data;
     size_t n, cap, d;
@@ -34,14 +18,11 @@ static int collect_row(void *user, const sem_kb_vec_row *row)
 {
     struct collect *c = user;
     if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 4096;
-        if (nc > SIZE_MAX / sizeof(float) / c->d)
-            return SEM_ENOMEM;
-        float *nd = realloc(c->data, nc * c->d * sizeof(float));
+        float *nd = c->d <= SIZE_MAX / sizeof(float) ? sem_array_grow(c->data, &c->cap, c->d * sizeof(float), 4096)
+                                                     : NULL;
         if (!nd)
             return SEM_ENOMEM;
         c->data = nd;
-        c->cap = nc;
     }
     memcpy(c->data + c->n * c->d, row->vec, c->d * sizeof(float));
     c->n++;
@@ -83,20 +64,7 @@ int sem_eval_kb_vectors(const char *kb_dir, sem_vecs *out, int *metric_ip, char 
     out->d = c.d;
     return SEM_OK;
 }
-#else
-int sem_eval_kb_vectors(const char *kb_dir, sem_vecs *out, int *metric_ip, char *spec, size_t cap,
-                        sem_error *err)
-{
-    (void)metric_ip;
-    if (spec && cap)
-        spec[0] = 0;
-    out->data = NULL;
-    out->n = out->d = 0;
-    return sem_error_set(err, SEM_ENOTFOUND, "%s: this build has no knowledge-base store (store/) yet", kb_dir);
-}
-#endif
 
-#ifdef SEM_EVAL_HAVE_QUERY
 struct sem_eval_kb_searcher {
     sem_search *s;
 };
@@ -209,33 +177,3 @@ int sem_eval_kb_search(void *user, const char *query_id, const char *query_text,
     }
     return SEM_OK;
 }
-#else
-struct sem_eval_kb_searcher {
-    int unused;
-};
-
-sem_eval_kb_searcher *sem_eval_kb_searcher_open(const char *kb_dir, const char *model, sem_error *err)
-{
-    (void)model;
-    sem_error_set(err, SEM_ENOTFOUND, "%s: this build has no knowledge-base search (query/) yet", kb_dir);
-    return NULL;
-}
-
-void sem_eval_kb_searcher_free(sem_eval_kb_searcher *s)
-{
-    free(s);
-}
-
-int sem_eval_kb_searcher_has_model(const sem_eval_kb_searcher *s)
-{
-    (void)s;
-    return 0;
-}
-
-int sem_eval_kb_search(void *user, const char *query_id, const char *query_text, const char *mode, int k,
-                       sem_ranking *out, sem_error *err)
-{
-    (void)user, (void)query_id, (void)query_text, (void)mode, (void)k, (void)out;
-    return sem_error_set(err, SEM_ENOTFOUND, "this build has no knowledge-base search (query/) yet");
-}
-#endif

@@ -1,7 +1,5 @@
 /* eval/kbsource.h: knowledge bases as evaluation inputs: a KB's stored passage vectors for `eval ann --kb`, and
  * a KB searched through query/ as the search callback of `eval retrieval --kb`.
- * Both need store/ (and query/) in the build; sem_eval_kb_available() says whether they are, and the functions
- * fail with SEM_ENOTFOUND and a clear message when they are not.
  * Threads: one caller at a time per searcher. Ownership: vectors and searchers belong to the caller (free with
  * sem_vecs_free / sem_eval_kb_searcher_free). */
 #ifndef SEM_EVAL_KBSOURCE_H
@@ -14,9 +12,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Bit 1: KB vectors (store/) available; bit 2: KB search (query/) available. */
-int sem_eval_kb_available(void);
 
 /* Reads every passage vector of the KB directory kb_dir (read-only open) into *out (n, dim); *metric_ip
  * receives 1 for an inner-product KB, 0 for L2; spec (cap bytes, may be NULL) the factory string the KB's index

@@ -1,8 +1,10 @@
 /* eval/sts.c: STS Benchmark reader, word-overlap baseline, model correlation (see sts.h). */
 #include "eval/sts.h"
 
+#include "common/array.h"
 #include "common/fileio.h"
 #include "common/linereader.h"
+#include "encoder/encoder.h"
 #include "eval/metrics.h"
 
 #include <errno.h>
@@ -11,9 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef SEM_EVAL_HAVE_ENCODER
-#include "encoder/encoder.h"
-#endif
 
 int sem_sts_read(const char *path, sem_sts_set *out, sem_error *err)
 {
@@ -72,14 +71,12 @@ int sem_sts_read(const char *path, sem_sts_set *out, sem_error *err)
             break;
         }
         if (out->n == pcap) {
-            size_t nc = pcap ? pcap * 2 : 1024;
-            sem_sts_pair *np = realloc(out->pairs, nc * sizeof *np);
+            sem_sts_pair *np = sem_array_grow(out->pairs, &pcap, sizeof *np, 1024);
             if (!np) {
                 rc = sem_error_set(err, SEM_ENOMEM, "%s: out of memory", path);
                 break;
             }
             out->pairs = np;
-            pcap = nc;
         }
         sem_sts_pair *pr = &out->pairs[out->n];
         pr->gold = gold;
@@ -220,12 +217,6 @@ void sem_sts_baseline(const sem_sts_set *set, sem_sts_result *out)
     free(j);
 }
 
-#ifdef SEM_EVAL_HAVE_ENCODER
-int sem_sts_have_encoder(void)
-{
-    return 1;
-}
-
 int sem_sts_eval(const sem_sts_set *set, const char *model_dir, int threads, sem_sts_result *out, sem_error *err)
 {
     sem_sts_baseline(set, out);
@@ -281,18 +272,3 @@ done:
     sem_model_free(m);
     return rc;
 }
-#else
-int sem_sts_have_encoder(void)
-{
-    return 0;
-}
-
-int sem_sts_eval(const sem_sts_set *set, const char *model_dir, int threads, sem_sts_result *out, sem_error *err)
-{
-    (void)model_dir;
-    (void)threads;
-    sem_sts_baseline(set, out);
-    return sem_error_set(err, SEM_ENOTFOUND, "this build has no encoder yet: STS needs encoder/ (only the "
-                                             "word-overlap baseline is available)");
-}
-#endif

@@ -47,9 +47,6 @@ typedef struct sem_sts_result {
 /* Fills the baseline fields of out (and n); leaves the model fields NaN. */
 void sem_sts_baseline(const sem_sts_set *set, sem_sts_result *out);
 
-/* 1 when this build has the encoder (STS with a model works), else 0. */
-int sem_sts_have_encoder(void);
-
 /* Encodes every sentence with the model folder model_dir (encoder/encoder.h; threads: OpenBLAS threads, 0 =
  * default) and fills out: the model fields and the baseline. */
 int sem_sts_eval(const sem_sts_set *set, const char *model_dir, int threads, sem_sts_result *out, sem_error *err);

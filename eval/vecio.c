@@ -6,9 +6,9 @@
 #include "eval/vecio.h"
 
 #include "common/fileio.h"
+#include "common/half.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,19 +38,6 @@ static int rd(struct reader *r, void *dst, size_t n)
 static uint32_t le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) & 1, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
-    float v;
-    if (exp == 0)
-        v = ldexpf((float)man, -24); /* zero or subnormal */
-    else if (exp == 31)
-        v = man ? NAN : INFINITY;
-    else
-        v = ldexpf((float)(man | 0x400), (int)exp - 25);
-    return sign ? -v : v;
 }
 
 /* ---- TEXMEX ---- */
@@ -297,7 +284,7 @@ static int parse_npy(struct reader *r, const char *name, sem_vecs *out, sem_erro
                 uint32_t u = le32(p);
                 memcpy(&o[j], &u, 4);
             } else if (item == 2) {
-                o[j] = half_to_float((uint16_t)(p[0] | p[1] << 8));
+                o[j] = sem_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
             } else {
                 uint64_t u = (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
                 double v;

@@ -1,173 +1,77 @@
 /* train/hfio.c: HF config.json and safetensors in and out for the trainer. See train/hfio.h.
- * The safetensors header is untrusted: its length, every offset, dtype and shape are checked before any read. */
+ * Both are read through the encoder's parsers (encoder/hfmodel.h: one set of limits, one fuzzed safetensors
+ * parser); what is written here is what those parsers accept. */
 #include "train/hfio.h"
 
 #include "common/fileio.h"
+#include "common/half.h"
 #include "common/log.h"
+#include "encoder/hfmodel.h"
 
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------------------------------------------- */
-/* half precision */
+/* config.json: parsed and checked by the encoder's parser (encoder/hfmodel.h), so that the trainer accepts
+ * exactly the shapes the encoder runs */
 
-float sem_half_to_float(uint16_t h)
+static sem_act to_act(sem_tact a)
 {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else {
-            float f = (float)mant * (1.0f / 16777216.0f); /* mant * 2^-24 */
-            return sign ? -f : f;
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (mant << 13);
-    } else {
-        bits = sign | ((exp + 112) << 23) | (mant << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
+    return a == SEM_TACT_GELU_NEW ? SEM_ACT_GELU_TANH : a == SEM_TACT_RELU ? SEM_ACT_RELU : SEM_ACT_GELU;
 }
 
-uint16_t sem_float_to_half(float f)
+static sem_tact from_act(sem_act a)
 {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u, ex = (x >> 23) & 0xffu, mant = x & 0x7fffffu;
-    if (ex == 0xff) /* inf or nan */
-        return (uint16_t)(sign | 0x7c00u | (mant ? 0x200u : 0));
-    int e = (int)ex - 127 + 15;
-    if (e >= 31)
-        return (uint16_t)(sign | 0x7c00u); /* overflow → inf */
-    if (e <= 0) {                          /* subnormal or zero */
-        if (e < -10)
-            return (uint16_t)sign;
-        mant |= 0x800000u;
-        int shift = 14 - e;
-        uint32_t hm = mant >> shift, rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (hm & 1)))
-            hm++;
-        return (uint16_t)(sign | hm);
-    }
-    uint32_t hm = mant >> 13, rem = mant & 0x1fffu;
-    uint32_t h = sign | ((uint32_t)e << 10) | hm;
-    if (rem > 0x1000u || (rem == 0x1000u && (hm & 1)))
-        h++; /* may carry into the exponent: still correct (rounds up to the next binade or inf) */
-    return (uint16_t)h;
+    return a == SEM_ACT_GELU_TANH ? SEM_TACT_GELU_NEW : a == SEM_ACT_RELU ? SEM_TACT_RELU : SEM_TACT_GELU;
 }
 
-/* ---------------------------------------------------------------------------------------------------------- */
-/* config.json */
-
-static int json_int(const cJSON *o, const char *k, int def, int *out, sem_error *err)
+static int config_from_json(const char *json, size_t len, const char *what, sem_tconfig *cfg, sem_error *err)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!v || cJSON_IsNull(v)) {
-        *out = def;
-        return SEM_OK;
-    }
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 2e9)
-        return sem_error_set(err, SEM_EFORMAT, "config.json: \"%s\" is not an integer", k);
-    *out = (int)v->valuedouble;
-    return SEM_OK;
-}
-
-static int json_num(const cJSON *o, const char *k, double def, double *out, sem_error *err)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!v || cJSON_IsNull(v)) {
-        *out = def;
-        return SEM_OK;
-    }
-    if (!cJSON_IsNumber(v))
-        return sem_error_set(err, SEM_EFORMAT, "config.json: \"%s\" is not a number", k);
-    *out = v->valuedouble;
+    sem_bert_config b;
+    int rc = sem_bert_config_parse(json, len, what, &b, NULL, err);
+    if (rc != SEM_OK)
+        return rc;
+    sem_tconfig c = {.vocab_size = b.vocab,
+                     .hidden = b.hidden,
+                     .layers = b.n_layers,
+                     .heads = b.n_heads,
+                     .ffn = b.ffn,
+                     .max_pos = b.max_pos,
+                     .type_vocab = b.type_vocab,
+                     .act = from_act(b.act),
+                     .ln_eps = b.ln_eps,
+                     .hidden_dropout = b.hidden_dropout,
+                     .attn_dropout = b.attn_dropout,
+                     .init_range = b.init_range,
+                     .pad_id = b.pad_id};
+    if (sem_tconfig_check(&c, err) != SEM_OK)
+        return sem_error_prefix(err, "%s", what);
+    *cfg = c;
     return SEM_OK;
 }
 
 int sem_tconfig_parse_json(const char *json, size_t len, sem_tconfig *cfg, sem_error *err)
 {
-    cJSON *o = cJSON_ParseWithLength(json, len);
-    if (!o || !cJSON_IsObject(o)) {
-        cJSON_Delete(o);
-        return sem_error_set(err, SEM_EFORMAT, "config.json: not a JSON object");
-    }
-    sem_tconfig c = {0};
-    int rc = SEM_OK;
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(o, "model_type");
-    if (mt && (!cJSON_IsString(mt) || strcmp(mt->valuestring, "bert") != 0))
-        rc = sem_error_set(err, SEM_EFORMAT, "config.json: model_type is not \"bert\"");
+    return config_from_json(json, len, "config.json", cfg, err);
+}
+
+/* Reads path (at most 4 MiB, like the encoder) and parses it; what names it in messages. */
+static int config_load(const char *path, const char *what, sem_tconfig *cfg, sem_error *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = sem_read_file(path, 4u << 20, &buf, &len, err);
     if (rc == SEM_OK)
-        rc = json_int(o, "vocab_size", 30522, &c.vocab_size, err);
-    if (rc == SEM_OK)
-        rc = json_int(o, "hidden_size", 768, &c.hidden, err);
-    if (rc == SEM_OK)
-        rc = json_int(o, "num_hidden_layers", 12, &c.layers, err);
-    if (rc == SEM_OK)
-        rc = json_int(o, "num_attention_heads", 12, &c.heads, err);
-    if (rc == SEM_OK)
-        rc = json_int(o, "intermediate_size", 3072, &c.ffn, err);
-    if (rc == SEM_OK)
-        rc = json_int(o, "max_position_embeddings", 512, &c.max_pos, err);
-    if (rc == SEM_OK)
-        rc = json_int(o, "type_vocab_size", 2, &c.type_vocab, err);
-    if (rc == SEM_OK)
-        rc = json_int(o, "pad_token_id", 0, &c.pad_id, err);
-    if (rc == SEM_OK)
-        rc = json_num(o, "layer_norm_eps", 1e-12, &c.ln_eps, err);
-    if (rc == SEM_OK)
-        rc = json_num(o, "hidden_dropout_prob", 0.1, &c.hidden_dropout, err);
-    if (rc == SEM_OK)
-        rc = json_num(o, "attention_probs_dropout_prob", 0.1, &c.attn_dropout, err);
-    if (rc == SEM_OK)
-        rc = json_num(o, "initializer_range", 0.02, &c.init_range, err);
-    if (rc == SEM_OK) {
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "hidden_act");
-        const char *an = a && cJSON_IsString(a) ? a->valuestring : "gelu";
-        if (a && !cJSON_IsString(a))
-            rc = sem_error_set(err, SEM_EFORMAT, "config.json: hidden_act is not a string");
-        else if (strcmp(an, "gelu") == 0)
-            c.act = SEM_TACT_GELU;
-        else if (strcmp(an, "gelu_new") == 0 || strcmp(an, "gelu_pytorch_tanh") == 0)
-            c.act = SEM_TACT_GELU_NEW;
-        else if (strcmp(an, "relu") == 0)
-            c.act = SEM_TACT_RELU;
-        else
-            rc = sem_error_set(err, SEM_EFORMAT, "config.json: unsupported hidden_act \"%s\"", an);
-    }
-    if (rc == SEM_OK) {
-        const cJSON *pe = cJSON_GetObjectItemCaseSensitive(o, "position_embedding_type");
-        if (pe && cJSON_IsString(pe) && strcmp(pe->valuestring, "absolute") != 0)
-            rc = sem_error_set(err, SEM_EFORMAT, "config.json: position_embedding_type \"%s\" is not supported",
-                               pe->valuestring);
-    }
-    cJSON_Delete(o);
-    if (rc == SEM_OK && sem_tconfig_check(&c, err) != SEM_OK)
-        rc = sem_error_prefix(err, "config.json");
-    if (rc == SEM_OK)
-        *cfg = c;
+        rc = config_from_json(buf, len, what, cfg, err);
+    free(buf);
     return rc;
 }
 
 int sem_tconfig_load(const char *path, sem_tconfig *cfg, sem_error *err)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    int rc = sem_read_file(path, 1 << 20, &buf, &len, err);
-    if (rc == SEM_OK)
-        rc = sem_tconfig_parse_json(buf, len, cfg, err);
-    free(buf);
-    return rc;
-}
-
-static const char *act_name(sem_tact a)
-{
-    return a == SEM_TACT_GELU_NEW ? "gelu_new" : a == SEM_TACT_RELU ? "relu" : "gelu";
+    return config_load(path, "config.json", cfg, err);
 }
 
 static char *config_json(const sem_tconfig *c, int f16)
@@ -184,8 +88,9 @@ static char *config_json(const sem_tconfig *c, int f16)
              "  \"position_embedding_type\": \"absolute\",\n  \"torch_dtype\": \"%s\",\n"
              "  \"transformers_version\": \"4.36.2\",\n  \"type_vocab_size\": %d,\n  \"use_cache\": true,\n"
              "  \"vocab_size\": %d\n}\n",
-             c->attn_dropout, act_name(c->act), c->hidden_dropout, c->hidden, c->init_range, c->ffn, c->ln_eps,
-             c->max_pos, c->heads, c->layers, c->pad_id, f16 ? "float16" : "float32", c->type_vocab, c->vocab_size);
+             c->attn_dropout, sem_act_name(to_act(c->act)), c->hidden_dropout, c->hidden, c->init_range, c->ffn,
+             c->ln_eps, c->max_pos, c->heads, c->layers, c->pad_id, f16 ? "float16" : "float32", c->type_vocab,
+             c->vocab_size);
     return s;
 }
 
@@ -280,114 +185,59 @@ static int n_tensor_refs(const sem_tmodel *m) { return tensor_refs(m, NULL, 0); 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* safetensors in */
 
-static size_t dtype_size(const char *dt)
+_Static_assert(sizeof(sem_real) == sizeof(float), "train/hfio.c reads weights as float (not the f64 build)");
+
+/* The tensor of st that holds ref: its HF name, or for the encoder's tensors (not cls.*) the name with the
+ * "bert." prefix that BertForPreTraining / BertForMaskedLM checkpoints use. NULL if neither is there. */
+static const sem_st_tensor *find_ref(const sem_st *st, const tensor_ref *ref)
 {
-    if (strcmp(dt, "F32") == 0)
-        return 4;
-    if (strcmp(dt, "F16") == 0 || strcmp(dt, "BF16") == 0)
-        return 2;
-    return 0;
+    const sem_st_tensor *t = sem_st_find(st, ref->name);
+    if (!t && strncmp(ref->name, "cls.", 4) != 0) {
+        char alt[128];
+        snprintf(alt, sizeof alt, "bert.%s", ref->name);
+        t = sem_st_find(st, alt);
+    }
+    return t;
 }
 
-int sem_tmodel_read_safetensors(sem_tmodel *m, const char *buf, size_t len, int *n_loaded, int *n_missing,
-                                sem_error *err)
+/* Copies tensor t into ref's parameters after checking its shape against the config. */
+static int read_ref(const sem_st *st, const sem_st_tensor *t, const tensor_ref *ref, const char *what,
+                    sem_error *err)
 {
-    if (len < 8)
-        return sem_error_set(err, SEM_EFORMAT, "model.safetensors: truncated (%zu bytes)", len);
-    uint64_t hn = 0;
-    for (int i = 7; i >= 0; i--)
-        hn = (hn << 8) | (uint8_t)buf[i];
-    if (hn > len - 8 || hn > (100u << 20))
-        return sem_error_set(err, SEM_EFORMAT, "model.safetensors: header length %llu exceeds the file",
-                             (unsigned long long)hn);
-    cJSON *hdr = cJSON_ParseWithLength(buf + 8, (size_t)hn);
-    if (!hdr || !cJSON_IsObject(hdr)) {
-        cJSON_Delete(hdr);
-        return sem_error_set(err, SEM_EFORMAT, "model.safetensors: header is not a JSON object");
-    }
-    const char *data = buf + 8 + hn;
-    size_t dlen = len - 8 - (size_t)hn;
+    int shape_ok = t->ndim == ref->ndim;
+    for (int k = 0; k < t->ndim && shape_ok; k++)
+        shape_ok = t->shape[k] >= 0 && (uint64_t)t->shape[k] == ref->shape[k];
+    if (!shape_ok || t->n_elems != ref->n)
+        return sem_error_set(err, SEM_EMISMATCH, "%s: tensor %s: shape does not match config.json", what,
+                             t->name);
+    if (sem_st_read_f32(st, t, ref->data, 0, 0, 0, err) != SEM_OK)
+        return sem_error_prefix(err, "%s", what);
+    return SEM_OK;
+}
+
+/* Reads every tensor of m that st holds (see sem_tmodel_read_safetensors); what names st in messages. */
+static int read_tensors(sem_tmodel *m, const sem_st *st, const char *what, int *n_loaded, int *n_missing,
+                        sem_error *err)
+{
     int nref = n_tensor_refs(m);
     tensor_ref *refs = calloc((size_t)nref, sizeof *refs);
-    if (!refs) {
-        cJSON_Delete(hdr);
+    if (!refs)
         return sem_error_set(err, SEM_ENOMEM, "out of memory");
-    }
-    tensor_ref *rw = refs;
-    tensor_refs(m, rw, nref);
+    tensor_refs(m, refs, nref);
     int rc = SEM_OK, loaded = 0, missing = 0;
     for (int i = 0; i < nref && rc == SEM_OK; i++) {
-        char alt[128];
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(hdr, refs[i].name);
-        if (!t && strncmp(refs[i].name, "cls.", 4) != 0) {
-            snprintf(alt, sizeof alt, "bert.%s", refs[i].name);
-            t = cJSON_GetObjectItemCaseSensitive(hdr, alt);
-        }
+        const sem_st_tensor *t = find_ref(st, &refs[i]);
         if (!t) {
             missing++;
-            sem_log(SEM_LOG_DEBUG, "model.safetensors has no %s: keeping its initialisation", refs[i].name);
+            sem_log(SEM_LOG_DEBUG, "%s has no %s: keeping its initialisation", what, refs[i].name);
             continue;
         }
-        const cJSON *dt = cJSON_GetObjectItemCaseSensitive(t, "dtype");
-        const cJSON *sh = cJSON_GetObjectItemCaseSensitive(t, "shape");
-        const cJSON *of = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
-        if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2) {
-            rc = sem_error_set(err, SEM_EFORMAT, "model.safetensors: tensor %s: malformed entry", refs[i].name);
-            break;
-        }
-        size_t es = dtype_size(dt->valuestring);
-        if (!es) {
-            rc = sem_error_set(err, SEM_EFORMAT, "model.safetensors: tensor %s: unsupported dtype %s", refs[i].name,
-                               dt->valuestring);
-            break;
-        }
-        int nd = cJSON_GetArraySize(sh);
-        size_t cnt = 1;
-        int shape_ok = nd == refs[i].ndim;
-        for (int k = 0; k < nd && shape_ok; k++) {
-            const cJSON *d = cJSON_GetArrayItem(sh, k);
-            shape_ok = cJSON_IsNumber(d) && d->valuedouble >= 0 && d->valuedouble == (double)refs[i].shape[k];
-            if (shape_ok)
-                cnt *= refs[i].shape[k];
-        }
-        if (!shape_ok || cnt != refs[i].n) {
-            rc = sem_error_set(err, SEM_EMISMATCH, "model.safetensors: tensor %s: shape does not match config.json",
-                               refs[i].name);
-            break;
-        }
-        const cJSON *b0 = cJSON_GetArrayItem(of, 0), *b1 = cJSON_GetArrayItem(of, 1);
-        if (!cJSON_IsNumber(b0) || !cJSON_IsNumber(b1) || b0->valuedouble < 0 || b1->valuedouble < b0->valuedouble ||
-            b1->valuedouble > (double)dlen || b1->valuedouble - b0->valuedouble != (double)(cnt * es)) {
-            rc = sem_error_set(err, SEM_EFORMAT, "model.safetensors: tensor %s: bad data_offsets", refs[i].name);
-            break;
-        }
-        const uint8_t *src = (const uint8_t *)data + (size_t)b0->valuedouble;
-        for (size_t k = 0; k < cnt; k++) {
-            float f;
-            if (es == 4) {
-                memcpy(&f, src + 4 * k, 4);
-            } else {
-                uint16_t h = (uint16_t)(src[2 * k] | (src[2 * k + 1] << 8));
-                if (dt->valuestring[0] == 'B') {
-                    uint32_t bits = (uint32_t)h << 16;
-                    memcpy(&f, &bits, 4);
-                } else {
-                    f = sem_half_to_float(h);
-                }
-            }
-            if (!isfinite(f)) {
-                rc = sem_error_set(err, SEM_EFORMAT, "model.safetensors: tensor %s holds a non-finite value",
-                                   refs[i].name);
-                break;
-            }
-            refs[i].data[k] = (sem_real)f;
-        }
+        rc = read_ref(st, t, &refs[i], what, err);
         loaded++;
     }
     free(refs);
-    cJSON_Delete(hdr);
     if (rc == SEM_OK && loaded == 0)
-        rc = sem_error_set(err, SEM_EFORMAT, "model.safetensors: no BERT tensors found");
+        rc = sem_error_set(err, SEM_EFORMAT, "%s: no BERT tensors found", what);
     if (rc == SEM_OK) {
         if (n_loaded)
             *n_loaded = loaded;
@@ -397,32 +247,40 @@ int sem_tmodel_read_safetensors(sem_tmodel *m, const char *buf, size_t len, int 
     return rc;
 }
 
+int sem_tmodel_read_safetensors(sem_tmodel *m, const char *buf, size_t len, int *n_loaded, int *n_missing,
+                                sem_error *err)
+{
+    sem_st *st = sem_st_parse((const uint8_t *)buf, len, "model.safetensors", err);
+    if (!st)
+        return err ? err->code : SEM_EFORMAT;
+    int rc = read_tensors(m, st, "model.safetensors", n_loaded, n_missing, err);
+    sem_st_close(st);
+    return rc;
+}
+
 sem_tmodel *sem_tmodel_load_hf(const char *dir, uint64_t seed, int *n_missing, sem_error *err)
 {
     char path[4096];
     sem_tconfig cfg;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if (sem_tconfig_load(path, &cfg, err) != SEM_OK) {
-        sem_error_prefix(err, "%s", dir);
+    if (snprintf(path, sizeof path, "%s/config.json", dir) >= (int)sizeof path) {
+        sem_error_set(err, SEM_EINVAL, "model path too long: %s", dir);
         return NULL;
     }
+    if (config_load(path, path, &cfg, err) != SEM_OK)
+        return NULL;
     sem_tmodel *m = sem_tmodel_new(&cfg, err);
     if (!m)
         return NULL;
     sem_tmodel_init(m, seed);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    char *buf = NULL;
-    size_t len = 0;
-    int loaded = 0, missing = 0;
-    int rc = sem_read_file(path, (size_t)16 << 30, &buf, &len, err);
-    if (rc == SEM_OK)
-        rc = sem_tmodel_read_safetensors(m, buf, len, &loaded, &missing, err);
-    free(buf);
-    if (rc != SEM_OK) {
-        sem_error_prefix(err, "%s", dir);
+    int missing = 0;
+    sem_st *st = sem_st_open(path, err);
+    if (!st || read_tensors(m, st, path, NULL, &missing, err) != SEM_OK) {
+        sem_st_close(st);
         sem_tmodel_free(m);
         return NULL;
     }
+    sem_st_close(st);
     if (missing)
         sem_log(SEM_LOG_INFO, "%s: %d tensors not in the file (pooler or MLM head) start from initialisation", dir,
                 missing);
@@ -478,7 +336,7 @@ int sem_tmodel_to_safetensors(const sem_tmodel *m, int f16, char **out, size_t *
         for (size_t k = 0; k < refs[i].n; k++) {
             float f = (float)refs[i].data[k];
             if (f16) {
-                uint16_t h = sem_float_to_half(f);
+                uint16_t h = sem_f32_to_f16(f);
                 *d++ = (uint8_t)(h & 0xff);
                 *d++ = (uint8_t)(h >> 8);
             } else {

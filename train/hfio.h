@@ -9,17 +9,22 @@
 
 #include "train/model.h"
 
-/* Parses an HF BERT config.json (file contents in json) into cfg. Missing optional fields get BERT defaults. */
+/* Parses an HF BERT config.json (file contents in json) into cfg with the encoder's parser and limits
+ * (sem_bert_config_parse, encoder/hfmodel.h): a config the encoder refuses is refused here with the same message.
+ * hidden_size, num_hidden_layers, num_attention_heads, intermediate_size and vocab_size are required; the other
+ * keys get BERT's defaults. Messages name the text "config.json". */
 int sem_tconfig_parse_json(const char *json, size_t len, sem_tconfig *cfg, sem_error *err);
+/* The same for the file at path (messages still say "config.json": callers prefix the path). */
 int sem_tconfig_load(const char *path, sem_tconfig *cfg, sem_error *err);
 
-/* Loads DIR/config.json and DIR/model.safetensors. Tensors the file lacks (the pooler, the MLM head) keep BERT's
- * initialisation from seed and are reported through *n_missing (may be NULL) and sem_log. A tensor with the wrong
- * shape, dtype or byte range is SEM_EFORMAT naming the tensor. */
+/* Loads DIR/config.json and DIR/model.safetensors (messages name the file, as the encoder's do). Tensors the
+ * file lacks (the pooler, the MLM head) keep BERT's initialisation from seed and are reported through *n_missing
+ * (may be NULL) and sem_log. A tensor with the wrong shape is SEM_EMISMATCH, a bad dtype, byte range or
+ * non-finite value SEM_EFORMAT, naming the tensor. */
 sem_tmodel *sem_tmodel_load_hf(const char *dir, uint64_t seed, int *n_missing, sem_error *err);
 
-/* Reads tensors from a safetensors buffer into m (what sem_tmodel_load_hf does after parsing the config);
- * exposed for tests. */
+/* Reads tensors from a safetensors buffer into m (what sem_tmodel_load_hf does after parsing the config), through
+ * the encoder's parser (sem_st_parse); exposed for tests. */
 int sem_tmodel_read_safetensors(sem_tmodel *m, const char *buf, size_t len, int *n_loaded, int *n_missing,
                                 sem_error *err);
 
@@ -41,9 +46,5 @@ int sem_tmodel_to_safetensors(const sem_tmodel *m, int f16, char **out, size_t *
 /* do_lower_case of DIR/tokenizer_config.json: 1 when it says true or when the file or the key is missing (BERT's
  * default), 0 when it says false. */
 int sem_hf_do_lower_case(const char *dir);
-
-/* IEEE half <-> float, round to nearest even. */
-float sem_half_to_float(uint16_t h);
-uint16_t sem_float_to_half(float f);
 
 #endif

@@ -3,6 +3,8 @@
  * d = H/nh head size, F intermediate size, V vocabulary, M masked positions. All buffers are row-major. */
 #include "train/model.h"
 
+#include "encoder/hfmodel.h" /* SEM_MAX_*: the limits the encoder loads */
+
 #include <cblas.h>
 #include <math.h>
 #ifdef _OPENMP
@@ -85,22 +87,22 @@ int sem_tparam_decay(int i) { return i >= 0 && i < SEM_TP_COUNT ? tparam_info[i]
 
 int sem_tconfig_check(const sem_tconfig *c, sem_error *err)
 {
-    if (c->vocab_size < 1 || c->vocab_size > 2000000)
+    if (c->vocab_size < 1 || c->vocab_size > SEM_MAX_VOCAB)
         return sem_error_set(err, SEM_EINVAL, "vocab_size %d out of range", c->vocab_size);
-    if (c->hidden < 1 || c->hidden > 16384)
+    if (c->hidden < 1 || c->hidden > SEM_MAX_HIDDEN)
         return sem_error_set(err, SEM_EINVAL, "hidden_size %d out of range", c->hidden);
-    if (c->layers < 1 || c->layers > 256)
+    if (c->layers < 1 || c->layers > SEM_MAX_LAYERS)
         return sem_error_set(err, SEM_EINVAL, "num_hidden_layers %d out of range", c->layers);
     if (c->heads < 1 || c->hidden % c->heads != 0)
         return sem_error_set(err, SEM_EINVAL, "num_attention_heads %d does not divide hidden_size %d", c->heads,
                              c->hidden);
-    if (c->ffn < 1 || c->ffn > 131072)
+    if (c->ffn < 1 || c->ffn > SEM_MAX_FFN)
         return sem_error_set(err, SEM_EINVAL, "intermediate_size %d out of range", c->ffn);
-    if (c->max_pos < 2 || c->max_pos > 1 << 20)
+    if (c->max_pos < 2 || c->max_pos > SEM_MAX_POSITIONS)
         return sem_error_set(err, SEM_EINVAL, "max_position_embeddings %d out of range", c->max_pos);
-    if (c->type_vocab < 1 || c->type_vocab > 1024)
+    if (c->type_vocab < 1 || c->type_vocab > SEM_MAX_TYPE_VOCAB)
         return sem_error_set(err, SEM_EINVAL, "type_vocab_size %d out of range", c->type_vocab);
-    if (!(c->ln_eps > 0 && c->ln_eps < 1))
+    if (!(c->ln_eps > 0 && c->ln_eps <= 1))
         return sem_error_set(err, SEM_EINVAL, "layer_norm_eps %g out of range", c->ln_eps);
     if (!(c->hidden_dropout >= 0 && c->hidden_dropout < 1) || !(c->attn_dropout >= 0 && c->attn_dropout < 1))
         return sem_error_set(err, SEM_EINVAL, "dropout probabilities must be in [0, 1)");

@@ -1,6 +1,7 @@
-/* tests/common/test_common.c: error records, atomic writes, UTF-8 validation, the growable string buffer
- * (growth past the first allocation, XML escaping, finish/free) and the length-aware JSON string decoder
+/* tests/common/test_common.c: error records, array growth, atomic writes, UTF-8 validation, the growable string
+ * buffer (growth past the first allocation, XML escaping, finish/free) and the length-aware JSON string decoder
  * (escapes, \u0000 kept, surrogate pairs, every malformed form refused, never reading past end). */
+#include "common/array.h"
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/jsonstr.h"
@@ -8,6 +9,7 @@
 #include "test.h"
 #include "test_util.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -272,9 +274,32 @@ static void test_test_util(void)
     CHECK_EQ_INT(tst_sh("rm -rf '%s'", dir), 0);
 }
 
+/* sem_array_grow: first capacity, doubling with the contents kept, overflow refused with the array untouched. */
+static void test_array_grow(void)
+{
+    size_t cap = 0;
+    int *a = sem_array_grow(NULL, &cap, sizeof *a, 4);
+    CHECK(a != NULL && cap == 4);
+    for (int i = 0; a && i < 4; i++)
+        a[i] = i * 3;
+    int *b = a ? sem_array_grow(a, &cap, sizeof *b, 4) : NULL;
+    CHECK(b != NULL && cap == 8);
+    if (b) {
+        a = b;
+        CHECK(a[0] == 0 && a[3] == 9);
+    }
+    size_t huge = SIZE_MAX / 2 + 1;
+    CHECK(sem_array_grow(a, &huge, 1, 4) == NULL && huge == SIZE_MAX / 2 + 1); /* doubling overflows */
+    size_t c2 = 8;
+    CHECK(sem_array_grow(a, &c2, SIZE_MAX / 8, 4) == NULL && c2 == 8); /* 16 x (SIZE_MAX / 8) overflows */
+    CHECK(a[3] == 9);
+    free(a);
+}
+
 int main(void)
 {
     test_error();
+    test_array_grow();
     test_files();
     test_utf8();
     test_path_join();

@@ -1,8 +1,9 @@
 /* tests/encoder/fuzz_safetensors.c: libFuzzer entry point for the model-file parsers, which read untrusted
  * input: the safetensors header (lengths, offsets, shapes, dtypes; every tensor it accepts is then converted to
  * f32, plain and transposed, so a bounds mistake reads out of the buffer under ASan), and config.json /
- * tokenizer_config.json. Built as a fuzzer with clang (fuzz_safetensors) and replayed over the saved corpus
- * by test_model_fuzz_replay with any compiler. */
+ * tokenizer_config.json. The safetensors parser and config.json's are the encoder's and the trainer's
+ * (encoder/hfmodel.h). Built as a fuzzer with clang (fuzz_safetensors) and replayed over the saved corpus by
+ * test_safetensors_fuzz (tests/fuzz_replay.c) with any compiler. */
 #include "encoder/internal.h"
 
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* tests/encoder/fuzz_tokenizer.c: libFuzzer target for encoder/tokenizer.c (text tokenization and vocab
- * parsing). Built as a fuzzer with clang (tests/encoder/tokenizer_tests.cmake); test_tokenizer_fuzz_replay.c
- * runs the saved corpus (tests/encoder/corpus/tokenizer) through the same function with any compiler.
+ * parsing). Built as a fuzzer with clang (tests/encoder/tokenizer_tests.cmake); test_tokenizer_fuzz
+ * (tests/fuzz_replay.c) runs the saved corpus (tests/encoder/corpus/tokenizer) through the same function with
+ * any compiler.
  *
  * Input layout: byte 0 = flags, byte 1 = max_len (0 = model_max_length), byte 2 = where the pair splits, rest =
  * payload.

@@ -2,7 +2,7 @@
  * Broken fixtures are written into a temporary folder by this test (copies of bert-tiny-uncased with one thing
  * wrong each): truncated safetensors, headers whose offsets run past the end, wrong shapes, missing tensors,
  * unsupported dtypes, non-finite weights, missing or garbled config files. Also: info and identity hash,
- * f16/bf16 conversion, pooling names, and encode-time argument errors. */
+ * pooling names, and encode-time argument errors (the f16/bf16 conversions: tests/common/test_half.c). */
 #define _GNU_SOURCE
 #include "common/fileio.h"
 #include "encoder/encoder.h"
@@ -509,17 +509,6 @@ static void test_encode_errors(void)
 
 static void test_small_pieces(void)
 {
-    /* f16 / bf16 */
-    CHECK(sem_f16_to_f32(0x3C00) == 1.0f);
-    CHECK(sem_f16_to_f32(0xC000) == -2.0f);
-    CHECK(sem_f16_to_f32(0x7BFF) == 65504.0f);
-    CHECK(sem_f16_to_f32(0x0001) == ldexpf(1.0f, -24));
-    CHECK(sem_f16_to_f32(0x03FF) == ldexpf(1023.0f, -24));
-    CHECK(sem_f16_to_f32(0x8000) == 0.0f && signbit(sem_f16_to_f32(0x8000)));
-    CHECK(isinf(sem_f16_to_f32(0x7C00)));
-    CHECK(isnan(sem_f16_to_f32(0x7E00)));
-    CHECK(sem_bf16_to_f32(0x3F80) == 1.0f);
-    CHECK(sem_bf16_to_f32(0xC0A0) == -5.0f);
     /* pooling names */
     for (int p = SEM_POOL_AUTO; p <= SEM_POOL_LAST_TWO_AVG; p++)
         CHECK_EQ_INT(sem_pooling_parse(sem_pooling_name((sem_pooling)p)), p);

@@ -1,5 +1,5 @@
 /* tests/encoder/test_model_util.h: helpers shared by the model / forward / CLI tests: JSON-lines fixtures from
- * ../shared/testdata, arrays out of cJSON, and the relative-error measure the issue fixes:
+ * ../shared/testdata, arrays out of cJSON, and the relative-error measure of the parity tests:
  * ||a - ref|| / ||ref|| (L2). Header-only; every function is static. */
 #ifndef SEM_TEST_MODEL_UTIL_H
 #define SEM_TEST_MODEL_UTIL_H

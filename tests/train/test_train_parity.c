@@ -1,8 +1,8 @@
 /* tests/train/test_train_parity.c: the training forward pass (dropout off) agrees with HuggingFace transformers
  * on ../shared/testdata/models/bert-tiny-uncased: every layer's hidden states and the mean-pooled embedding, for
- * texts run alone and right-padded together in one batch. Weights are read by the trainer's own safetensors
- * reader (train/hfio.c). When the inference encoder is built, its output on the same texts is compared too:
- * training and inference then provably compute the same function.
+ * texts run alone and right-padded together in one batch. Weights are read by train/hfio.c through the shared
+ * safetensors parser (encoder/hfmodel.h). The inference encoder's output on the same texts is compared too:
+ * training and inference provably compute the same function.
  * The MLM model (bert-tiny-uncased-mlm-f16: F16, "bert." prefix, cls.* head) loads with nothing missing, its MLM
  * logits match HF's top-5 at every [MASK], and the names the trainer writes are all names HF wrote. */
 #include "test.h"
@@ -10,12 +10,10 @@
 
 #include "common/fileio.h"
 
+#include "encoder/encoder.h"
+
 #include <cjson/cJSON.h>
 #include <stdlib.h>
-
-#ifdef SEM_TRAIN_TEST_ENCODER
-#include "encoder/encoder.h"
-#endif
 
 #define MODEL SEM_SHARED_DIR "/testdata/models/bert-tiny-uncased"
 #define EXPECTED SEM_SHARED_DIR "/testdata/expected/bert-tiny-uncased"
@@ -195,14 +193,15 @@ int main(void)
             pd = fmax(pd, fabs(pooled[(size_t)i * H + k] - cJSON_GetArrayItem(emb, k)->valuedouble));
         CHECK_MSG(pd < 1e-4, "batched text %d: mean pooling differs by %g", i, pd);
     }
-#ifdef SEM_TRAIN_TEST_ENCODER
     {   /* the inference encoder on the same token ids gives the same vectors */
         sem_model *em = sem_model_load(MODEL, NULL, &err);
         CHECK_MSG(em != NULL, "%s", err.msg);
         sem_encoder_ctx *ctx = em ? sem_encoder_ctx_new(em, &err) : NULL;
         char *tbuf = NULL;
         size_t tlen = 0;
-        if (ctx && sem_read_file(SEM_SHARED_DIR "/testdata/texts.jsonl", 64u << 20, &tbuf, &tlen, &err) == SEM_OK) {
+        int have_texts = sem_read_file(SEM_SHARED_DIR "/testdata/texts.jsonl", 64u << 20, &tbuf, &tlen, &err) == 0;
+        CHECK_MSG(have_texts, "%s", err.msg);
+        if (ctx && have_texts) {
             char *save = NULL;
             char *line = strtok_r(tbuf, "\n", &save);
             for (int i = 0; line && i < n_rec; i++, line = strtok_r(NULL, "\n", &save)) {
@@ -224,7 +223,6 @@ int main(void)
         sem_encoder_ctx_free(ctx);
         sem_model_free(em);
     }
-#endif
     mlm_checks();
     for (int i = 0; i < n_rec; i++)
         cJSON_Delete(rec[i]);
