@@ -80,7 +80,8 @@ for deb in "$out"/debs/*.deb; do
     mv "$dest.tmp" "$dest"
   fi
   while IFS= read -r mo; do
-    printf '%s\t%s\t%s\t%s\t%s\n' "$(basename "$mo" .mo)" "$pkg" "$ver" "$(licences "$dest/usr/share/doc/$pkg/copyright")" "$mo"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$(basename "$mo" .mo)" "$pkg" "$ver" \
+      "$(licences "$dest/usr/share/doc/$pkg/copyright")" "$mo"
   done < <(find "$dest" -name '*.mo' | sort)
 done >> "$lic_tsv.tmp"
 # catalogues already installed on this system
@@ -89,15 +90,20 @@ for mo in /usr/share/locale/zh_CN/LC_MESSAGES/*.mo; do
   pkg=$(dpkg -S "$mo" 2>/dev/null | head -1 | cut -d: -f1)
   [ -n "$pkg" ] || continue
   ver=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null)
-  printf '%s\t%s\t%s\t%s\t%s\n' "$(basename "$mo" .mo)" "$pkg" "$ver" "$(licences "/usr/share/doc/$pkg/copyright")" "$mo"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$(basename "$mo" .mo)" "$pkg" "$ver" "$(licences "/usr/share/doc/$pkg/copyright")" \
+    "$mo"
 done >> "$lic_tsv.tmp"
 # one catalogue per domain (the first seen), converted with msgunfmt
 awk -F'\t' '!seen[$1]++' "$lic_tsv.tmp" > "$lic_tsv"
 rm -f "$lic_tsv.tmp"
 while IFS=$'\t' read -r domain _ _ _ mo; do
   [ -s "$out/po/$domain.po" ] && continue
-  msgunfmt --no-wrap -o "$out/po/$domain.po.tmp" "$mo" 2>/dev/null && mv "$out/po/$domain.po.tmp" "$out/po/$domain.po" \
-    || { echo "make_training_data_zh: msgunfmt failed on $mo; skipped" >&2; rm -f "$out/po/$domain.po.tmp"; }
+  if msgunfmt --no-wrap -o "$out/po/$domain.po.tmp" "$mo" 2>/dev/null; then
+    mv "$out/po/$domain.po.tmp" "$out/po/$domain.po"
+  else
+    echo "make_training_data_zh: msgunfmt failed on $mo; skipped" >&2
+    rm -f "$out/po/$domain.po.tmp"
+  fi
 done < "$lic_tsv"
 
 python3 "$root/scripts/training_extract_zh.py" --out "$out" --po-dir "$out/po" --mo-licences "$lic_tsv"

@@ -40,7 +40,7 @@ MAX_BODY_CHARS = 400         # Chinese section bodies for pairs: ~1 token per ch
 MIN_PARA_CHARS = 12
 GENERIC_TITLES_ZH = {"描述", "说明", "简介", "概述", "注意", "例子", "示例", "范例", "参见", "另见", "选项", "目录",
                      "内容", "前言", "作者", "历史", "文件", "环境", "错误", "诊断", "返回值", "注释", "介绍",
-                     "参数", "用法", "概要", "提示", "警告", "说明", "版权", "名称", "总览", "导航", "脚注"}
+                     "参数", "用法", "概要", "提示", "警告", "版权", "名称", "总览", "导航", "脚注"}
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -152,7 +152,8 @@ def aligned_sections(en_files, zh_files):
 
 
 ROFF_FONT = re.compile(r"\\f(?:\[[^\]]*\]|\([A-Za-z]{2}|[A-Za-z0-9])")
-ROFF_ESC = [(re.compile(r"\\[-\u2010]"), "-"), (re.compile(r"\\\(em|\\\(en"), "—"), (re.compile(r"\\\(lq|\\\(rq"), '"'),
+ROFF_ESC = [(re.compile(r"\\[-\u2010]"), "-"), (re.compile(r"\\\(em|\\\(en"), "—"),
+            (re.compile(r"\\\(lq|\\\(rq"), '"'),
             (re.compile(r"\\[&/,|^%]|\\:"), ""), (re.compile(r"\\e"), "\\"), (re.compile(r"\\ "), " "),
             (re.compile(r"\\\*\(?[A-Za-z]{1,2}"), ""), (re.compile(r"\\\([a-z]{2}"), "")]
 
