@@ -46,7 +46,9 @@ resume=()
   --checkpoint-minutes 5 --stop-at "$mlm_stop" "${resume[@]}"
 
 # 2. contrastive training (InfoNCE, in-batch negatives) on the mix, from the MLM weights
-if [ ! -f "$out/contrastive/model.safetensors" ] || [ -f "$out/contrastive/checkpoint.bin" ]; then
+# (skipped once its log reaches CON_STEPS: the trainer keeps checkpoint.bin after the last update)
+con_done=$(tail -n 1 "$out/contrastive/train_log.tsv" 2>/dev/null | cut -f1)
+if [ ! -f "$out/contrastive/model.safetensors" ] || ! [ "${con_done:-0}" -ge "$con_steps" ] 2>/dev/null; then
   resume=()
   [ -f "$out/contrastive/checkpoint.bin" ] && resume=(--resume)
   "$bin" train contrastive --model "$out/mlm" --pairs "$D/mix.tsv" --out "$out/contrastive" \
