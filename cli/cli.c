@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,23 @@ void sem_cli_set_threads(long n)
     snprintf(v, sizeof v, "%ld", n);
     setenv("OPENBLAS_NUM_THREADS", v, 1); /* sem_default_threads(): what a model loaded without n_threads uses */
     openblas_set_num_threads((int)n);
+}
+
+static volatile sig_atomic_t g_stop_signal;
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    g_stop_signal = 1;
+}
+
+volatile sig_atomic_t *sem_cli_catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return &g_stop_signal;
 }
 
 int sem_cli_write_text(const char *file, const char *text)

@@ -7,6 +7,8 @@
 
 #include "common/error.h"
 
+#include <signal.h>
+
 #define SEM_EXIT_OK 0
 #define SEM_EXIT_FAIL 1
 #define SEM_EXIT_USAGE 2
@@ -60,6 +62,10 @@ void sem_cli_set_quiet(void);
 /* --threads N: the encoder's and OpenBLAS's threads for the rest of the process (models loaded afterwards use
  * N threads per forward pass). */
 void sem_cli_set_threads(long n);
+
+/* Catches SIGINT and SIGTERM for the rest of the process: the flag returned becomes nonzero at the first one, for
+ * long runs (train, adapt) that stop cleanly between updates. Call from the main thread before starting work. */
+volatile sig_atomic_t *sem_cli_catch_stop_signals(void);
 
 /* Writes text (a JSON report) to file: "-" is stdout, else the file is replaced atomically. 0 on success, else
  * prints the error and returns -1. */

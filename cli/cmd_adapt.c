@@ -13,13 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -190,14 +183,10 @@ int sem_cmd_adapt(int argc, char **argv)
     }
     if (o.quiet)
         sem_cli_set_quiet();
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    volatile sig_atomic_t *stop = sem_cli_catch_stop_signals();
     sem_error err;
     sem_adapt_report rep;
-    int rc = sem_adapt_run(o.kb, &o.p, progress, &o, &g_stop, &rep, &err);
+    int rc = sem_adapt_run(o.kb, &o.p, progress, &o, stop, &rep, &err);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     if (rc != SEM_OK)

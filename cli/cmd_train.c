@@ -18,12 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
+static volatile sig_atomic_t *g_stop;
 
 static void usage(FILE *f)
 {
@@ -446,13 +441,9 @@ int sem_cmd_train(int argc, char **argv)
         if (!tr)
             return sem_cli_fail(&err);
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    g_stop = sem_cli_catch_stop_signals();
     double t_run = sem_now();
-    int rc = sem_trainer_run(tr, o.quiet ? NULL : progress, (void *)(o.contrastive ? "contrastive" : "mlm"), &g_stop,
+    int rc = sem_trainer_run(tr, o.quiet ? NULL : progress, (void *)(o.contrastive ? "contrastive" : "mlm"), g_stop,
                              &err);
     double run_s = sem_now() - t_run;
     signal(SIGINT, SIG_DFL);
@@ -462,7 +453,7 @@ int sem_cmd_train(int argc, char **argv)
         return sem_cli_fail(&err);
     }
     double eval_loss = -1, eval_acc = 0;
-    if (o.n_eval && (sem_trainer_done(tr) || !g_stop)) { /* the end, or --stop-at; not after a signal */
+    if (o.n_eval && (sem_trainer_done(tr) || !*g_stop)) { /* the end, or --stop-at; not after a signal */
         sem_tdata *ed = load_data(SEM_TDATA_MLM, &sp, vocab, lower, o.eval, o.n_eval, sem_trainer_params(tr)->seq,
                                   &err);
         if (!ed || sem_train_eval_mlm((sem_tmodel *)sem_trainer_model(tr), ed, sem_trainer_params(tr)->batch, 200,
@@ -488,7 +479,7 @@ int sem_cmd_train(int argc, char **argv)
     if (!done) {
         fprintf(stderr, "train: stopped at update %ld of %ld; model and checkpoint written to %s; rerun the same "
                         "command with --resume to continue\n", step, total, o.out);
-        return g_stop ? SEM_EXIT_FAIL : SEM_EXIT_OK;
+        return *g_stop ? SEM_EXIT_FAIL : SEM_EXIT_OK;
     }
     fprintf(stderr, "train: done: %ld updates; model written to %s\n", step, o.out);
     return SEM_EXIT_OK;
