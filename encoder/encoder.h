@@ -97,6 +97,26 @@ int sem_encode(sem_encoder_ctx *ctx, const char *const *texts, int n, const sem_
 int sem_encode_pairs(sem_encoder_ctx *ctx, const char *const *a, const char *const *b, int n,
                      const sem_encode_params *params, float *out, sem_error *err);
 
+/* ---- Context pool: contexts for threads that encode now and then (encoder/ctxpool.c) ----
+ * A server's request threads, or the callers of one shared search handle, borrow a context for one call and
+ * return it:
+ *     sem_encoder_pool *pool = sem_encoder_pool_new(m, &err);          // controlling thread
+ *     sem_encoder_ctx *ctx = sem_encoder_pool_borrow(pool, &err);      // any thread
+ *     sem_encode(ctx, texts, n, NULL, vecs, &err);
+ *     sem_encoder_pool_return(pool, ctx);
+ *     sem_encoder_pool_free(pool);                                      // controlling thread, at the end
+ * A borrow never waits for another thread: it takes an idle context or makes one. Contexts are kept for reuse, so
+ * the pool holds at most as many as threads borrowed at the same time. Ownership: the pool owns its contexts;
+ * the model must outlive the pool. Threads: _new and _free on one thread, with no context borrowed;
+ * _borrow and _return from any number of threads at once. */
+typedef struct sem_encoder_pool sem_encoder_pool;
+sem_encoder_pool *sem_encoder_pool_new(const sem_model *m, sem_error *err); /* NULL with err on failure */
+void sem_encoder_pool_free(sem_encoder_pool *p); /* frees every context; NULL is a no-op */
+/* An idle context of the pool's model, or a new one; NULL with err on failure (out of memory). */
+sem_encoder_ctx *sem_encoder_pool_borrow(sem_encoder_pool *p, sem_error *err);
+/* Gives back a context borrowed from p (NULL is a no-op); the caller must not use it afterwards. */
+void sem_encoder_pool_return(sem_encoder_pool *p, sem_encoder_ctx *ctx);
+
 /* ---- Lower level: token ids in, for tools that tokenize themselves, parity tests and benchmarks ---- */
 
 /* The model's tokenizer (owned by the model; NULL for a model built without one). */

@@ -8,7 +8,6 @@
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,9 +27,7 @@ struct sem_search {
     float kb_weight; /* hybrid cc weight when a query gives none: the KB's calibrated one, else the default */
     int calibrated;
     char *query_prefix;
-    pthread_mutex_t mu; /* guards the context pool */
-    sem_encoder_ctx **pool;
-    int n_pool, cap_pool;
+    sem_encoder_pool *pool; /* contexts for the query threads; NULL without a model */
 };
 
 sem_search_open_params sem_search_default_open_params(void)
@@ -75,7 +72,6 @@ static sem_search *wrap(sem_kb *kb, const sem_model *model, int owns, sem_error 
     s->model = model;
     s->owns = owns;
     s->dim = sem_kb_dim(kb);
-    pthread_mutex_init(&s->mu, NULL);
     s->kb_weight = SEM_HYBRID_SEMANTIC_WEIGHT;
     if (model)
         read_weight(s);
@@ -83,8 +79,9 @@ static sem_search *wrap(sem_kb *kb, const sem_model *model, int owns, sem_error 
         sem_model_info mi;
         sem_model_get_info(model, &mi);
         s->query_prefix = strdup(mi.query_prefix ? mi.query_prefix : "");
-        if (!s->query_prefix) {
+        if (!s->query_prefix)
             sem_error_set(err, SEM_ENOMEM, "out of memory");
+        if (!s->query_prefix || !(s->pool = sem_encoder_pool_new(model, err))) {
             s->owns = 0;
             sem_search_free(s);
             return NULL;
@@ -152,10 +149,7 @@ void sem_search_free(sem_search *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < s->n_pool; i++)
-        sem_encoder_ctx_free(s->pool[i]);
-    free(s->pool);
-    pthread_mutex_destroy(&s->mu);
+    sem_encoder_pool_free(s->pool);
     free(s->query_prefix);
     if (s->owns) {
         sem_kb_close(s->kb);
@@ -191,33 +185,6 @@ void sem_search_result_clear(sem_search_result *r)
 
 /* ------------------------------------------------------------------------------------------ helpers */
 
-static sem_encoder_ctx *ctx_get(sem_search *s, sem_error *err)
-{
-    pthread_mutex_lock(&s->mu);
-    sem_encoder_ctx *c = s->n_pool ? s->pool[--s->n_pool] : NULL;
-    pthread_mutex_unlock(&s->mu);
-    return c ? c : sem_encoder_ctx_new(s->model, err);
-}
-
-static void ctx_put(sem_search *s, sem_encoder_ctx *c)
-{
-    pthread_mutex_lock(&s->mu);
-    if (s->n_pool == s->cap_pool) {
-        int cap = s->cap_pool ? s->cap_pool * 2 : 8;
-        sem_encoder_ctx **p = realloc(s->pool, (size_t)cap * sizeof *p);
-        if (p) {
-            s->pool = p;
-            s->cap_pool = cap;
-        }
-    }
-    if (s->n_pool < s->cap_pool) {
-        s->pool[s->n_pool++] = c;
-        c = NULL;
-    }
-    pthread_mutex_unlock(&s->mu);
-    sem_encoder_ctx_free(c); /* no room: drop it */
-}
-
 static int encode_query(sem_search *s, const char *q, float *vec, sem_error *err)
 {
     size_t np = strlen(s->query_prefix), nq = strlen(q);
@@ -233,7 +200,7 @@ static int encode_query(sem_search *s, const char *q, float *vec, sem_error *err
         openblas_set_num_threads(1);
         blas_single = 1;
     }
-    sem_encoder_ctx *c = ctx_get(s, err);
+    sem_encoder_ctx *c = sem_encoder_pool_borrow(s->pool, err);
     int rc = c ? SEM_OK : (err ? err->code : SEM_ENOMEM);
     if (c) {
         const char *t[1] = {text};
@@ -241,7 +208,7 @@ static int encode_query(sem_search *s, const char *q, float *vec, sem_error *err
         if (sem_kb_get_metric(s->kb) == SEM_KB_METRIC_IP)
             ep.normalize = 1; /* as the indexer: inner product of unit vectors = cosine similarity */
         rc = sem_encode(c, t, 1, &ep, vec, err);
-        ctx_put(s, c);
+        sem_encoder_pool_return(s->pool, c);
     }
     free(text);
     return rc;

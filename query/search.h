@@ -16,8 +16,8 @@
  *
  * THREADS: a sem_search handle is THREAD-SAFE. Any number of threads may call sem_search_query /
  * sem_search_query_vector on the same handle at once (the KB handle is thread-safe, see store/kb.h; encoder
- * contexts come from an internal pool, one per concurrent caller, created on demand and reused). Only
- * sem_search_free must not overlap any other call.
+ * contexts come from the handle's sem_encoder_pool (encoder.h): one per concurrent caller, made on demand and
+ * reused). Only sem_search_free must not overlap any other call.
  *
  * Ownership: sem_search_open owns the KB and model it opens; sem_search_new borrows them (they must outlive the
  * handle). A sem_search_result's strings and array are owned by it (sem_search_result_clear frees them).

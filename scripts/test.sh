@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, and runs every test under ctest; then builds
 # the unit, fuzz, crash and integration tests with AddressSanitizer + UndefinedBehaviorSanitizer and runs them
-# too, and the three concurrency tests (query threads, store readers/writer, HTTP server) under ThreadSanitizer.
+# too, and the concurrency tests (encoder pool, query threads, store readers/writer, HTTP server) under
+# ThreadSanitizer.
 # Idempotent. Tests read ../shared (the shared test data beside the checkout).
 #   scripts/test.sh            everything
 #   SEM_SKIP_ASAN=1 scripts/test.sh   skip the sanitizer passes
@@ -21,7 +22,7 @@ if [ "${SEM_SKIP_ASAN:-0}" != 1 ]; then
      LSAN_OPTIONS=suppressions=$root/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
      ctest -L 'unit|fuzz|asan|integration' -j "$jobs" --output-on-failure)
   echo "== build (ThreadSanitizer, clang; the concurrency tests) =="
-  tsan_tests=(test_query_threads test_store_concurrency test_web_concurrency)
+  tsan_tests=(test_encoder_pool test_query_threads test_store_concurrency test_web_concurrency)
   BUILD_DIR="$root/build-tsan" BUILD_TYPE=RelWithDebInfo CC=clang CXX=clang++ \
     BUILD_TARGETS="semsearch ${tsan_tests[*]}" "$root/scripts/build.sh" -DSEM_SANITIZE=thread -DSEM_BUILD_TESTS=ON \
     -DSEM_BUILD_BENCH=OFF

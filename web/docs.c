@@ -72,14 +72,13 @@ int web_h_docs_add(const web_state *st, const web_http_req *req, web_reply *r)
     }
     sem_error err = {0};
     sem_encoder_ctx *ctx = NULL;
-    if (web_kb_encpool(k) && !(ctx = web_encpool_get(web_kb_encpool(k), &err))) {
+    if (web_kb_encpool(k) && !(ctx = sem_encoder_pool_borrow(web_kb_encpool(k), &err))) {
         web_error_from(r, &err);
         goto done;
     }
     sem_index_put_counts counts;
     int prc = sem_index_put_docs_counted(web_kb_store(k), web_kb_model(k), ctx, docs, n, 0, -1, &counts, &err);
-    if (ctx)
-        web_encpool_put(web_kb_encpool(k), ctx);
+    sem_encoder_pool_return(web_kb_encpool(k), ctx);
     if (prc != SEM_OK) {
         web_error_from(r, &err);
         goto done;

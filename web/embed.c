@@ -73,7 +73,7 @@ static int encode_chunked(const web_http_req *req, web_kb *k, const char *const 
 {
     size_t dim = (size_t)sem_model_dim(web_kb_model(k));
     sem_error err = {0};
-    sem_encoder_ctx *ctx = web_encpool_get(web_kb_encpool(k), &err);
+    sem_encoder_ctx *ctx = sem_encoder_pool_borrow(web_kb_encpool(k), &err);
     if (!ctx)
         return web_error_from(r, &err);
     sem_encode_params ep = sem_encode_default_params();
@@ -90,7 +90,7 @@ static int encode_chunked(const web_http_req *req, web_kb *k, const char *const 
         if (rc != SEM_OK && n > ENCODE_CHUNK) /* the encoder numbers the texts of its chunk */
             sem_error_prefix(&err, "texts %d to %d", i, i + c - 1);
     }
-    web_encpool_put(web_kb_encpool(k), ctx);
+    sem_encoder_pool_return(web_kb_encpool(k), ctx);
     if (cancelled)
         return web_error(r, 503, "the client closed the connection: encoding stopped");
     return rc == SEM_OK ? 0 : web_error_from(r, &err);

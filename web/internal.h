@@ -152,13 +152,6 @@ void web_metrics_encoded(web_metrics *m, long texts, long tokens);
 /* Appends the Prometheus text exposition of the request and encoder counters to b. */
 void web_metrics_write(web_metrics *m, sem_strbuf *b);
 
-/* ---- encpool.c: encoder contexts shared by the request threads ---- */
-typedef struct web_encpool web_encpool;
-web_encpool *web_encpool_new(const sem_model *m);
-void web_encpool_free(web_encpool *p); /* frees every context; none may be checked out */
-/* Takes an idle context or creates one; NULL with err on failure. Give it back with web_encpool_put. */
-sem_encoder_ctx *web_encpool_get(web_encpool *p, sem_error *err);
-void web_encpool_put(web_encpool *p, sem_encoder_ctx *ctx);
 
 /* ---- page.c: the static files of the search page ---- */
 /* Finds the file for a GET path ("/", "/index.html", "/app.js", "/style.css"); 0 and the reply set, or -1. */
@@ -226,7 +219,7 @@ const char *web_kb_name(const web_kb *kb);
 struct sem_kb *web_kb_store(const web_kb *kb);
 struct sem_search *web_kb_search(const web_kb *kb); /* thread-safe search handle (query/search.h) */
 const sem_model *web_kb_model(const web_kb *kb); /* NULL when the KB has no model */
-web_encpool *web_kb_encpool(const web_kb *kb);   /* NULL when the KB has no model */
+sem_encoder_pool *web_kb_encpool(const web_kb *kb); /* NULL when the KB has no model */
 /* Like web_kb_pick, but the KB must have a model (400 otherwise): for the embedding routes. */
 web_kb *web_kb_pick_model(const web_state *st, const char *name, web_reply *r);
 

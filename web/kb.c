@@ -13,7 +13,7 @@ struct web_kb {
     char *name; /* the directory's base name */
     char *path;
     sem_search *search; /* owns the KB and the model */
-    web_encpool *pool;  /* contexts for the embedding routes and document writes; NULL without a model */
+    sem_encoder_pool *pool; /* contexts for the embedding routes and document writes; NULL without a model */
 };
 
 static char *base_name(const char *path)
@@ -53,10 +53,8 @@ web_kb *web_kb_open(const char *path, const char *model_dir, sem_error *err)
         sem_error_prefix(err, "%s", path);
         goto fail;
     }
-    if (sem_search_model(k->search) && !(k->pool = web_encpool_new(sem_search_model(k->search)))) {
-        sem_error_set(err, SEM_ENOMEM, "out of memory");
+    if (sem_search_model(k->search) && !(k->pool = sem_encoder_pool_new(sem_search_model(k->search), err)))
         goto fail;
-    }
     return k;
 fail:
     web_kb_close(k);
@@ -67,7 +65,7 @@ void web_kb_close(web_kb *k)
 {
     if (!k)
         return;
-    web_encpool_free(k->pool);
+    sem_encoder_pool_free(k->pool);
     sem_search_free(k->search);
     free(k->name);
     free(k->path);
@@ -94,7 +92,7 @@ const sem_model *web_kb_model(const web_kb *k)
     return sem_search_model(k->search);
 }
 
-web_encpool *web_kb_encpool(const web_kb *k)
+sem_encoder_pool *web_kb_encpool(const web_kb *k)
 {
     return k->pool;
 }

@@ -1,6 +1,7 @@
 # tests/encoder/model_tests.cmake: tests of the encoder core (included by tests/encoder/CMakeLists.txt).
 #   test_model_load        (unit)    folder loading, identity, broken models refused with clear errors
 #   test_forward_parity    (parity)  forward pass vs HF transformers f64 outputs, every expected file, 4 models
+#   test_encoder_pool      (unit)    the context pool, borrowed from many threads at once (also under TSan)
 #   test_cli_encoder       (integration) semsearch tokenize / embed / fill-mask contract on the fixtures
 #   test_safetensors_fuzz  (fuzz)    replays the safetensors / config corpus (and mutations) through the fuzz
 #                                    entry point (tests/fuzz_replay.c)
@@ -17,3 +18,4 @@ add_dependencies(test_cli_encoder semsearch)
 sem_add_fuzzer(safetensors CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/safetensors LIBS sem_encoder MUTATIONS 50
   UNDER_TEST ${CMAKE_SOURCE_DIR}/encoder/safetensors.c ${CMAKE_SOURCE_DIR}/encoder/config.c
   ${CMAKE_SOURCE_DIR}/common/half.c TIMEOUT 120)
+sem_add_test(test_encoder_pool LABELS unit SOURCES test_encoder_pool.c LIBS sem_encoder Threads::Threads TIMEOUT 120)
