@@ -8,6 +8,7 @@
 #include "encoder/internal.h"
 
 #include "common/fileio.h"
+#include "common/hash.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -483,19 +484,10 @@ void sem_model_free(sem_model *m)
 
 /* ---- random weights ---- */
 
-static uint64_t rng_next(uint64_t *s)
-{
-    /* splitmix64 */
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void fill(float *p, size_t n, float center, float scale, uint64_t *s)
 {
     for (size_t i = 0; i < n; i++)
-        p[i] = center + scale * ((float)(rng_next(s) >> 40) / (float)(1u << 24) * 2.0f - 1.0f);
+        p[i] = center + scale * ((float)(sem_rng_next(s) >> 40) / (float)(1u << 24) * 2.0f - 1.0f);
 }
 
 sem_model *sem_model_new_random(const sem_bert_config *cfg, uint64_t seed, sem_pooling pooling, int normalize,

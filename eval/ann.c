@@ -3,6 +3,7 @@
 #include "eval/ann.h"
 
 #include "common/fileio.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "eval/metrics.h"
@@ -659,17 +660,9 @@ done:
 
 /* ---- synthetic data ---- */
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static double unif(uint64_t *s) /* (0, 1) */
 {
-    return ((double)(splitmix(s) >> 11) + 0.5) / 9007199254740992.0;
+    return ((double)(sem_rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
 }
 
 static double gauss(uint64_t *s)

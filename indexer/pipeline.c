@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "encoder/encoder.h"
 #include "hub/hub.h"
@@ -130,14 +131,6 @@ typedef struct id_set {
     size_t cap, n;
 } id_set;
 
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* Inserts id; returns NULL if inserted, the first location if present, or "" on ENOMEM (*oom set). */
 static const char *id_set_add(id_set *s, const char *id, const char *src, long line, int *oom)
 {
@@ -151,7 +144,7 @@ static const char *id_set_add(id_set *s, const char *id, const char *src, long l
         for (size_t i = 0; i < s->cap; i++) {
             if (!s->t[i].id)
                 continue;
-            size_t j = fnv(s->t[i].id) & (cap - 1);
+            size_t j = sem_fnv1a64_str(s->t[i].id) & (cap - 1);
             while (t[j].id)
                 j = (j + 1) & (cap - 1);
             t[j] = s->t[i];
@@ -160,7 +153,7 @@ static const char *id_set_add(id_set *s, const char *id, const char *src, long l
         s->t = t;
         s->cap = cap;
     }
-    size_t j = fnv(id) & (s->cap - 1);
+    size_t j = sem_fnv1a64_str(id) & (s->cap - 1);
     while (s->t[j].id) {
         if (strcmp(s->t[j].id, id) == 0)
             return s->t[j].where;

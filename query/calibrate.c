@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/fileio.h"
+#include "common/hash.h"
 #include "common/irmetrics.h"
 #include "encoder/encoder.h"
 #include "indexer/indexer.h"
@@ -50,14 +51,6 @@ typedef struct pq_lists {
 
 /* ------------------------------------------------------------------------------------------ sampling */
 
-static uint64_t rng_next(uint64_t *s) /* splitmix64 */
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 typedef struct reservoir {
     int64_t *ids;
     int cap, n;
@@ -72,7 +65,7 @@ static int reservoir_add(void *ud, const sem_kb_vec_row *row)
     if (r->n < r->cap) {
         r->ids[r->n++] = row->passage_id;
     } else {
-        uint64_t j = rng_next(&r->rng) % (uint64_t)r->seen;
+        uint64_t j = sem_rng_next(&r->rng) % (uint64_t)r->seen;
         if (j < (uint64_t)r->cap)
             r->ids[j] = row->passage_id;
     }
@@ -91,7 +84,7 @@ static int sample_ids(sem_kb *kb, int cap, uint64_t seed, int64_t **ids, int *n,
         return rc;
     }
     for (int i = r.n - 1; i > 0; i--) { /* Fisher-Yates: the order pseudo-queries are taken in */
-        int j = (int)(rng_next(&r.rng) % (uint64_t)(i + 1));
+        int j = (int)(sem_rng_next(&r.rng) % (uint64_t)(i + 1));
         int64_t t = r.ids[i];
         r.ids[i] = r.ids[j];
         r.ids[j] = t;
@@ -248,7 +241,7 @@ static int make_pseudo(const sem_kb_passage_info *p, uint64_t *rng, pseudo_q *q)
     int ns = sentences(p->text, n, sent, MAX_SENTENCES);
     if (ns < 2)
         return 0; /* one sentence: nothing would be left to find */
-    int first = (int)(rng_next(rng) % (uint64_t)ns);
+    int first = (int)(sem_rng_next(rng) % (uint64_t)ns);
     for (int k = 0; k < ns; k++) {
         int i = (first + k) % ns;
         int r = try_sentence(p->text, n, sent[i][0], sent[i][1], p->title, q);

@@ -2,6 +2,7 @@
 #include "train/data.h"
 
 #include "common/fileio.h"
+#include "common/hash.h"
 #include "common/linereader.h"
 #include "common/log.h"
 #include "encoder/tokenizer.h"
@@ -252,16 +253,6 @@ int sem_tdata_add_files(sem_tdata *d, const char *vocab_path, int do_lower_case,
     return rc;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= c[i];
-        h *= 0x100000001B3ULL;
-    }
-    return h;
-}
-
 int sem_tdata_finish(sem_tdata *d, int seq, sem_error *err)
 {
     if (seq < 4)
@@ -279,14 +270,14 @@ int sem_tdata_finish(sem_tdata *d, int seq, sem_error *err)
         return sem_error_set(err, SEM_EINVAL, "no training examples (empty corpus?)");
     if (d->n_ex > 0xFFFFFFF0u)
         return sem_error_set(err, SEM_ERANGE, "too many training examples (%zu)", d->n_ex);
-    uint64_t h = 0xCBF29CE484222325ULL;
+    uint64_t h = SEM_FNV1A64_INIT;
     int k = (int)d->kind;
-    h = fnv(h, &k, sizeof k);
-    h = fnv(h, &seq, sizeof seq);
-    h = fnv(h, d->tok, d->n_tok * sizeof(int32_t));
-    h = fnv(h, d->off, (d->n_seq + 1) * sizeof(size_t));
+    h = sem_fnv1a64(h, &k, sizeof k);
+    h = sem_fnv1a64(h, &seq, sizeof seq);
+    h = sem_fnv1a64(h, d->tok, d->n_tok * sizeof(int32_t));
+    h = sem_fnv1a64(h, d->off, (d->n_seq + 1) * sizeof(size_t));
     if (d->ex) /* only data with hard negatives: pairs alone keep the hash they always had */
-        h = fnv(h, d->ex, (d->n_ex + 1) * sizeof(size_t));
+        h = sem_fnv1a64(h, d->ex, (d->n_ex + 1) * sizeof(size_t));
     d->hash = h;
     return SEM_OK;
 }
@@ -342,9 +333,9 @@ static size_t example_at(const sem_tdata *d, sem_tbatch_buf *bb, long pos, uint6
     if (epoch != bb->perm_epoch) {
         for (size_t i = 0; i < d->n_ex; i++)
             bb->perm[i] = (uint32_t)i;
-        uint64_t st = sem_trng_hash(seed ^ 0xE90C5EEDULL) + (uint64_t)epoch * 0x9E3779B97F4A7C15ULL;
+        uint64_t st = sem_hash64(seed ^ 0xE90C5EEDULL) + (uint64_t)epoch * SEM_SPLITMIX64_GAMMA;
         for (size_t i = d->n_ex - 1; i > 0; i--) {
-            size_t j = (size_t)(sem_trng_next(&st) % (i + 1));
+            size_t j = (size_t)(sem_rng_next(&st) % (i + 1));
             uint32_t t = bb->perm[i];
             bb->perm[i] = bb->perm[j];
             bb->perm[j] = t;
@@ -383,19 +374,19 @@ long sem_tdata_batch(const sem_tdata *d, sem_tbatch_buf *bb, long pos, int B, in
             }
             real += n + 2;
             /* masking: a pure function of (seed, example number) */
-            uint64_t st = sem_trng_hash(seed ^ 0x3A5C0DEULL) ^ sem_trng_hash((uint64_t)(pos + i));
+            uint64_t st = sem_hash64(seed ^ 0x3A5C0DEULL) ^ sem_hash64((uint64_t)(pos + i));
             int first = n_pred, cand = 0;
             for (int t = 1; t <= n; t++) {
                 if (is_special(sp, ids[t]))
                     continue;
                 cand++;
-                if (sem_trng_uniform(&st) < mask_prob && n_pred - first < max_pred) {
+                if (sem_rng_uniform(&st) < mask_prob && n_pred - first < max_pred) {
                     bb->pred_pos[n_pred] = i * T + t;
                     bb->pred_label[n_pred++] = ids[t];
                 }
             }
             if (n_pred == first && cand > 0) { /* every sequence predicts at least one token */
-                int pick = (int)(sem_trng_next(&st) % (uint64_t)cand);
+                int pick = (int)(sem_rng_next(&st) % (uint64_t)cand);
                 for (int t = 1; t <= n; t++) {
                     if (is_special(sp, ids[t]))
                         continue;
@@ -408,13 +399,13 @@ long sem_tdata_batch(const sem_tdata *d, sem_tbatch_buf *bb, long pos, int B, in
             }
             for (int k = first; k < n_pred; k++) {
                 int t = bb->pred_pos[k] - i * T;
-                double r = sem_trng_uniform(&st);
+                double r = sem_rng_uniform(&st);
                 if (r < 0.8) {
                     ids[t] = sp->mask;
                 } else if (r < 0.9) {
                     int32_t id = ids[t];
                     for (int tries = 0; tries < 8; tries++) {
-                        id = (int32_t)(sem_trng_next(&st) % (uint64_t)sp->vocab_size);
+                        id = (int32_t)(sem_rng_next(&st) % (uint64_t)sp->vocab_size);
                         if (!is_special(sp, id))
                             break;
                     }

@@ -3,6 +3,7 @@
  * d = H/nh head size, F intermediate size, V vocabulary, M masked positions. All buffers are row-major. */
 #include "train/model.h"
 
+#include "common/hash.h"
 #include "encoder/hfmodel.h" /* SEM_MAX_*: the limits the encoder loads */
 
 #include <cblas.h>
@@ -25,31 +26,13 @@ static int thread_num(void) { return 0; }
 #endif
 
 /* ---------------------------------------------------------------------------------------------------------- */
-/* RNG and dropout */
+/* Dropout */
 
-uint64_t sem_trng_hash(uint64_t x)
+/* 1 keeps element idx of dropout site `site` under probability p: a pure function of (seed, site, idx), so that
+ * the backward pass and a resumed run see the same mask. */
+static int dropout_keep(uint64_t seed, uint64_t site, uint64_t idx, double p)
 {
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
-
-uint64_t sem_trng_next(uint64_t *state)
-{
-    uint64_t r = sem_trng_hash(*state);
-    *state += 0x9E3779B97F4A7C15ULL;
-    return r;
-}
-
-double sem_trng_uniform(uint64_t *state)
-{
-    return (double)(sem_trng_next(state) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-int sem_tdropout_keep(uint64_t seed, uint64_t site, uint64_t idx, double p)
-{
-    uint64_t h = sem_trng_hash(sem_trng_hash(seed ^ (site * 0xD1B54A32D192ED03ULL)) + idx);
+    uint64_t h = sem_hash64(sem_hash64(seed ^ (site * 0xD1B54A32D192ED03ULL)) + idx);
     double u = (double)(h >> 11) * (1.0 / 9007199254740992.0);
     return u >= p;
 }
@@ -60,7 +43,7 @@ static void dropout_mask(sem_real *mask, size_t n, double p, uint64_t seed, uint
     sem_real keep = (sem_real)(1.0 / (1.0 - p));
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++)
-        mask[i] = sem_tdropout_keep(seed, site, i, p) ? keep : 0;
+        mask[i] = dropout_keep(seed, site, i, p) ? keep : 0;
 }
 
 enum { SITE_EMB = 1, SITE_ATT = 2, SITE_AO = 3, SITE_FO = 4 };
@@ -71,18 +54,15 @@ static uint64_t site_of(int layer, int kind) { return (uint64_t)(layer + 1) * 16
 
 static const struct {
     const char *name;
-    int per_layer;
     int decay;
 } tparam_info[SEM_TP_COUNT] = {
-    {"wte", 0, 1},      {"wpe", 0, 1},      {"wtt", 0, 1},   {"emb_ln_w", 0, 0}, {"emb_ln_b", 0, 0},
-    {"qkv_w", 1, 1},    {"qkv_b", 1, 0},    {"ao_w", 1, 1},  {"ao_b", 1, 0},     {"ln1_w", 1, 0},
-    {"ln1_b", 1, 0},    {"fi_w", 1, 1},     {"fi_b", 1, 0},  {"fo_w", 1, 1},     {"fo_b", 1, 0},
-    {"ln2_w", 1, 0},    {"ln2_b", 1, 0},    {"pool_w", 0, 1}, {"pool_b", 0, 0},  {"mlm_w", 0, 1},
-    {"mlm_b", 0, 0},    {"mlm_ln_w", 0, 0}, {"mlm_ln_b", 0, 0}, {"mlm_bias", 0, 0},
+    {"wte", 1},    {"wpe", 1},   {"wtt", 1},    {"emb_ln_w", 0}, {"emb_ln_b", 0}, {"qkv_w", 1},    {"qkv_b", 0},
+    {"ao_w", 1},   {"ao_b", 0},  {"ln1_w", 0},  {"ln1_b", 0},    {"fi_w", 1},     {"fi_b", 0},     {"fo_w", 1},
+    {"fo_b", 0},   {"ln2_w", 0}, {"ln2_b", 0},  {"pool_w", 1},   {"pool_b", 0},   {"mlm_w", 1},    {"mlm_b", 0},
+    {"mlm_ln_w", 0}, {"mlm_ln_b", 0}, {"mlm_bias", 0},
 };
 
 const char *sem_tparam_name(int i) { return i >= 0 && i < SEM_TP_COUNT ? tparam_info[i].name : "?"; }
-int sem_tparam_per_layer(int i) { return i >= 0 && i < SEM_TP_COUNT ? tparam_info[i].per_layer : 0; }
 int sem_tparam_decay(int i) { return i >= 0 && i < SEM_TP_COUNT ? tparam_info[i].decay : 0; }
 
 int sem_tconfig_check(const sem_tconfig *c, sem_error *err)
@@ -171,7 +151,7 @@ void sem_tmodel_zero_grad(sem_tmodel *m) { memset(m->grads, 0, m->n_params * siz
 
 static double normal(uint64_t *st)
 {
-    double u1 = sem_trng_uniform(st), u2 = sem_trng_uniform(st);
+    double u1 = sem_rng_uniform(st), u2 = sem_rng_uniform(st);
     if (u1 < 1e-300)
         u1 = 1e-300;
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);

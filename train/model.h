@@ -98,10 +98,9 @@ typedef struct sem_tmodel {
     sem_tptrs g;                /* pointers into grads */
 } sem_tmodel;
 
-/* Static description of tensor i: a short name ("qkv_w"), whether it is per layer, whether AdamW decays it
- * (weights yes; biases and LayerNorm no). */
+/* Static description of tensor i: a short name ("qkv_w"), whether AdamW decays it (weights yes; biases and
+ * LayerNorm no). */
 const char *sem_tparam_name(int i);
-int sem_tparam_per_layer(int i);
 int sem_tparam_decay(int i);
 
 /* Allocates a model with zeroed parameters and gradients. NULL on failure (bad config or out of memory). */
@@ -178,12 +177,5 @@ int sem_tmodel_infonce(sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, int n_a
 /* Pooled sentence vectors (B, H) of the last forward pass (call after encode); not normalised. */
 void sem_tmodel_pool(const sem_tmodel *m, sem_tacts *a, const sem_tbatch *b, sem_tpool pool, sem_real *out);
 
-/* Dropout keep test used by the forward pass: 1 keeps element idx of site under probability p. */
-int sem_tdropout_keep(uint64_t seed, uint64_t site, uint64_t idx, double p);
-
-/* splitmix64 step: a small, fast, reproducible RNG (state advanced in place). */
-uint64_t sem_trng_next(uint64_t *state);
-uint64_t sem_trng_hash(uint64_t x);
-double sem_trng_uniform(uint64_t *state); /* [0, 1) */
 
 #endif

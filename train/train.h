@@ -92,7 +92,6 @@ long sem_trainer_step(const sem_trainer *tr);
 int sem_trainer_done(const sem_trainer *tr); /* 1 when step == steps */
 const sem_tmodel *sem_trainer_model(const sem_trainer *tr);
 const sem_train_params *sem_trainer_params(const sem_trainer *tr);
-sem_tdata_kind sem_trainer_kind(const sem_trainer *tr);
 long sem_trainer_tokens(const sem_trainer *tr);
 double sem_trainer_last_loss(const sem_trainer *tr); /* loss of the last update */
 void sem_trainer_free(sem_trainer *tr); /* NULL is a no-op */

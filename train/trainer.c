@@ -7,6 +7,7 @@
 #include "train/train.h"
 
 #include "common/fileio.h"
+#include "common/hash.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -171,7 +172,6 @@ long sem_trainer_step(const sem_trainer *tr) { return tr->step; }
 int sem_trainer_done(const sem_trainer *tr) { return tr->step >= tr->p.steps; }
 const sem_tmodel *sem_trainer_model(const sem_trainer *tr) { return tr->m; }
 const sem_train_params *sem_trainer_params(const sem_trainer *tr) { return &tr->p; }
-sem_tdata_kind sem_trainer_kind(const sem_trainer *tr) { return tr->d->kind; }
 long sem_trainer_tokens(const sem_trainer *tr) { return tr->tokens; }
 double sem_trainer_last_loss(const sem_trainer *tr) { return tr->last_loss; }
 
@@ -186,11 +186,7 @@ typedef struct wr {
 
 static void put(wr *w, const void *p, size_t n)
 {
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) {
-        w->h ^= c[i];
-        w->h *= 0x100000001B3ULL;
-    }
+    w->h = sem_fnv1a64(w->h, p, n);
     if (w->ok && fwrite(p, 1, n, w->f) != n)
         w->ok = 0;
 }
@@ -243,7 +239,7 @@ int sem_trainer_checkpoint(sem_trainer *tr, sem_error *err)
         rc = sem_error_set(err, SEM_EIO, "%s/%s: %s", tr->out_dir, LOG_NAME, strerror(errno));
         goto out;
     }
-    wr w = {fopen(tmp, "wb"), 0xCBF29CE484222325ULL, 1};
+    wr w = {fopen(tmp, "wb"), SEM_FNV1A64_INIT, 1};
     if (!w.f) {
         rc = sem_error_set(err, SEM_EIO, "%s: %s", tmp, strerror(errno));
         goto out;
@@ -332,108 +328,72 @@ static int trim_log(const char *out_dir, long step, FILE **out, sem_error *err)
     return rc;
 }
 
-sem_trainer *sem_trainer_resume(const char *out_dir, sem_tdata *d, const sem_train_params *ov, sem_error *err)
+/* What put_header wrote, in its order. */
+typedef struct ckpt_header {
+    int64_t ci[9];   /* model config: vocab, hidden, layers, heads, ffn, max_pos, type_vocab, act, pad_id */
+    double cf[4];    /* ln_eps, hidden_dropout, attn_dropout, init_range */
+    int64_t pi[10];  /* steps, batch, seq, accum, warmup, ckpt_steps, stop_at, pooling, seed, data kind */
+    double pf[7];    /* lr, weight_decay, clip, mask_prob, temperature, ckpt_seconds, progress_seconds */
+    int64_t st[6];   /* step, pos, tokens, data hash, n_params, optimizer step */
+    double last_loss;
+} ckpt_header;
+
+/* Checks the checkpoint buf (len bytes, read from path): magic, checksum, version, a plausible model config;
+ * reads its header into hd and leaves r at the tensors. SEM_EFORMAT naming path when anything is wrong. */
+static int read_header(const char *path, const char *buf, size_t len, ckpt_header *hd, rd *r, sem_error *err)
 {
-    char *path = sem_path_join(out_dir, CKPT_NAME), *buf = NULL;
-    size_t len = 0;
-    sem_trainer *tr = NULL;
-    sem_tmodel *m = NULL;
-    int rc = path ? sem_read_file(path, (size_t)64 << 30, &buf, &len, err)
-                  : sem_error_set(err, SEM_ENOMEM, "out of memory");
-    if (rc != SEM_OK)
-        goto fail;
-    rc = SEM_EFORMAT;
-    if (len < 16 + 8 || memcmp(buf, CKPT_MAGIC, 8) != 0) {
-        sem_error_set(err, SEM_EFORMAT, "%s: not a semsearch checkpoint", path);
-        goto fail;
-    }
-    uint64_t h = 0xCBF29CE484222325ULL, stored;
-    for (size_t i = 0; i < len - 8; i++) {
-        h ^= (unsigned char)buf[i];
-        h *= 0x100000001B3ULL;
-    }
+    if (len < 16 + 8 || memcmp(buf, CKPT_MAGIC, 8) != 0)
+        return sem_error_set(err, SEM_EFORMAT, "%s: not a semsearch checkpoint", path);
+    uint64_t stored;
     memcpy(&stored, buf + len - 8, 8);
-    if (h != stored) {
-        sem_error_set(err, SEM_EFORMAT, "%s: checksum mismatch (truncated or corrupt checkpoint)", path);
-        goto fail;
-    }
-    rd r = {buf + 8, len - 8 - 8};
+    if (sem_fnv1a64(SEM_FNV1A64_INIT, buf, len - 8) != stored)
+        return sem_error_set(err, SEM_EFORMAT, "%s: checksum mismatch (truncated or corrupt checkpoint)", path);
+    *r = (rd){buf + 8, len - 8 - 8};
     uint32_t ver = 0, rs = 0;
-    get(&r, &ver, 4);
-    get(&r, &rs, 4);
-    if (ver != CKPT_VERSION || rs != sizeof(sem_real)) {
-        sem_error_set(err, SEM_EFORMAT, "%s: checkpoint version %u / real size %u not supported", path, ver, rs);
-        goto fail;
-    }
-    int64_t ci[9], pi[10], st[6];
-    double cf[4], pf[7], last_loss;
+    get(r, &ver, 4);
+    get(r, &rs, 4);
+    if (ver != CKPT_VERSION || rs != sizeof(sem_real))
+        return sem_error_set(err, SEM_EFORMAT, "%s: checkpoint version %u / real size %u not supported", path, ver,
+                             rs);
     int bad = 0;
     for (int i = 0; i < 9; i++)
-        bad |= get(&r, &ci[i], 8);
+        bad |= get(r, &hd->ci[i], 8);
     for (int i = 0; i < 4; i++)
-        bad |= get(&r, &cf[i], 8);
+        bad |= get(r, &hd->cf[i], 8);
     for (int i = 0; i < 10; i++)
-        bad |= get(&r, &pi[i], 8);
+        bad |= get(r, &hd->pi[i], 8);
     for (int i = 0; i < 7; i++)
-        bad |= get(&r, &pf[i], 8);
+        bad |= get(r, &hd->pf[i], 8);
     for (int i = 0; i < 6; i++)
-        bad |= get(&r, &st[i], 8);
-    bad |= get(&r, &last_loss, 8);
-    if (bad) {
-        sem_error_set(err, SEM_EFORMAT, "%s: truncated header", path);
-        goto fail;
-    }
+        bad |= get(r, &hd->st[i], 8);
+    bad |= get(r, &hd->last_loss, 8);
+    if (bad)
+        return sem_error_set(err, SEM_EFORMAT, "%s: truncated header", path);
     for (int i = 0; i < 9; i++)
-        if (ci[i] < 0 || ci[i] > (1 << 24))
-            bad = 1;
-    if (bad) {
-        sem_error_set(err, SEM_EFORMAT, "%s: bad model config", path);
-        goto fail;
-    }
-    sem_tconfig c = {(int)ci[0], (int)ci[1], (int)ci[2], (int)ci[3], (int)ci[4], (int)ci[5], (int)ci[6],
-                     (sem_tact)ci[7], cf[0], cf[1], cf[2], cf[3], (int)ci[8]};
-    if (!(m = sem_tmodel_new(&c, err))) {
-        sem_error_prefix(err, "%s", path);
-        goto fail;
-    }
-    size_t n = m->n_params * sizeof(sem_real);
-    if ((uint64_t)st[4] != m->n_params || r.left != 3 * n) {
-        sem_error_set(err, SEM_EFORMAT, "%s: parameter count does not match its config", path);
-        goto fail;
-    }
-    if ((sem_tdata_kind)pi[9] != d->kind || (uint64_t)st[3] != d->hash) {
-        sem_error_set(err, SEM_EMISMATCH,
-                      "%s: the training data (files, mode or --seq) differ from the checkpointed run's", path);
-        rc = SEM_EMISMATCH;
-        goto fail;
-    }
-    tr = calloc(1, sizeof *tr);
-    if (!tr) {
-        rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
-        goto fail;
-    }
-    tr->m = m;
-    m = NULL;
-    tr->d = d;
-    d = NULL;
-    sem_train_params *p = &tr->p;
-    p->steps = pi[0];
-    p->batch = (int)pi[1];
-    p->seq = (int)pi[2];
-    p->accum = (int)pi[3];
-    p->warmup = pi[4];
-    p->ckpt_steps = pi[5];
-    p->stop_at = pi[6];
-    p->pooling = (sem_tpool)pi[7];
-    p->seed = (uint64_t)pi[8];
-    p->lr = pf[0];
-    p->weight_decay = pf[1];
-    p->clip = pf[2];
-    p->mask_prob = pf[3];
-    p->temperature = pf[4];
-    p->ckpt_seconds = pf[5];
-    p->progress_seconds = pf[6];
-    p->stop_at = 0;
+        if (hd->ci[i] < 0 || hd->ci[i] > (1 << 24))
+            return sem_error_set(err, SEM_EFORMAT, "%s: bad model config", path);
+    return SEM_OK;
+}
+
+/* The run's parameters from the checkpoint, with the overrides a resumed run may change (ov may be NULL). */
+static void params_from_header(sem_train_params *p, const ckpt_header *hd, const sem_train_params *ov)
+{
+    p->steps = hd->pi[0];
+    p->batch = (int)hd->pi[1];
+    p->seq = (int)hd->pi[2];
+    p->accum = (int)hd->pi[3];
+    p->warmup = hd->pi[4];
+    p->ckpt_steps = hd->pi[5];
+    p->pooling = (sem_tpool)hd->pi[7];
+    p->seed = (uint64_t)hd->pi[8];
+    p->lr = hd->pf[0];
+    p->weight_decay = hd->pf[1];
+    p->clip = hd->pf[2];
+    p->mask_prob = hd->pf[3];
+    p->temperature = hd->pf[4];
+    p->ckpt_seconds = hd->pf[5];
+    p->progress_seconds = hd->pf[6];
+    p->stop_at = 0; /* a stop point belongs to the run that set it */
     if (ov) {
         if (ov->steps > 0)
             p->steps = ov->steps;
@@ -442,25 +402,63 @@ sem_trainer *sem_trainer_resume(const char *out_dir, sem_tdata *d, const sem_tra
         p->ckpt_seconds = ov->ckpt_seconds;
         p->progress_seconds = ov->progress_seconds;
     }
-    tr->step = st[0];
-    tr->pos = st[1];
-    tr->tokens = st[2];
-    tr->last_loss = last_loss;
-    tr->out_dir = strdup(out_dir);
-    if ((rc = setup(tr, err)) != SEM_OK)
+}
+
+sem_trainer *sem_trainer_resume(const char *out_dir, sem_tdata *d, const sem_train_params *ov, sem_error *err)
+{
+    char *path = sem_path_join(out_dir, CKPT_NAME), *buf = NULL;
+    size_t len = 0;
+    sem_trainer *tr = NULL;
+    sem_tmodel *m = NULL;
+    ckpt_header hd;
+    rd r = {NULL, 0};
+    int rc = path ? sem_read_file(path, (size_t)64 << 30, &buf, &len, err)
+                  : sem_error_set(err, SEM_ENOMEM, "out of memory");
+    if (rc != SEM_OK || read_header(path, buf, len, &hd, &r, err) != SEM_OK)
         goto fail;
-    tr->opt->step = st[5];
+    const int64_t *ci = hd.ci;
+    sem_tconfig c = {(int)ci[0], (int)ci[1], (int)ci[2], (int)ci[3], (int)ci[4], (int)ci[5], (int)ci[6],
+                     (sem_tact)ci[7], hd.cf[0], hd.cf[1], hd.cf[2], hd.cf[3], (int)ci[8]};
+    if (!(m = sem_tmodel_new(&c, err))) {
+        sem_error_prefix(err, "%s", path);
+        goto fail;
+    }
+    size_t n = m->n_params * sizeof(sem_real);
+    if ((uint64_t)hd.st[4] != m->n_params || r.left != 3 * n) {
+        sem_error_set(err, SEM_EFORMAT, "%s: parameter count does not match its config", path);
+        goto fail;
+    }
+    if ((sem_tdata_kind)hd.pi[9] != d->kind || (uint64_t)hd.st[3] != d->hash) {
+        sem_error_set(err, SEM_EMISMATCH,
+                      "%s: the training data (files, mode or --seq) differ from the checkpointed run's", path);
+        goto fail;
+    }
+    if (!(tr = calloc(1, sizeof *tr))) {
+        sem_error_set(err, SEM_ENOMEM, "out of memory");
+        goto fail;
+    }
+    tr->m = m;
+    m = NULL;
+    tr->d = d;
+    d = NULL;
+    params_from_header(&tr->p, &hd, ov);
+    tr->step = hd.st[0];
+    tr->pos = hd.st[1];
+    tr->tokens = hd.st[2];
+    tr->last_loss = hd.last_loss;
+    tr->out_dir = strdup(out_dir);
+    if (setup(tr, err) != SEM_OK)
+        goto fail;
+    tr->opt->step = hd.st[5];
     get(&r, tr->m->params, n);
     get(&r, tr->opt->m, n);
     get(&r, tr->opt->v, n);
-    if ((rc = trim_log(out_dir, tr->step, &tr->log, err)) != SEM_OK)
+    if (trim_log(out_dir, tr->step, &tr->log, err) != SEM_OK)
         goto fail;
     free(buf);
     free(path);
     return tr;
 fail:
-    if (rc == SEM_OK)
-        rc = SEM_EFORMAT;
     free(buf);
     free(path);
     sem_tmodel_free(m);
@@ -485,7 +483,7 @@ static int update(sem_trainer *tr, double *loss, double *acc, double *gnorm, dou
         long real = sem_tdata_batch(tr->d, &tr->bb, tr->pos, p->batch, p->seq, p->mask_prob, p->seed, &b);
         tr->pos += p->batch;
         tr->tokens += real;
-        sem_tfwd fw = {1, sem_trng_hash(p->seed ^ sem_trng_hash((uint64_t)tr->step * 4099u + (uint64_t)mi + 1))};
+        sem_tfwd fw = {1, sem_hash64(p->seed ^ sem_hash64((uint64_t)tr->step * 4099u + (uint64_t)mi + 1))};
         sem_tstats st;
         int rc = tr->d->kind == SEM_TDATA_MLM
                      ? sem_tmodel_mlm(tr->m, tr->acts, &b, &fw, 1.0 / p->accum, &st, err)

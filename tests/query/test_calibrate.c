@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/hash.h"
 #include "indexer/indexer.h"
 #include "query/search.h"
 #include "store/kb.h"
@@ -31,14 +32,6 @@
 #define CONCEPTS 10
 
 /* ---- the synthetic corpus and its encoders ---- */
-
-static uint64_t mix(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
 
 /* The word for concept c of topic t in variant v (0 or 1): variants differ from their first letter on. */
 static void concept_word(int t, int c, int v, char *out)
@@ -68,7 +61,7 @@ static int concept_of(const char *w, size_t n)
 static void add_rand(float *v, uint64_t seed, float scale)
 {
     for (int i = 0; i < DIM; i++) {
-        uint64_t r = mix(seed * 1315423911ull + (uint64_t)i);
+        uint64_t r = sem_hash64(seed * 1315423911ull + (uint64_t)i);
         v[i] += scale * (float)((double)(r >> 11) / 9007199254740992.0 - 0.5);
     }
 }
@@ -88,10 +81,7 @@ static void encode_one(int kind, const char *text, float *v)
 {
     memset(v, 0, DIM * sizeof *v);
     if (kind == 0) {
-        uint64_t h = 1469598103934665603ull;
-        for (const char *p = text; *p; p++)
-            h = (h ^ (unsigned char)*p) * 1099511628211ull;
-        add_rand(v, h, 1);
+        add_rand(v, sem_fnv1a64_str(text), 1);
     } else {
         for (const char *p = text; *p;) {
             size_t n = 0;
@@ -121,14 +111,14 @@ static int test_encode(void *ud, const char *const *texts, int n, int is_query, 
  * of another topic). */
 static void doc_text(int d, char *out, size_t cap)
 {
-    uint64_t r = mix((uint64_t)d + 99);
+    uint64_t r = sem_hash64((uint64_t)d + 99);
     static const char *fill[] = {"the", "and", "with", "for", "about", "from"};
     size_t k = 0;
     out[0] = 0;
     for (int s = 0; s < 5; s++) {
         for (int w = 0; w < 6; w++) {
             char word[16];
-            r = mix(r);
+            r = sem_hash64(r);
             if (w == 2)
                 snprintf(word, sizeof word, "%s", fill[r % 6]);
             else if (w == 5)

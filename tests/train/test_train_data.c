@@ -9,6 +9,7 @@
  * - hard negatives (a third column): 2-column data keeps its layout and hash exactly; negatives follow all
  *   positives in a batch; files with 2 and 3 columns mix; more than 3 columns, or an empty middle, is skipped. */
 #include "test.h"
+#include "common/hash.h"
 #include "train/data.h"
 
 #include "encoder/tokenizer.h"
@@ -122,9 +123,9 @@ int main(void)
     uint64_t st = 1;
     int32_t ids[64];
     for (int i = 0; i < 2000; i++) {
-        int n = 5 + (int)(sem_trng_next(&st) % 36);
+        int n = 5 + (int)(sem_rng_next(&st) % 36);
         for (int k = 0; k < n; k++)
-            ids[k] = 10 + (int32_t)(sem_trng_next(&st) % 990);
+            ids[k] = 10 + (int32_t)(sem_rng_next(&st) % 990);
         CHECK(sem_tdata_add_ids(d, ids, (size_t)n, &err) == SEM_OK);
     }
     int32_t bad = 1000;

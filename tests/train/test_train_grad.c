@@ -4,6 +4,7 @@
  * with dropout off and with dropout on (a fixed mask: masks are a function of the seed), and InfoNCE with hard
  * negatives (fewer anchors than candidates: every positive and every hard negative of the batch is a candidate). */
 #include "test.h"
+#include "common/hash.h"
 #include "train/model.h"
 
 #include <stdlib.h>
@@ -38,7 +39,7 @@ static void randomize(sem_tmodel *m, uint64_t seed)
         const char *n = sem_tparam_name(t);
         int lnw = strstr(n, "ln") && n[strlen(n) - 1] == 'w';
         for (size_t k = 0; k < m->sizes[t]; k++) {
-            double u = sem_trng_uniform(&st) - 0.5;
+            double u = sem_rng_uniform(&st) - 0.5;
             m->w.t[t][k] = lnw ? 1.0 + 0.4 * u : (m->w.t[t][k] + 0.4 * u);
         }
     }

@@ -6,6 +6,7 @@
  * - the HF folder round-trips (F32 exactly, F16 within half precision), and malformed safetensors are errors
  *   (the reader itself: test_train_hfio.c). */
 #include "test.h"
+#include "common/hash.h"
 #include "train/train.h"
 
 #include "common/fileio.h"
@@ -36,8 +37,8 @@ static sem_tdata *make_data(sem_tdata_kind kind, int seq)
     uint64_t st = 7;
     for (int i = 0; i < 40 && d; i++) {
         int32_t ids[12];
-        int n = 3 + (int)(sem_trng_next(&st) % 6);
-        int base = 5 + (int)(sem_trng_next(&st) % 10) * 5;
+        int n = 3 + (int)(sem_rng_next(&st) % 6);
+        int base = 5 + (int)(sem_rng_next(&st) % 10) * 5;
         for (int k = 0; k < n; k++)
             ids[k] = base + (k % 5);
         sem_tdata_add_ids(d, ids, (size_t)n, &err);

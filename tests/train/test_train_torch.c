@@ -4,6 +4,7 @@
  * pooling) with padding, dropout off; parameters, batch, losses and gradients go to a JSON file that
  * tests/train/torch_grad_check.py rebuilds in PyTorch (float64) and compares. */
 #include "test.h"
+#include "common/hash.h"
 #include "train/model.h"
 
 #include <stdlib.h>
@@ -51,7 +52,7 @@ int main(void)
     sem_tmodel_init(m, 11);
     uint64_t st = 3;
     for (size_t k = 0; k < m->n_params; k++)
-        m->params[k] += (sem_real)(0.2 * (sem_trng_uniform(&st) - 0.5));
+        m->params[k] += (sem_real)(0.2 * (sem_rng_uniform(&st) - 0.5));
     static const int32_t ids[B * T] = {2, 17, 33, 5, 41, 3, 2, 9, 12, 3, 0, 0, 2, 44, 21, 7, 3, 0, 2, 30, 3, 0, 0, 0};
     static const int32_t types[B * T] = {0, 0, 0, 1, 1, 1};
     static const int32_t mask[B * T] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0};
