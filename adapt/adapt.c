@@ -9,6 +9,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "encoder/encoder.h"
+#include "encoder/tokenizer.h"
 #include "indexer/indexer.h"
 #include "store/kb.h"
 
@@ -109,7 +110,10 @@ static int find_base(const char *kb_dir, base_model *b, sem_error *err)
     b->pool = mi.pooling == SEM_POOL_CLS ? SEM_TPOOL_CLS : SEM_TPOOL_MEAN;
     b->normalize = mi.normalize;
     b->max_tokens = mi.max_tokens;
-    b->lower = sem_hf_do_lower_case(b->dir);
+    sem_tokenizer_config tc;
+    if ((rc = sem_tokenizer_config_load(b->dir, &tc, err)) != SEM_OK)
+        return rc;
+    b->lower = tc.do_lower_case;
     snprintf(b->vocab, sizeof b->vocab, "%s/vocab.txt", b->dir);
     return SEM_OK;
 }

@@ -370,8 +370,10 @@ int sem_cmd_train(int argc, char **argv)
         snprintf(vocab_buf, sizeof vocab_buf, "%s/vocab.txt", o.model);
         vocab = vocab_buf;
     }
-    int lower = o.cased ? 0 : o.model ? sem_hf_do_lower_case(o.model) : 1;
     sem_tokenizer_config tc = sem_tokenizer_default_config();
+    if (o.model && sem_tokenizer_config_load(o.model, &tc, &err) != SEM_OK)
+        return sem_cli_fail(&err);
+    int lower = o.cased ? 0 : tc.do_lower_case;
     tc.do_lower_case = lower;
     sem_tokenizer *tk = sem_tokenizer_load(vocab, &tc, &err);
     if (!tk)

@@ -278,6 +278,18 @@ static int read_optional(const char *dir, const char *name, char **text, size_t 
     return sem_read_file(path, CONFIG_MAX_BYTES, text, len, err);
 }
 
+int sem_tokenizer_config_load(const char *model_dir, sem_tokenizer_config *out, sem_error *err)
+{
+    char path[4096], *text = NULL;
+    size_t len = 0;
+    *out = sem_tokenizer_default_config();
+    int rc = read_optional(model_dir, "tokenizer_config.json", &text, &len, path, sizeof path, err);
+    if (rc == SEM_OK && text)
+        rc = sem_tokenizer_config_parse(text, len, path, out, err);
+    free(text);
+    return rc;
+}
+
 /* special_tokens_map.json: the tokenizer knows [CLS] [SEP] [PAD] [UNK] [MASK] by those names only, so a map
  * naming other tokens would silently give wrong ids: refuse it. Values are strings or {"content": ...}. */
 static int check_special_tokens(const char *text, size_t len, const char *what, sem_error *err)
@@ -425,14 +437,8 @@ int sem_model_config_load(const char *dir, sem_model_config *out, char **config_
     *config_len = len;
     text = NULL;
 
-    /* tokenizer_config.json */
-    out->tok = sem_tokenizer_default_config();
-    if ((rc = read_optional(dir, "tokenizer_config.json", &text, &len, path, sizeof path, err)))
+    if ((rc = sem_tokenizer_config_load(dir, &out->tok, err)))
         goto fail;
-    if (text && (rc = sem_tokenizer_config_parse(text, len, path, &out->tok, err)))
-        goto fail;
-    free(text);
-    text = NULL;
 
     /* special_tokens_map.json */
     if ((rc = read_optional(dir, "special_tokens_map.json", &text, &len, path, sizeof path, err)))

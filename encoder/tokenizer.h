@@ -30,6 +30,10 @@ typedef struct sem_tokenizer_config {
     int model_max_length;       /* default 512 */
 } sem_tokenizer_config;
 sem_tokenizer_config sem_tokenizer_default_config(void);
+/* Reads model_dir/tokenizer_config.json into out exactly as sem_model_load does: the defaults when the file or a
+ * key is missing; a file the encoder refuses is SEM_EFORMAT naming it. For tools that build their own tokenizer
+ * (the trainer) and must tokenize as the model does. */
+int sem_tokenizer_config_load(const char *model_dir, sem_tokenizer_config *out, sem_error *err);
 
 /* Reads vocab.txt (one token per line; lines end only at \n, \r or \r\n, never at U+2028). */
 sem_tokenizer *sem_tokenizer_load(const char *vocab_path, const sem_tokenizer_config *cfg, sem_error *err);

@@ -8,7 +8,6 @@
 #include "common/log.h"
 #include "encoder/hfmodel.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,22 +433,4 @@ int sem_tmodel_save_hf(const sem_tmodel *m, const char *dir, const sem_hf_save_p
              "  \"pooling_mode_mean_sqrt_len_tokens\": false\n}\n",
              m->cfg.hidden, mean ? "false" : "true", mean ? "true" : "false");
     return write_text(dir, "1_Pooling/config.json", text, err);
-}
-
-int sem_hf_do_lower_case(const char *dir)
-{
-    char *path = sem_path_join(dir, "tokenizer_config.json"), *buf = NULL;
-    size_t len;
-    sem_error err;
-    int lc = 1;
-    if (path && sem_read_file(path, 1 << 20, &buf, &len, &err) == SEM_OK) {
-        cJSON *o = cJSON_ParseWithLength(buf, len);
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "do_lower_case");
-        if (cJSON_IsBool(v))
-            lc = cJSON_IsTrue(v);
-        cJSON_Delete(o);
-    }
-    free(buf);
-    free(path);
-    return lc;
 }

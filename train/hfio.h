@@ -2,7 +2,8 @@
  * (F32, F16 or BF16; BertModel names or BertForPreTraining/BertForMaskedLM names with the "bert." prefix) and out
  * (F32 or F16, "bert." + "cls.predictions.*" names like bert-base-uncased, the tied decoder left out), and the
  * sentence-transformers files (modules.json, 1_Pooling/config.json, sentence_bert_config.json) plus the
- * tokenizer files, so that `semsearch embed` and HF transformers / sentence-transformers load the result.
+ * tokenizer files, so that `semsearch embed` and HF transformers / sentence-transformers load the result. A model
+ * folder's tokenizer settings are read with the encoder's sem_tokenizer_config_load (encoder/tokenizer.h).
  * Ownership: the caller frees what sem_tmodel_load_hf returns. No function keeps state. */
 #ifndef SEM_TRAIN_HFIO_H
 #define SEM_TRAIN_HFIO_H
@@ -42,9 +43,5 @@ int sem_tmodel_save_hf(const sem_tmodel *m, const char *dir, const sem_hf_save_p
 
 /* Serialises the model's tensors as safetensors into *out (malloc'd, caller frees) of *len bytes. */
 int sem_tmodel_to_safetensors(const sem_tmodel *m, int f16, char **out, size_t *len, sem_error *err);
-
-/* do_lower_case of DIR/tokenizer_config.json: 1 when it says true or when the file or the key is missing (BERT's
- * default), 0 when it says false. */
-int sem_hf_do_lower_case(const char *dir);
 
 #endif
