@@ -682,6 +682,116 @@ static int valid_revision(const char *r)
     return 1;
 }
 
+/* The endpoint (HF_ENDPOINT or the default, without trailing slashes) into endpoint (cap bytes), a curl handle
+ * and the Authorization header of HF_TOKEN into p. On failure p holds nothing to free. */
+static int pull_connect(pull *p, char *endpoint, size_t cap, sem_error *err)
+{
+    const char *env = getenv("HF_ENDPOINT");
+    if ((size_t)snprintf(endpoint, cap, "%s", env && *env ? env : SEM_HUB_DEFAULT_ENDPOINT) >= cap)
+        return sem_error_set(err, SEM_EINVAL, "HF_ENDPOINT is too long");
+    for (size_t n = strlen(endpoint); n > 0 && endpoint[n - 1] == '/'; n--)
+        endpoint[n - 1] = '\0';
+    if (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0)
+        return sem_error_set(err, SEM_EINVAL, "HF_ENDPOINT '%s' is not an http:// or https:// URL", endpoint);
+    p->endpoint = endpoint;
+    const char *token = getenv("HF_TOKEN");
+    if (token && strpbrk(token, "\r\n"))
+        return sem_error_set(err, SEM_EINVAL, "HF_TOKEN contains a line break");
+    p->h = curl_easy_init();
+    if (!p->h)
+        return sem_error_set(err, SEM_ENOMEM, "cannot create a curl handle");
+    if (token && *token) {
+        size_t n = strlen(token) + 32;
+        char *auth = malloc(n);
+        if (auth) {
+            snprintf(auth, n, "Authorization: Bearer %s", token);
+            p->hdrs = curl_slist_append(NULL, auth);
+            free(auth);
+        }
+        if (!p->hdrs) {
+            curl_easy_cleanup(p->h);
+            p->h = NULL;
+            return sem_error_set(err, SEM_ENOMEM, "out of memory");
+        }
+    }
+    return SEM_OK;
+}
+
+/* SEM_ENOTFOUND when the repository lacks a file the encoder needs; else counts the files to fetch. */
+static int check_wanted(const char *repo, const char *revision, const int have[N_WANTED],
+                        sem_hub_pull_stats *stats, sem_error *err)
+{
+    for (size_t i = 0; i < N_WANTED; i++) {
+        if (WANTED[i].required && !have[i])
+            return sem_error_set(err, SEM_ENOTFOUND,
+                                 "%s@%s has no %s, which semsearch needs%s", repo, revision, WANTED[i].path,
+                                 strcmp(WANTED[i].path, "model.safetensors") == 0
+                                     ? " (the encoder reads safetensors weights only, not pytorch_model.bin)"
+                                     : strcmp(WANTED[i].path, "vocab.txt") == 0
+                                           ? " (the tokenizer reads a WordPiece vocab.txt: is this a BERT model?)"
+                                           : "");
+        if (have[i])
+            stats->files_total++;
+    }
+    return SEM_OK;
+}
+
+/* Creates the model's cache folder and takes its lock (*lock_fd; close it to release). SEM_EBUSY when another
+ * pull of the same model holds it. */
+static int lock_model_dir(const pull *p, int *lock_fd, sem_error *err)
+{
+    char lock_path[HUB_PATH_MAX];
+    int rc = sem_mkdir_p(p->dir, err);
+    if (rc == SEM_OK)
+        rc = path_join(lock_path, sizeof lock_path, p->dir, ".lock", "", err);
+    if (rc != SEM_OK)
+        return rc;
+    *lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*lock_fd < 0)
+        return sem_error_set(err, SEM_EIO, "cannot create %s: %s", lock_path, strerror(errno));
+    if (flock(*lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return errno == EWOULDBLOCK
+                   ? sem_error_set(err, SEM_EBUSY, "another pull of %s is running (lock %s)", p->repo, lock_path)
+                   : sem_error_set(err, SEM_EIO, "cannot lock %s: %s", lock_path, strerror(errno));
+    return SEM_OK;
+}
+
+/* Starts the new manifest man (written, complete = 0): the old manifest's entries for files still wanted, so that
+ * unchanged files skip even the HEAD request (*old_commit: its commit, caller frees, NULL without one), and every
+ * file of the model listed from the start (size and etag unknown until fetched), so that an interrupted pull
+ * leaves a manifest that says what is missing. */
+static int manifest_start(const pull *p, hub_manifest *man, const char *revision, const char *commit,
+                          const int have[N_WANTED], char **old_commit, sem_error *err)
+{
+    hub_manifest old;
+    int rc = SEM_OK;
+    *old_commit = NULL;
+    if (hub_manifest_read(p->dir, &old, NULL) == SEM_OK) {
+        if (strcmp(old.repo, p->repo) == 0) {
+            for (size_t i = 0; i < N_WANTED && rc == SEM_OK; i++) {
+                const hub_manifest_file *f = have[i] ? hub_manifest_find(&old, WANTED[i].path) : NULL;
+                if (f)
+                    rc = hub_manifest_set_file(man, f->path, f->size, f->etag, err);
+            }
+            *old_commit = strdup(old.commit);
+        }
+        hub_manifest_free(&old);
+        if (rc != SEM_OK)
+            return rc;
+    }
+    man->repo = strdup(p->repo);
+    man->revision = strdup(revision);
+    man->commit = strdup(commit);
+    man->endpoint = strdup(p->endpoint);
+    man->complete = 0;
+    if (!man->repo || !man->revision || !man->commit || !man->endpoint)
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < N_WANTED && rc == SEM_OK; i++)
+        if (have[i] && !hub_manifest_find(man, WANTED[i].path))
+            rc = hub_manifest_set_file(man, WANTED[i].path, 0, "", err);
+    return rc == SEM_OK ? hub_manifest_write(p->dir, man, err) : rc;
+}
+
 int sem_hub_pull(const char *repo, const char *revision, const char *cache_dir, sem_hub_progress_fn progress,
                  void *user_data, sem_hub_pull_stats *stats, sem_error *err)
 {
@@ -706,123 +816,32 @@ int sem_hub_pull(const char *repo, const char *revision, const char *cache_dir, 
     p.user_data = user_data;
     p.stats = stats;
     char endpoint[1024];
-    const char *env = getenv("HF_ENDPOINT");
-    if ((size_t)snprintf(endpoint, sizeof endpoint, "%s", env && *env ? env : SEM_HUB_DEFAULT_ENDPOINT) >=
-        sizeof endpoint)
-        return sem_error_set(err, SEM_EINVAL, "HF_ENDPOINT is too long");
-    for (size_t n = strlen(endpoint); n > 0 && endpoint[n - 1] == '/'; n--)
-        endpoint[n - 1] = '\0';
-    if (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0)
-        return sem_error_set(err, SEM_EINVAL, "HF_ENDPOINT '%s' is not an http:// or https:// URL", endpoint);
-    p.endpoint = endpoint;
-    const char *token = getenv("HF_TOKEN");
-    if (token && strpbrk(token, "\r\n"))
-        return sem_error_set(err, SEM_EINVAL, "HF_TOKEN contains a line break");
-    p.h = curl_easy_init();
-    if (!p.h)
-        return sem_error_set(err, SEM_ENOMEM, "cannot create a curl handle");
-    if (token && *token) {
-        size_t n = strlen(token) + 32;
-        char *auth = malloc(n);
-        if (auth) {
-            snprintf(auth, n, "Authorization: Bearer %s", token);
-            p.hdrs = curl_slist_append(NULL, auth);
-            free(auth);
-        }
-        if (!p.hdrs) {
-            curl_easy_cleanup(p.h);
-            return sem_error_set(err, SEM_ENOMEM, "out of memory");
-        }
-    }
+    int rc = pull_connect(&p, endpoint, sizeof endpoint, err);
+    if (rc != SEM_OK)
+        return rc;
 
     char cache[HUB_PATH_MAX];
-    char *commit = NULL;
+    char *commit = NULL, *old_commit = NULL;
     int lock_fd = -1;
     hub_manifest man;
     memset(&man, 0, sizeof man);
-    int rc = hub_cache_or_default(cache_dir, cache, sizeof cache, err);
+    rc = hub_cache_or_default(cache_dir, cache, sizeof cache, err);
     if (rc != SEM_OK)
         goto done;
     if ((size_t)snprintf(p.dir, sizeof p.dir, "%s/models/%s", cache, repo) >= sizeof p.dir) {
         rc = sem_error_set(err, SEM_ERANGE, "cache path too long: %s", cache);
         goto done;
     }
-
     /* Ask the hub first: nothing is created in the cache for a model that does not exist. */
     int have[N_WANTED];
     rc = fetch_info(&p, revision, &commit, have, err);
     if (rc != SEM_OK)
         goto done;
     snprintf(stats->commit, sizeof stats->commit, "%s", commit);
-    for (size_t i = 0; i < N_WANTED; i++) {
-        if (WANTED[i].required && !have[i]) {
-            rc = sem_error_set(err, SEM_ENOTFOUND,
-                               "%s@%s has no %s, which semsearch needs%s", repo, revision, WANTED[i].path,
-                               strcmp(WANTED[i].path, "model.safetensors") == 0
-                                   ? " (the encoder reads safetensors weights only, not pytorch_model.bin)"
-                                   : strcmp(WANTED[i].path, "vocab.txt") == 0
-                                         ? " (the tokenizer reads a WordPiece vocab.txt: is this a BERT model?)"
-                                         : "");
-            goto done;
-        }
-        if (have[i])
-            stats->files_total++;
-    }
-
-    rc = sem_mkdir_p(p.dir, err);
-    if (rc != SEM_OK)
+    if ((rc = check_wanted(repo, revision, have, stats, err)) != SEM_OK ||
+        (rc = lock_model_dir(&p, &lock_fd, err)) != SEM_OK ||
+        (rc = manifest_start(&p, &man, revision, commit, have, &old_commit, err)) != SEM_OK)
         goto done;
-    char lock_path[HUB_PATH_MAX];
-    rc = path_join(lock_path, sizeof lock_path, p.dir, ".lock", "", err);
-    if (rc != SEM_OK)
-        goto done;
-    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lock_fd < 0) {
-        rc = sem_error_set(err, SEM_EIO, "cannot create %s: %s", lock_path, strerror(errno));
-        goto done;
-    }
-    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        rc = errno == EWOULDBLOCK
-                 ? sem_error_set(err, SEM_EBUSY, "another pull of %s is running (lock %s)", repo, lock_path)
-                 : sem_error_set(err, SEM_EIO, "cannot lock %s: %s", lock_path, strerror(errno));
-        goto done;
-    }
-
-    /* The old manifest lets unchanged files skip even the HEAD request; files no longer wanted drop out. */
-    hub_manifest old;
-    char *old_commit = NULL;
-    if (hub_manifest_read(p.dir, &old, NULL) == SEM_OK) {
-        if (strcmp(old.repo, repo) == 0) {
-            for (size_t i = 0; i < N_WANTED && rc == SEM_OK; i++) {
-                const hub_manifest_file *f = have[i] ? hub_manifest_find(&old, WANTED[i].path) : NULL;
-                if (f)
-                    rc = hub_manifest_set_file(&man, f->path, f->size, f->etag, err);
-            }
-            old_commit = strdup(old.commit);
-        }
-        hub_manifest_free(&old);
-        if (rc != SEM_OK) {
-            free(old_commit);
-            goto done;
-        }
-    }
-    man.repo = strdup(repo);
-    man.revision = strdup(revision);
-    man.commit = strdup(commit);
-    man.endpoint = strdup(endpoint);
-    man.complete = 0;
-    if (!man.repo || !man.revision || !man.commit || !man.endpoint) {
-        free(old_commit);
-        rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
-        goto done;
-    }
-    /* every file of the model is listed from the start (size and etag unknown until fetched), so that an
-     * interrupted pull leaves a manifest that says what is missing */
-    for (size_t i = 0; i < N_WANTED && rc == SEM_OK; i++)
-        if (have[i] && !hub_manifest_find(&man, WANTED[i].path))
-            rc = hub_manifest_set_file(&man, WANTED[i].path, 0, "", err);
-    if (rc == SEM_OK)
-        rc = hub_manifest_write(p.dir, &man, err);
     for (size_t i = 0; i < N_WANTED && rc == SEM_OK; i++) {
         if (!have[i])
             continue;
@@ -830,7 +849,6 @@ int sem_hub_pull(const char *repo, const char *revision, const char *cache_dir, 
         if (rc == SEM_OK)
             rc = hub_manifest_write(p.dir, &man, err);
     }
-    free(old_commit);
     if (rc == SEM_OK) {
         man.complete = 1;
         rc = hub_manifest_write(p.dir, &man, err);
@@ -839,6 +857,7 @@ done:
     if (lock_fd >= 0)
         close(lock_fd); /* releases the flock */
     hub_manifest_free(&man);
+    free(old_commit);
     free(commit);
     curl_easy_cleanup(p.h);
     curl_slist_free_all(p.hdrs);
