@@ -1,4 +1,4 @@
-/* tests/query/test_query_limits.c: the query layer's limits and checks (issue #12), on KBs without a model:
+/* tests/query/test_query_limits.c: the query layer's limits and checks, on KBs without a model:
  *  - 40 one-letter words in lexical mode (crashed the server: heap overflow in the FTS5 query builder);
  *  - the one query limit SEM_QUERY_MAX_BYTES in every mode, the one filter limit SEM_QUERY_MAX_FILTERS;
  *  - query vectors: non-finite and overflowing values are SEM_EINVAL (3.3e38 answered "score": null), scores

@@ -1,6 +1,5 @@
-/* tests/query/test_rrf.c: reciprocal rank fusion (scores, order, ties, caps), the convex-combination fusion of
- * hybrid search (hand-computed scores, weights at the ends, bad arguments), the FTS word filter that keeps
- * user punctuation away from FTS5, and mode names. */
+/* tests/query/test_rrf.c: reciprocal rank fusion (sem_rrf_fuse): hand-computed scores, order, ties, the cap,
+ * empty and one-sided lists, many entries. */
 #include "test.h"
 
 #include <stdlib.h>
@@ -79,104 +78,8 @@ static void test_rrf(void)
     free(s);
 }
 
-static void test_cc(void)
-{
-    /* a: scores 0.9 0.5 0.1 -> normalised 1, 0.5, 0; b (bm25 as -score): -2, -6 -> 1, 0 */
-    int64_t a[] = {1, 2, 3}, b[] = {3, 4};
-    float sa[] = {0.9f, 0.5f, 0.1f}, sb[] = {-2.0f, -6.0f};
-    int64_t ids[8];
-    double sc[8];
-    int ra[8], rb[8];
-    sem_fusion_params fp = {SEM_FUSION_CC, 0.3, SEM_RRF_K};
-    int n = sem_fuse(&fp, a, sa, 3, b, sb, 2, 8, ids, sc, ra, rb);
-    CHECK_EQ_INT(n, 4);
-    if (n == 4) {
-        /* 3: 0.3*0 + 0.7*1; 1: 0.3*1; 2: 0.3*0.5; 4: 0.7*0 */
-        CHECK_EQ_INT(ids[0], 3);
-        CHECK_NEAR(sc[0], 0.7, 1e-7);
-        CHECK_EQ_INT(ra[0], 3);
-        CHECK_EQ_INT(rb[0], 1);
-        CHECK_EQ_INT(ids[1], 1);
-        CHECK_NEAR(sc[1], 0.3, 1e-7);
-        CHECK_EQ_INT(ids[2], 2);
-        CHECK_NEAR(sc[2], 0.15, 1e-7);
-        CHECK_EQ_INT(ids[3], 4);
-        CHECK_NEAR(sc[3], 0.0, 1e-12);
-    }
-    /* weight 1: a's order; 3 and 4 tie at 0 and 3 has the better best rank (1 in b) */
-    fp.weight_a = 1;
-    n = sem_fuse(&fp, a, sa, 3, b, sb, 2, 8, ids, sc, NULL, NULL);
-    CHECK_EQ_INT(n, 4);
-    CHECK(ids[0] == 1 && ids[1] == 2 && ids[2] == 3 && ids[3] == 4);
-    /* weight 0: b's order first, all of it: 4 (b's last, normalised to 0) ties at 0 with 1 and 2, which only the
-     * zero-weighted side found, and goes first (hybrid at weight 0 ranks as b alone) */
-    fp.weight_a = 0;
-    n = sem_fuse(&fp, a, sa, 3, b, sb, 2, 3, ids, sc, NULL, NULL);
-    CHECK_EQ_INT(n, 3);
-    CHECK(ids[0] == 3 && ids[1] == 4 && ids[2] == 1);
-    /* a one-entry list (all scores equal) normalises to 1; an empty side contributes nothing */
-    fp.weight_a = 0.4;
-    n = sem_fuse(&fp, a, sa, 1, NULL, NULL, 0, 8, ids, sc, NULL, NULL);
-    CHECK_EQ_INT(n, 1);
-    CHECK_NEAR(sc[0], 0.4, 1e-7);
-    /* weighted RRF: weight 0.5 is classic RRF, scores equal to sem_rrf_fuse's */
-    double sc2[8];
-    int64_t ids2[8];
-    fp = (sem_fusion_params){SEM_FUSION_RRF, 0.5, 60};
-    n = sem_fuse(&fp, a, NULL, 3, b, NULL, 2, 8, ids, sc, NULL, NULL);
-    CHECK_EQ_INT(sem_rrf_fuse(a, 3, b, 2, 60, 8, ids2, sc2, NULL, NULL), n);
-    for (int i = 0; i < n; i++) {
-        CHECK_EQ_INT(ids[i], ids2[i]);
-        CHECK_NEAR(sc[i], sc2[i], 1e-12);
-    }
-    fp.weight_a = 0.25; /* 2*0.25/(60+r) + 2*0.75/(60+r) */
-    n = sem_fuse(&fp, a, NULL, 3, b, NULL, 2, 8, ids, sc, NULL, NULL);
-    CHECK_EQ_INT(ids[0], 3);
-    CHECK_NEAR(sc[0], 0.5 / 63 + 1.5 / 61, 1e-12);
-    CHECK_EQ_INT(ids[1], 4); /* 1.5/62 beats 1's 0.5/61 */
-    /* bad arguments */
-    fp = (sem_fusion_params){SEM_FUSION_CC, 1.5, 60};
-    CHECK_EQ_INT(sem_fuse(&fp, a, sa, 3, b, sb, 2, 8, ids, sc, NULL, NULL), SEM_EINVAL);
-    fp.weight_a = 0.5;
-    CHECK_EQ_INT(sem_fuse(&fp, a, NULL, 3, b, sb, 2, 8, ids, sc, NULL, NULL), SEM_EINVAL); /* cc needs scores */
-    fp.method = (sem_fusion_method)7;
-    CHECK_EQ_INT(sem_fuse(&fp, a, sa, 3, b, sb, 2, 8, ids, sc, NULL, NULL), SEM_EINVAL);
-    CHECK_EQ_INT(sem_fusion_parse("cc"), SEM_FUSION_CC);
-    CHECK_EQ_INT(sem_fusion_parse("rrf"), SEM_FUSION_RRF);
-    CHECK_EQ_INT(sem_fusion_parse("max"), -1);
-    CHECK_STREQ(sem_fusion_name(SEM_FUSION_RRF), "rrf");
-}
-
-static void test_words(void)
-{
-    char *w = sem_fts_words("What's (COVID-19)? AND \"x\" NEAR/3 *foo^ col:bar -neg +plus {a b}");
-    CHECK_STREQ(w, "What s COVID 19 AND x NEAR 3 foo col bar neg plus a b");
-    free(w);
-    w = sem_fts_words("  ?!  ");
-    CHECK_STREQ(w, "");
-    free(w);
-    w = sem_fts_words("caf\xC3\xA9 na\xC3\xAFve_x");
-    CHECK_STREQ(w, "caf\xC3\xA9 na\xC3\xAFve x");
-    free(w);
-    w = sem_fts_words("");
-    CHECK_STREQ(w, "");
-    free(w);
-}
-
 int main(void)
 {
-    CHECK_EQ_INT(sem_search_mode_parse("hybrid"), SEM_MODE_HYBRID);
-    CHECK_EQ_INT(sem_search_mode_parse("lexical"), SEM_MODE_LEXICAL);
-    CHECK_EQ_INT(sem_search_mode_parse("semantic"), SEM_MODE_SEMANTIC);
-    CHECK_EQ_INT(sem_search_mode_parse("fuzzy"), -1);
-    CHECK_STREQ(sem_search_mode_name(SEM_MODE_HYBRID), "hybrid");
-    sem_query_params p = sem_query_default_params();
-    CHECK_EQ_INT(p.k, 10);
-    CHECK_EQ_INT(p.mode, SEM_MODE_SEMANTIC);
-    CHECK_EQ_INT(p.fusion, SEM_FUSION_CC);
-    CHECK_NEAR(p.semantic_weight, 0, 0); /* 0: the KB's weight (calibrated, else SEM_HYBRID_SEMANTIC_WEIGHT) */
     test_rrf();
-    test_cc();
-    test_words();
     TEST_END();
 }

@@ -1,4 +1,4 @@
-/* tests/store/test_store_limits.c: the store's input limits and checks (issue #12):
+/* tests/store/test_store_limits.c: the store's input limits and checks:
  *  - the FTS5 query builder (store/fts_query.h) on many one-letter words (a heap overflow before: the buffer was
  *    sized n*3+16 while "x" became "x" OR ), long words, quotes, the word cap, the byte limit, bad UTF-8; and the
  *    same query through sem_kb_search_text;
@@ -99,7 +99,7 @@ static void test_text_search_and_filters(const char *base)
     CHECK_EQ_INT(tu_put(kb, "x2", x, 1, "{\"lang\":\"de\"}", &err), SEM_OK);
     char q[200] = "";
     for (int i = 0; i < 40; i++)
-        strcat(q, i ? " x" : "x"); /* the crash of issue #12 */
+        strcat(q, i ? " x" : "x"); /* 40 one-letter words overflowed the query buffer */
     strcat(q, " x1");
     sem_kb_search_params sp = sem_kb_default_search_params();
     sem_kb_hit hits[10];

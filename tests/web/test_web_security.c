@@ -1,4 +1,4 @@
-/* tests/web/test_web_security.c: issue #12's request-side items, each a regression test.
+/* tests/web/test_web_security.c: the checks on what a request carries, each a regression test.
  *  1. In-process, through web_dispatch on KBs built here (bert-tiny-uncased, bert-tiny-chinese, a lexical-only
  *     one): NULs in JSON strings are refused, replies are valid UTF-8, the token budget (413), cancellation
  *     between encoder chunks, non-finite or overflowing query vectors (400), vector queries on a KB without

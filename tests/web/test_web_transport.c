@@ -1,5 +1,5 @@
-/* tests/web/test_web_transport.c: the HTTP transport under `semsearch serve` (issue #12): what happens before and
- * around the handlers.
+/* tests/web/test_web_transport.c: the HTTP transport under `semsearch serve`: what happens before and around
+ * the handlers.
  *  - unit: the access log escaper, request-target and framing-header checks, lanes, the worker queue, the
  *    connection reaper (a socketpair past its deadline is shut down);
  *  - raw sockets against a server: two Content-Lengths, Transfer-Encoding with Content-Length, an unknown

@@ -254,8 +254,8 @@ static int status_of(const web_state *st, const char *method, const char *path, 
     return status;
 }
 
-/* Issue #12 item 4: writes are closed without a key, JSON routes need application/json, browsers must come from
- * the server's own origin. */
+/* The request policy: writes are closed without a key, JSON routes need application/json, browsers must come
+ * from the server's own origin. */
 static void test_policy(void)
 {
     web_state st = {0};
@@ -327,7 +327,7 @@ static void test_policy(void)
     CHECK(web_content_type_is_json(" application/json") && !web_content_type_is_json(""));
 }
 
-/* Issue #12 item 6: a NUL inside a JSON string is refused, never truncated. */
+/* A NUL inside a JSON string is refused, never truncated. */
 static void test_nul(void)
 {
     static const struct {
@@ -367,8 +367,8 @@ static void test_nul(void)
     web_reply_free(&r);
 }
 
-/* Issue #12 item 6: every reply is valid UTF-8 JSON: bytes that are not UTF-8 become U+FFFD, long messages are cut
- * between characters. */
+/* Every reply is valid UTF-8 JSON: bytes that are not UTF-8 become U+FFFD, long messages are cut between
+ * characters. */
 static void test_utf8(void)
 {
     web_state st = {0};
