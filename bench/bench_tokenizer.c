@@ -1,7 +1,7 @@
-/* tests/encoder/test_tokenizer_bench.c: tokenizer throughput (not a ctest; built beside the tests).
- *   test_tokenizer_bench [VOCAB [TEXT_FILE [SECONDS]]]
+/* bench/bench_tokenizer.c: tokenizer throughput.
+ *   bench_tokenizer [VOCAB [TEXT_FILE [SECONDS]]]
  * Tokenizes every non-empty line of TEXT_FILE (default: data/covid-faq/faq_covidbert.csv) with VOCAB (default:
- * ../shared/data/vocab/bert-base-uncased.txt, lowercase + strip accents) for about SECONDS (default 2) per mode,
+ * the bundled model's vocab.txt, models/semsearch-default: bert-base-uncased's, lowercase + strip accents) for about SECONDS (default 2) per mode,
  * and prints lines/s, MB/s and WordPiece tokens/s for: unframed ids (sem_tokenize_ids, no truncation), counting
  * only (sem_tokenizer_count) and model input (sem_tokenize, max_length 512). */
 #include <stdio.h>
@@ -13,7 +13,7 @@
 
 int main(int argc, char **argv)
 {
-    const char *vocab = argc > 1 ? argv[1] : SEM_SHARED_DIR "/data/vocab/bert-base-uncased.txt";
+    const char *vocab = argc > 1 ? argv[1] : SEM_SOURCE_DIR "/models/semsearch-default/vocab.txt";
     const char *file = argc > 2 ? argv[2] : SEM_SOURCE_DIR "/data/covid-faq/faq_covidbert.csv";
     double secs = argc > 3 ? atof(argv[3]) : 2.0;
     sem_error err;

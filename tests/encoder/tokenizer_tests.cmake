@@ -13,10 +13,3 @@ sem_add_test(test_tokenizer_unit LABELS unit SOURCES test_tokenizer_unit.c LIBS 
 # instrumentation.
 sem_add_fuzzer(tokenizer CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/tokenizer LIBS sem_encoder MUTATIONS 20
   MIN_FILES 20 UNDER_TEST ${CMAKE_SOURCE_DIR}/encoder/tokenizer.c TIMEOUT 120)
-
-# Throughput benchmark (not a test): build/tests/encoder/test_tokenizer_bench [VOCAB [TEXT_FILE [SECONDS]]]
-add_executable(test_tokenizer_bench test_tokenizer_bench.c)
-sem_target(test_tokenizer_bench)
-target_compile_definitions(test_tokenizer_bench PRIVATE SEM_SHARED_DIR="${SEM_SHARED_DIR}"
-  SEM_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
-target_link_libraries(test_tokenizer_bench PRIVATE sem_encoder sem_common)
