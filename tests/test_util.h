@@ -62,6 +62,17 @@ static inline int tst_sh(const char *fmt, ...)
     return tst_exit_status(system(cmd));
 }
 
+/* Makes a fresh folder "/tmp/<name>_XXXXXX" and writes its path into dir (cap bytes); on failure prints why and
+ * exits 1 (the test cannot run at all). The caller removes it, e.g. tst_sh("rm -rf '%s'", dir). */
+static inline void tst_mkdtemp(char *dir, size_t cap, const char *name)
+{
+    int n = snprintf(dir, cap, "/tmp/%s_XXXXXX", name);
+    if (n < 0 || (size_t)n >= cap || !mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+}
+
 /* Reads the whole file at path into a malloc'd, NUL-terminated buffer (caller frees); *len (may be NULL)
  * receives its size. NULL when the file cannot be opened or read, or out of memory. */
 static inline char *tst_slurp(const char *path, size_t *len)

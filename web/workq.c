@@ -114,18 +114,14 @@ void web_workq_push(web_workq *q, web_job *j)
     pthread_mutex_unlock(&q->mu);
 }
 
-int web_workq_waiting(web_workq *q)
+/* A counter of q read under its lock. */
+static int counter(web_workq *q, const int *field)
 {
     pthread_mutex_lock(&q->mu);
-    int n = q->waiting;
+    int n = *field;
     pthread_mutex_unlock(&q->mu);
     return n;
 }
 
-int web_workq_running(web_workq *q)
-{
-    pthread_mutex_lock(&q->mu);
-    int n = q->running;
-    pthread_mutex_unlock(&q->mu);
-    return n;
-}
+int web_workq_waiting(web_workq *q) { return counter(q, &q->waiting); }
+int web_workq_running(web_workq *q) { return counter(q, &q->running); }

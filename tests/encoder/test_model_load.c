@@ -261,6 +261,86 @@ static void test_safetensors_cases(void)
     reset_folder();
 }
 
+/* One broken file: what the load must then say. */
+typedef struct bad_file {
+    const char *file, *content;
+    const char *what; /* the case's name in failure messages */
+    int code;
+    const char *want, *want2; /* substrings of the error message (want2 may be NULL) */
+} bad_file;
+
+/* For each case: writes its file, expects the load to fail as it says, restores the file. */
+static void expect_fail_each(const bad_file *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        write_str(c[i].file, c[i].content);
+        expect_fail(c[i].what, c[i].code, c[i].want, c[i].want2);
+        copy_file(c[i].file);
+    }
+}
+
+/* config.json keys every case below shares */
+#define CFG_BASE                                                                                                 \
+    "\"model_type\":\"bert\",\"num_attention_heads\":4,\"intermediate_size\":256,\"vocab_size\":30522,"        \
+    "\"max_position_embeddings\":512,\"type_vocab_size\":2"
+
+static const bad_file config_cases[] = {
+    {"config.json", "{\"hidden_size\": 64, \"num_hidden_layers\": ", "garbled config.json", SEM_EFORMAT,
+     "config.json", "malformed JSON"},
+    {"config.json", "[1, 2, 3]", "config.json array", SEM_EFORMAT, "config.json", "object"},
+    {"config.json", "{" CFG_BASE ",\"hidden_size\":64}", "missing num_hidden_layers", SEM_EFORMAT,
+     "num_hidden_layers", NULL},
+    {"config.json", "{" CFG_BASE ",\"hidden_size\":66,\"num_hidden_layers\":2}", "hidden % heads", SEM_EFORMAT,
+     "multiple", NULL},
+    {"config.json", "{" CFG_BASE ",\"hidden_size\":\"64\",\"num_hidden_layers\":2}", "string hidden_size",
+     SEM_EFORMAT, "hidden_size", "integer"},
+    {"config.json", "{" CFG_BASE ",\"hidden_size\":1e300,\"num_hidden_layers\":2}", "huge hidden_size", SEM_EFORMAT,
+     "hidden_size", "out of range"},
+    {"config.json", "{" CFG_BASE ",\"hidden_size\":64,\"num_hidden_layers\":2,\"hidden_act\":\"swish\"}",
+     "hidden_act", SEM_EFORMAT, "swish", NULL},
+    {"config.json", "{" CFG_BASE ",\"hidden_size\":64,\"num_hidden_layers\":2,\"layer_norm_eps\":-1}",
+     "layer_norm_eps", SEM_EFORMAT, "layer_norm_eps", NULL},
+    {"config.json",
+     "{" CFG_BASE ",\"hidden_size\":64,\"num_hidden_layers\":2,\"position_embedding_type\":\"relative_key\"}",
+     "relative positions", SEM_EFORMAT, "relative_key", NULL},
+    {"config.json", "{\"model_type\":\"roberta\"}", "model_type", SEM_EFORMAT, "roberta", NULL},
+    /* shapes against the weights */
+    {"config.json", "{" CFG_BASE ",\"hidden_size\":64,\"num_hidden_layers\":1}", "1 layer vs 2 in file",
+     SEM_EMISMATCH, "encoder.layer.1.", NULL},
+    {"config.json", "{" CFG_BASE ",\"hidden_size\":64,\"num_hidden_layers\":3}", "3 layers vs 2 in file",
+     SEM_ENOTFOUND, "encoder.layer.2.", NULL},
+    {"config.json",
+     "{\"hidden_size\":64,\"num_hidden_layers\":2,\"num_attention_heads\":4,\"intermediate_size\":256,"
+     "\"vocab_size\":100}",
+     "vocab.txt larger than vocab_size", SEM_EMISMATCH, "vocab_size", NULL},
+};
+
+/* the sentence-transformers and tokenizer files */
+static const bad_file folder_cases[] = {
+    {"modules.json",
+     "[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models.Transformer\"},{\"idx\":1,"
+     "\"name\":\"1\",\"path\":\"1_Pooling\",\"type\":\"sentence_transformers.models.Pooling\"},{\"idx\":2,\"name\":"
+     "\"2\",\"path\":\"2_Dense\",\"type\":\"sentence_transformers.models.Dense\"}]",
+     "Dense module", SEM_EFORMAT, "modules.json", "Dense"},
+    {"modules.json", "{\"not\": \"a list\"}", "modules.json object", SEM_EFORMAT, "modules.json", NULL},
+    {"modules.json", "[{\"type\":\"sentence_transformers.models.Pooling\",\"path\":\"../../etc\"}]",
+     "pooling path escapes", SEM_EFORMAT, "relative", NULL},
+    {"1_Pooling/config.json", "{\"pooling_mode_cls_token\":true,\"pooling_mode_mean_tokens\":true}",
+     "two pooling modes", SEM_EFORMAT, "exactly one", NULL},
+    {"1_Pooling/config.json", "{\"pooling_mode_mean_sqrt_len_tokens\":true}", "sqrt-len pooling", SEM_EFORMAT,
+     "mean_sqrt_len_tokens", NULL},
+    {"1_Pooling/config.json", "{\"word_embedding_dimension\":384,\"pooling_mode_cls_token\":true}",
+     "pooling dimension", SEM_EMISMATCH, "word_embedding_dimension", NULL},
+    {"1_Pooling/config.json", "{\"pooling_mode_cls_token\":\"yes\"}", "pooling bool", SEM_EFORMAT,
+     "pooling_mode_cls_token", NULL},
+    {"sentence_bert_config.json", "{\"max_seq_length\": \"long\"}", "max_seq_length", SEM_EFORMAT,
+     "max_seq_length", NULL},
+    {"tokenizer_config.json", "{\"do_lower_case\": \"yes\"}", "do_lower_case", SEM_EFORMAT, "do_lower_case", NULL},
+    {"tokenizer_config.json", "{\"do_lower_case\": tru", "garbled tokenizer_config", SEM_EFORMAT,
+     "tokenizer_config.json", NULL},
+    {"special_tokens_map.json", "{\"cls_token\": \"<s>\"}", "special tokens", SEM_EFORMAT, "<s>", NULL},
+};
+
 static void test_config_cases(void)
 {
     char path[512];
@@ -269,90 +349,14 @@ static void test_config_cases(void)
     snprintf(path, sizeof path, "%s/config.json", tmp);
     unlink(path);
     expect_fail("no config.json", SEM_ENOTFOUND, "config.json", NULL);
-    /* garbled */
-    write_str("config.json", "{\"hidden_size\": 64, \"num_hidden_layers\": ");
-    expect_fail("garbled config.json", SEM_EFORMAT, "config.json", "malformed JSON");
-    write_str("config.json", "[1, 2, 3]");
-    expect_fail("config.json array", SEM_EFORMAT, "config.json", "object");
-    /* values */
-    const char *base = "\"model_type\":\"bert\",\"num_attention_heads\":4,\"intermediate_size\":256,"
-                       "\"vocab_size\":30522,\"max_position_embeddings\":512,\"type_vocab_size\":2";
-    char cfg[1024];
-    snprintf(cfg, sizeof cfg, "{%s,\"hidden_size\":64}", base);
-    write_str("config.json", cfg);
-    expect_fail("missing num_hidden_layers", SEM_EFORMAT, "num_hidden_layers", NULL);
-    snprintf(cfg, sizeof cfg, "{%s,\"hidden_size\":66,\"num_hidden_layers\":2}", base);
-    write_str("config.json", cfg);
-    expect_fail("hidden % heads", SEM_EFORMAT, "multiple", NULL);
-    snprintf(cfg, sizeof cfg, "{%s,\"hidden_size\":\"64\",\"num_hidden_layers\":2}", base);
-    write_str("config.json", cfg);
-    expect_fail("string hidden_size", SEM_EFORMAT, "hidden_size", "integer");
-    snprintf(cfg, sizeof cfg, "{%s,\"hidden_size\":1e300,\"num_hidden_layers\":2}", base);
-    write_str("config.json", cfg);
-    expect_fail("huge hidden_size", SEM_EFORMAT, "hidden_size", "out of range");
-    snprintf(cfg, sizeof cfg, "{%s,\"hidden_size\":64,\"num_hidden_layers\":2,\"hidden_act\":\"swish\"}", base);
-    write_str("config.json", cfg);
-    expect_fail("hidden_act", SEM_EFORMAT, "swish", NULL);
-    snprintf(cfg, sizeof cfg, "{%s,\"hidden_size\":64,\"num_hidden_layers\":2,\"layer_norm_eps\":-1}", base);
-    write_str("config.json", cfg);
-    expect_fail("layer_norm_eps", SEM_EFORMAT, "layer_norm_eps", NULL);
-    snprintf(cfg, sizeof cfg, "{%s,\"hidden_size\":64,\"num_hidden_layers\":2,\"position_embedding_type\":"
-             "\"relative_key\"}", base);
-    write_str("config.json", cfg);
-    expect_fail("relative positions", SEM_EFORMAT, "relative_key", NULL);
-    snprintf(cfg, sizeof cfg, "{\"model_type\":\"roberta\"}");
-    write_str("config.json", cfg);
-    expect_fail("model_type", SEM_EFORMAT, "roberta", NULL);
-    /* shapes against config */
-    snprintf(cfg, sizeof cfg, "{%s,\"hidden_size\":32,\"num_hidden_layers\":2}", base);
-    write_str("config.json", cfg);
-    copy_file("1_Pooling/config.json");
+    expect_fail_each(config_cases, sizeof config_cases / sizeof config_cases[0]);
+    /* a hidden size that the pooling config agrees with but the weights do not */
+    write_str("config.json", "{" CFG_BASE ",\"hidden_size\":32,\"num_hidden_layers\":2}");
     write_str("1_Pooling/config.json", "{\"word_embedding_dimension\":32,\"pooling_mode_mean_tokens\":true}");
     expect_fail("hidden 32 vs 64 weights", SEM_EMISMATCH, "embeddings.", "[30522, 32]");
     copy_file("1_Pooling/config.json");
-    snprintf(cfg, sizeof cfg, "{%s,\"hidden_size\":64,\"num_hidden_layers\":1}", base);
-    write_str("config.json", cfg);
-    expect_fail("1 layer vs 2 in file", SEM_EMISMATCH, "encoder.layer.1.", NULL);
-    snprintf(cfg, sizeof cfg, "{%s,\"hidden_size\":64,\"num_hidden_layers\":3}", base);
-    write_str("config.json", cfg);
-    expect_fail("3 layers vs 2 in file", SEM_ENOTFOUND, "encoder.layer.2.", NULL);
-    snprintf(cfg, sizeof cfg, "{\"hidden_size\":64,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
-             "\"intermediate_size\":256,\"vocab_size\":100}");
-    write_str("config.json", cfg);
-    expect_fail("vocab.txt larger than vocab_size", SEM_EMISMATCH, "vocab_size", NULL);
     copy_file("config.json");
-
-    /* the sentence-transformers files */
-    write_str("modules.json", "[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models."
-              "Transformer\"},{\"idx\":1,\"name\":\"1\",\"path\":\"1_Pooling\",\"type\":\"sentence_transformers."
-              "models.Pooling\"},{\"idx\":2,\"name\":\"2\",\"path\":\"2_Dense\",\"type\":\"sentence_transformers."
-              "models.Dense\"}]");
-    expect_fail("Dense module", SEM_EFORMAT, "modules.json", "Dense");
-    write_str("modules.json", "{\"not\": \"a list\"}");
-    expect_fail("modules.json object", SEM_EFORMAT, "modules.json", NULL);
-    write_str("modules.json", "[{\"type\":\"sentence_transformers.models.Pooling\",\"path\":\"../../etc\"}]");
-    expect_fail("pooling path escapes", SEM_EFORMAT, "relative", NULL);
-    copy_file("modules.json");
-    write_str("1_Pooling/config.json", "{\"pooling_mode_cls_token\":true,\"pooling_mode_mean_tokens\":true}");
-    expect_fail("two pooling modes", SEM_EFORMAT, "exactly one", NULL);
-    write_str("1_Pooling/config.json", "{\"pooling_mode_mean_sqrt_len_tokens\":true}");
-    expect_fail("sqrt-len pooling", SEM_EFORMAT, "mean_sqrt_len_tokens", NULL);
-    write_str("1_Pooling/config.json", "{\"word_embedding_dimension\":384,\"pooling_mode_cls_token\":true}");
-    expect_fail("pooling dimension", SEM_EMISMATCH, "word_embedding_dimension", NULL);
-    write_str("1_Pooling/config.json", "{\"pooling_mode_cls_token\":\"yes\"}");
-    expect_fail("pooling bool", SEM_EFORMAT, "pooling_mode_cls_token", NULL);
-    copy_file("1_Pooling/config.json");
-    write_str("sentence_bert_config.json", "{\"max_seq_length\": \"long\"}");
-    expect_fail("max_seq_length", SEM_EFORMAT, "max_seq_length", NULL);
-    copy_file("sentence_bert_config.json");
-    write_str("tokenizer_config.json", "{\"do_lower_case\": \"yes\"}");
-    expect_fail("do_lower_case", SEM_EFORMAT, "do_lower_case", NULL);
-    write_str("tokenizer_config.json", "{\"do_lower_case\": tru");
-    expect_fail("garbled tokenizer_config", SEM_EFORMAT, "tokenizer_config.json", NULL);
-    copy_file("tokenizer_config.json");
-    write_str("special_tokens_map.json", "{\"cls_token\": \"<s>\"}");
-    expect_fail("special tokens", SEM_EFORMAT, "<s>", NULL);
-    copy_file("special_tokens_map.json");
+    expect_fail_each(folder_cases, sizeof folder_cases / sizeof folder_cases[0]);
     snprintf(path, sizeof path, "%s/vocab.txt", tmp);
     unlink(path);
     expect_fail("no vocab.txt", SEM_ENOTFOUND, "vocab.txt", NULL);

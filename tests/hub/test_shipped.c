@@ -112,11 +112,7 @@ static void test_default(void)
 
 int main(void)
 {
-    snprintf(tmp, sizeof tmp, "/tmp/sem_shipped_XXXXXX");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tst_mkdtemp(tmp, sizeof tmp, "sem_shipped");
     test_names();
     test_shipped_in();
     test_resolve();

@@ -268,11 +268,7 @@ static void test_missing(void)
 
 int main(void)
 {
-    snprintf(tmp, sizeof tmp, "/tmp/sem_modelpick_XXXXXX");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tst_mkdtemp(tmp, sizeof tmp, "sem_modelpick");
     test_counts();
     test_pick();
     test_bounds();
