@@ -308,6 +308,7 @@ static void test_input_limits(void)
 
 int main(void)
 {
+    TEST_REQUIRE_FILE(TD_DIR "/texts.jsonl");
     snprintf(tmpdir, sizeof tmpdir, "%s/sem_cli_enc_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     CHECK(mkdtemp(tmpdir) != NULL);
     char texts[1024];

@@ -433,6 +433,7 @@ static void test_threads(const char *model, int dim)
 
 int main(void)
 {
+    TEST_REQUIRE_FILE(TD_DIR "/texts.jsonl");
     for (int mi = 0; mi < TD_N_MODELS; mi++) {
         const char *model = td_models[mi];
         char path[1024];

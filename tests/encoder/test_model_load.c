@@ -387,6 +387,32 @@ static void test_config_cases(void)
     reset_folder();
 }
 
+/* sem_tokenizer_config_load, what the trainer and adapt read a model's tokenizer settings with: the keys as
+ * sem_model_load reads them, the defaults without the file, a file the encoder refuses refused the same way. */
+static void test_tokenizer_config_load(void)
+{
+    reset_folder();
+    sem_tokenizer_config c;
+    sem_error err = {0};
+    write_str("tokenizer_config.json", "{\"do_lower_case\": false, \"tokenize_chinese_chars\": false, "
+                                       "\"model_max_length\": 1e30}");
+    CHECK_EQ_INT(sem_tokenizer_config_load(tmp, &c, &err), SEM_OK);
+    CHECK(c.do_lower_case == 0 && c.tokenize_chinese_chars == 0 && c.strip_accents == -1);
+    CHECK_EQ_INT(c.model_max_length, SEM_MAX_POSITIONS); /* HF's "no limit" sentinel, clamped */
+    write_str("tokenizer_config.json", "{\"do_lower_case\": tru");
+    CHECK_EQ_INT(sem_tokenizer_config_load(tmp, &c, &err), SEM_EFORMAT);
+    CHECK_MSG(strstr(err.msg, "tokenizer_config.json") != NULL, "%s", err.msg);
+    char path[512];
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", tmp);
+    unlink(path);
+    CHECK_EQ_INT(sem_tokenizer_config_load(tmp, &c, &err), SEM_OK);
+    sem_tokenizer_config d = sem_tokenizer_default_config();
+    CHECK(memcmp(&c, &d, sizeof c) == 0);
+    copy_file("tokenizer_config.json");
+    CHECK_EQ_INT(sem_tokenizer_config_load(src, &c, &err), SEM_OK);
+    CHECK_EQ_INT(c.do_lower_case, 1); /* bert-tiny-uncased */
+}
+
 static void test_good_models(void)
 {
     char hashes[TD_N_MODELS][65];
@@ -616,6 +642,7 @@ static void test_concurrent(int n_threads)
 
 int main(void)
 {
+    TEST_REQUIRE_FILE(TD_DIR "/models/bert-tiny-uncased/model.safetensors");
     td_path(src, sizeof src, "models", "bert-tiny-uncased", NULL);
     snprintf(tmp, sizeof tmp, "%s/sem_model_test_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     CHECK(mkdtemp(tmp) != NULL);
@@ -638,6 +665,7 @@ int main(void)
     test_good_models();
     test_safetensors_cases();
     test_config_cases();
+    test_tokenizer_config_load();
     test_encode_errors();
     test_concurrent(1);
     test_concurrent(2);

@@ -208,6 +208,7 @@ static int check_file(const sem_tokenizer *t, const char *model, const char *exp
 
 int main(void)
 {
+    TEST_REQUIRE_FILE(TESTDATA "/texts.jsonl");
     input *texts = NULL, *pairs = NULL;
     int n_texts = 0, n_pairs = 0;
     CHECK(read_inputs(TESTDATA "/texts.jsonl", 0, &texts, &n_texts) == 0);

@@ -395,28 +395,36 @@ static void test_case_and_accents(void)
 
 static void test_specials(void)
 {
-    sem_tokenizer *u = load(VOCAB_UNCASED, 1, -1, 1);
-    sem_tokenizer *c = load(VOCAB_CHINESE, 0, -1, 1);
-    sem_tokenizer *c_strip = load(VOCAB_CHINESE, 0, 1, 1);
-    /* Literal special tokens are cut out of the text wherever they are, case-sensitively, before lowercasing. */
-    CHECK_STREQ(toks(u, "[MASK]"), "[MASK]");
-    CHECK_STREQ(toks(u, "x[MASK]y"), "x [MASK] y");
-    CHECK_STREQ(toks(u, "[CLS] Hi [SEP][PAD][UNK]"), "[CLS] hi [SEP] [PAD] [UNK]");
-    CHECK_STREQ(toks(u, "[mask]"), "[ mask ]");
-    CHECK_STREQ(toks(u, "[[MASK]]"), "[ [MASK] ]");
-    CHECK_STREQ(toks(u, "[MASK"), "[ mask");
-    /* A special token that only appears after cleaning: uncased text was lowercased first, so it is plain
-     * text; a cased tokenizer sees the whole word "[MASK]" in BasicTokenizer's never_split set. */
-    CHECK_STREQ(toks(u, "[MA\xe2\x80\x8bSK]"), "[ mask ]");
-    CHECK_STREQ(toks(c, "[MA\xe2\x80\x8bSK]"), "[MASK]");
-    /* ... or after NFC (KELVIN SIGN -> K), or after accent stripping ("[MASK]" + U+0301). */
-    CHECK_STREQ(toks(c, "[MAS\xe2\x84\xaa]"), "[MASK]");
-    CHECK_STREQ(toks(u, "[MAS\xe2\x84\xaa]"), "[ mask ]");
-    CHECK_STREQ(toks(c_strip, "[MASK]\xcc\x81"), "[MASK]");
-    CHECK_STREQ(toks(c, "x[MA\xe2\x80\x8bSK]"), "x [ [UNK] ]"); /* not a whole word: split as usual */
-    sem_tokenizer_free(u);
-    sem_tokenizer_free(c);
-    sem_tokenizer_free(c_strip);
+    enum { U, C, C_STRIP }; /* uncased; cased Chinese; cased Chinese that strips accents */
+    sem_tokenizer *tk[3] = {load(VOCAB_UNCASED, 1, -1, 1), load(VOCAB_CHINESE, 0, -1, 1),
+                            load(VOCAB_CHINESE, 0, 1, 1)};
+    static const struct {
+        int tok;
+        const char *text, *want;
+    } cases[] = {
+        /* Literal special tokens are cut out of the text wherever they are, case-sensitively, before lowercasing. */
+        {U, "[MASK]", "[MASK]"},
+        {U, "x[MASK]y", "x [MASK] y"},
+        {U, "[CLS] Hi [SEP][PAD][UNK]", "[CLS] hi [SEP] [PAD] [UNK]"},
+        {U, "[mask]", "[ mask ]"},
+        {U, "[[MASK]]", "[ [MASK] ]"},
+        {U, "[MASK", "[ mask"},
+        /* A special token that only appears after cleaning: uncased text was lowercased first, so it is plain
+         * text; a cased tokenizer sees the whole word "[MASK]" in BasicTokenizer's never_split set. */
+        {U, "[MA\xe2\x80\x8bSK]", "[ mask ]"},
+        {C, "[MA\xe2\x80\x8bSK]", "[MASK]"},
+        /* ... or after NFC (KELVIN SIGN -> K), or after accent stripping ("[MASK]" + U+0301). */
+        {C, "[MAS\xe2\x84\xaa]", "[MASK]"},
+        {U, "[MAS\xe2\x84\xaa]", "[ mask ]"},
+        {C_STRIP, "[MASK]\xcc\x81", "[MASK]"},
+        {C, "x[MA\xe2\x80\x8bSK]", "x [ [UNK] ]"}, /* not a whole word: split as usual */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = toks(tk[cases[i].tok], cases[i].text);
+        CHECK_MSG(strcmp(got, cases[i].want) == 0, "case %zu: \"%s\" != \"%s\"", i, got, cases[i].want);
+    }
+    for (int i = 0; i < 3; i++)
+        sem_tokenizer_free(tk[i]);
 }
 
 static void test_long_words(void)
@@ -676,6 +684,8 @@ static void test_threads(void)
 
 int main(void)
 {
+    TEST_REQUIRE_FILE(VOCAB_UNCASED);
+    TEST_REQUIRE_FILE(VOCAB_CHINESE);
     test_vocab_parsing();
     sem_tokenizer *u = load(VOCAB_UNCASED, 1, -1, 1);
     test_uncased_basics(u);

@@ -860,6 +860,7 @@ static void test_binary(void)
 
 int main(void)
 {
+    TEST_REQUIRE_FILE(FIXTURE "/model.safetensors");
     snprintf(tmp_root, sizeof tmp_root, "/tmp/semsearch-hub-XXXXXX");
     if (!mkdtemp(tmp_root) || server_start() != 0) {
         fprintf(stderr, "cannot set up the fake hub\n");

@@ -46,6 +46,7 @@ static const char *ARGS = "train mlm --config %s/cfg.json --vocab " VOCAB " --co
 
 int main(void)
 {
+    TEST_REQUIRE_FILE(VOCAB);
     CHECK(mkdtemp(root) != NULL);
     char path[1024];
     snprintf(path, sizeof path, "%s/cfg.json", root);

@@ -236,8 +236,11 @@ int main(void)
 
     /* from files, with the real tokenizer */
     const char *vocab = SEM_SHARED_DIR "/data/vocab/bert-base-uncased.txt";
-    sem_tokenizer *tk = sem_tokenizer_load(vocab, NULL, &err);
-    CHECK(tk != NULL);
+    sem_tokenizer *tk = NULL;
+    if (access(vocab, R_OK) != 0)
+        TEST_SKIP_SECTION("%s is missing: the data files with the real tokenizer", vocab);
+    else
+        CHECK_MSG((tk = sem_tokenizer_load(vocab, NULL, &err)) != NULL, "%s", err.msg);
     if (tk) {
         sem_tspecial sp = {sem_tokenizer_cls_id(tk), sem_tokenizer_sep_id(tk), sem_tokenizer_pad_id(tk),
                            sem_tokenizer_mask_id(tk), sem_tokenizer_unk_id(tk), sem_tokenizer_vocab_size(tk)};

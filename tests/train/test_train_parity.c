@@ -118,6 +118,8 @@ static double max_diff_rows(const sem_real *got, const cJSON *rows, int n, int H
 
 int main(void)
 {
+    TEST_REQUIRE_FILE(MODEL "/model.safetensors");
+    TEST_REQUIRE_FILE(MLM_MODEL "/model.safetensors");
     sem_error err;
     int missing = -1;
     sem_tmodel *m = sem_tmodel_load_hf(MODEL, 1, &missing, &err);

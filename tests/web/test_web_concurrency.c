@@ -163,6 +163,7 @@ static void *slow_embed(void *arg)
 
 int main(void)
 {
+    TEST_REQUIRE_FILE(WT_MODEL "/model.safetensors");
     curl_global_init(CURL_GLOBAL_ALL);
     srandom((unsigned)getpid());
     char *tmp = wt_tmpdir("web-conc");

@@ -708,6 +708,7 @@ static void test_stats_and_metrics(void)
 
 int main(void)
 {
+    TEST_REQUIRE_FILE(WT_MODEL "/model.safetensors");
     curl_global_init(CURL_GLOBAL_ALL);
     srandom((unsigned)getpid());
     char *tmp = wt_tmpdir("web-http");

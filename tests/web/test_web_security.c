@@ -442,6 +442,8 @@ static void over_http(const char *tmp)
 
 int main(void)
 {
+    TEST_REQUIRE_FILE(WT_MODEL "/model.safetensors");
+    TEST_REQUIRE_FILE(ZH_MODEL "/model.safetensors");
     curl_global_init(CURL_GLOBAL_ALL);
     srandom((unsigned)getpid());
     char *tmp = wt_tmpdir("web-security");

@@ -823,6 +823,10 @@ int main(int argc, char **argv)
     test_lanes();
     test_workq();
     test_reaper();
+    if (access(WT_MODEL "/model.safetensors", R_OK) != 0) {
+        TEST_SKIP_SECTION("%s is missing: the checks against `semsearch serve`", WT_MODEL);
+        TEST_END();
+    }
 
     char *tmp = wt_tmpdir("web-transport");
     char *kb = wt_strdupf("%s/kb", tmp), *lex = wt_strdupf("%s/lex", tmp);
