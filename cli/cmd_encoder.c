@@ -127,91 +127,117 @@ static void put_floats(const float *v, int n)
     putchar(']');
 }
 
+/* A JSON array of the token texts of ids. */
+static void put_tokens(const sem_tokenizer *tok, const int32_t *ids, int n)
+{
+    putchar('[');
+    for (int i = 0; i < n; i++) {
+        const char *t = sem_tokenizer_id_token(tok, ids[i]);
+        if (i)
+            putchar(',');
+        sem_json_write_string(stdout, t ? t : "");
+    }
+    putchar(']');
+}
+
 /* ---- options ---- */
 
 typedef struct opts {
     const char *model;
-    long max_length, batch, threads, top_k;
-    int pooling, normalize;
+    int max_length, batch, threads, top_k, pooling, normalize, quiet;
 } opts;
 
-/* Parses argv; returns -1 when help was printed, 0 ok, or SEM_EXIT_USAGE after a message. */
-static int parse_opts(int argc, char **argv, const char *cmd, const char *usage, int embed, int fill, opts *o)
+static void opts_init(opts *o)
 {
     memset(o, 0, sizeof *o);
     o->pooling = SEM_POOL_AUTO;
     o->normalize = -1;
     o->top_k = 5;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (sem_cli_is_help(a)) {
-            fputs(usage, stdout);
-            return -1;
-        }
-        if (sem_cli_is_quiet(a)) { /* nothing to silence but the library log: no progress is printed */
-            sem_cli_set_quiet();
-            continue;
-        }
-        if (strcmp(a, "--model") == 0 && v) {
-            o->model = v;
-            i++;
-        } else if (strcmp(a, "--max-length") == 0 && v && !fill) {
-            if (sem_cli_parse_int(v, 3, 8192, &o->max_length))
-                return sem_cli_usage_error(cmd, "--max-length: expected an integer in 3..8192, got '%s'", v);
-            i++;
-        } else if (embed && strcmp(a, "--pooling") == 0 && v) {
-            o->pooling = sem_pooling_parse(v);
-            if (o->pooling < 0)
-                return sem_cli_usage_error(cmd, "--pooling: unknown pooling '%s' (auto, cls, mean, max, pooler, "
-                                           "first-last-avg, last-two-avg)", v);
-            i++;
-        } else if (embed && strcmp(a, "--normalize") == 0) {
-            o->normalize = 1;
-        } else if (embed && strcmp(a, "--batch") == 0 && v) {
-            if (sem_cli_parse_int(v, 1, 4096, &o->batch))
-                return sem_cli_usage_error(cmd, "--batch: expected an integer in 1..4096, got '%s'", v);
-            i++;
-        } else if ((embed || fill) && strcmp(a, "--threads") == 0 && v) {
-            if (sem_cli_parse_int(v, 1, 64, &o->threads))
-                return sem_cli_usage_error(cmd, "--threads: expected an integer in 1..64, got '%s'", v);
-            i++;
-        } else if (fill && strcmp(a, "--top-k") == 0 && v) {
-            if (sem_cli_parse_int(v, 1, 1000, &o->top_k))
-                return sem_cli_usage_error(cmd, "--top-k: expected an integer in 1..1000, got '%s'", v);
-            i++;
-        } else {
-            return sem_cli_usage_error(cmd, "unknown or incomplete option '%s'", a);
-        }
+}
+
+#define OPT_MODEL(o, what)                                                                                     \
+    SEM_OPT_S("--model", 0, (o).model, "DIR", what "\ndefault: the default model ($SEMSEARCH_MODEL, else "           \
+                                              "models/semsearch-default)")
+#define OPT_QUIET(o) SEM_OPT_QUIET((o).quiet, "no info messages (nothing else is printed on stderr)")
+
+/* Parses argv by cmd and resolves the model; 1 to go on, else 0 with *status. */
+static int parse_opts(const sem_cli_cmd *cmd, int argc, char **argv, opts *o, int *status)
+{
+    if (!sem_cli_parse(cmd, argc, argv, status))
+        return 0;
+    if (o->quiet) /* nothing to silence but the library log: no progress is printed */
+        sem_cli_set_quiet();
+    *status = SEM_EXIT_USAGE;
+    if (!o->model && !(o->model = sem_hub_default_model())) {
+        sem_cli_usage_error(cmd->name, "--model DIR is required (there is no default model: set %s)",
+                            SEM_DEFAULT_MODEL_ENV);
+        return 0;
     }
-    if (!o->model && !(o->model = sem_hub_default_model()))
-        return sem_cli_usage_error(cmd, "--model DIR is required (there is no default model: set %s)",
-                                   SEM_DEFAULT_MODEL_ENV);
-    if (!(o->model = sem_cli_model_dir(o->model)))
+    *status = SEM_EXIT_FAIL;
+    return (o->model = sem_cli_model_dir(o->model)) != NULL;
+}
+
+/* The model at o->model with o->threads threads, or NULL after printing why. */
+static sem_model *load_model(const opts *o)
+{
+    sem_error err = {0};
+    sem_model_params mp = sem_model_default_params();
+    mp.n_threads = o->threads;
+    sem_model *m = sem_model_load(o->model, &mp, &err);
+    if (!m)
+        sem_cli_fail(&err);
+    return m;
+}
+
+/* Flushes stdout at the end of a command; the status, or 1 when the output could not be written. */
+static int finish_output(const char *cmd, int status)
+{
+    if (fflush(stdout) != 0 && status == SEM_EXIT_OK) {
+        fprintf(stderr, "semsearch %s: error: cannot write the output\n", cmd);
         return SEM_EXIT_FAIL;
-    return 0;
+    }
+    return status;
 }
 
 /* ---- tokenize ---- */
 
-static const char tokenize_usage[] =
-    "Usage: semsearch tokenize [--model DIR] [--max-length N]\n\n"
-    "Tokenizes JSON lines from stdin exactly as HuggingFace BertTokenizer (truncation to the max length).\n"
-    "Each input line is a JSON string or a two-element array [a, b] (a sentence pair); each output line is\n"
-    "  {\"input_ids\":[...],\"token_type_ids\":[...],\"attention_mask\":[...],\"tokens\":[...]}\n\n"
-    "Options:\n"
-    "  --model DIR       a HuggingFace BERT folder (vocab.txt, tokenizer_config.json, config.json);\n"
-    "                    default: the default model ($SEMSEARCH_MODEL, else models/semsearch-default)\n"
-    "  --max-length N    truncate to N tokens incl. [CLS]/[SEP] (default: the model's max_seq_length)\n"
-    "Example:\n"
-    "  echo '\"Hello, world!\"' | semsearch tokenize --model models/all-MiniLM-L6-v2\n";
+/* One output line: the ids, type ids, mask and token texts of tk. */
+static void print_tokenized(const sem_tokenizer *tok, const sem_tokenized *tk)
+{
+    fputs("{\"input_ids\":", stdout);
+    put_ints(tk->input_ids, tk->n);
+    fputs(",\"token_type_ids\":", stdout);
+    put_ints(tk->token_type_ids, tk->n);
+    fputs(",\"attention_mask\":", stdout);
+    put_ints(tk->attention_mask, tk->n);
+    fputs(",\"tokens\":", stdout);
+    put_tokens(tok, tk->input_ids, tk->n);
+    fputs("}\n", stdout);
+}
 
 int sem_cmd_tokenize(int argc, char **argv)
 {
     opts o;
-    int rc = parse_opts(argc, argv, "tokenize", tokenize_usage, 0, 0, &o);
-    if (rc)
-        return rc < 0 ? SEM_EXIT_OK : rc;
+    opts_init(&o);
+    const sem_cli_opt opts[] = {
+        SEM_OPT_SEC("Options:"),
+        OPT_MODEL(o, "a HuggingFace BERT folder (vocab.txt, tokenizer_config.json, config.json);"),
+        SEM_OPT_I("--max-length", 0, o.max_length, "N", 3, 8192,
+                  "truncate to N tokens incl. [CLS]/[SEP] (default: the model's max_seq_length)"),
+        OPT_QUIET(o),
+        {0}};
+    const sem_cli_cmd cmd = {
+        .name = "tokenize",
+        .usage =
+        "Usage: semsearch tokenize [--model DIR] [--max-length N]\n\n"
+        "Tokenizes JSON lines from stdin exactly as HuggingFace BertTokenizer (truncation to the max length).\n"
+        "Each input line is a JSON string or a two-element array [a, b] (a sentence pair); each output line is\n"
+        "  {\"input_ids\":[...],\"token_type_ids\":[...],\"attention_mask\":[...],\"tokens\":[...]}\n\n",
+        .opts = opts,
+        .footer = "Example:\n  echo '\"Hello, world!\"' | semsearch tokenize --model models/all-MiniLM-L6-v2\n"};
+    int rc;
+    if (!parse_opts(&cmd, argc, argv, &o, &rc))
+        return rc;
     sem_error err = {0};
     int max_tokens = 512;
     sem_tokenizer *tok = sem_model_load_tokenizer(o.model, &max_tokens, &err);
@@ -235,49 +261,16 @@ int sem_cmd_tokenize(int argc, char **argv)
             items_clear(&it, 1);
             break;
         }
-        fputs("{\"input_ids\":", stdout);
-        put_ints(tk.input_ids, tk.n);
-        fputs(",\"token_type_ids\":", stdout);
-        put_ints(tk.token_type_ids, tk.n);
-        fputs(",\"attention_mask\":", stdout);
-        put_ints(tk.attention_mask, tk.n);
-        fputs(",\"tokens\":[", stdout);
-        for (int i = 0; i < tk.n; i++) {
-            const char *s = sem_tokenizer_id_token(tok, tk.input_ids[i]);
-            if (i)
-                putchar(',');
-            sem_json_write_string(stdout, s ? s : "");
-        }
-        fputs("]}\n", stdout);
+        print_tokenized(tok, &tk);
         sem_tokenized_free(&tk);
         items_clear(&it, 1);
     }
     sem_tokenizer_free(tok);
     sem_linereader_free(&rd);
-    if (fflush(stdout) != 0 && status == SEM_EXIT_OK) {
-        fprintf(stderr, "semsearch tokenize: error: cannot write the output\n");
-        status = SEM_EXIT_FAIL;
-    }
-    return status;
+    return finish_output("tokenize", status);
 }
 
 /* ---- embed ---- */
-
-static const char embed_usage[] =
-    "Usage: semsearch embed [--model DIR] [--pooling P] [--normalize] [--batch N] [--threads N] [--max-length N]\n\n"
-    "Embeds JSON lines from stdin (a JSON string, or a two-element array [a, b] for a sentence pair) and\n"
-    "writes {\"index\":i,\"embedding\":[...]} per input, in input order.\n\n"
-    "Options:\n"
-    "  --model DIR       a HuggingFace BERT folder (config.json, vocab.txt, model.safetensors, ...);\n"
-    "                    default: the default model ($SEMSEARCH_MODEL, else models/semsearch-default)\n"
-    "  --pooling P       auto (default: what modules.json says), cls, mean, max, pooler, first-last-avg,\n"
-    "                    last-two-avg\n"
-    "  --normalize       L2-normalise the vectors (without it, only 'auto' follows modules.json's Normalize)\n"
-    "  --batch N         texts per forward pass (default 32)\n"
-    "  --threads N       OpenBLAS / attention threads (default: OpenBLAS's setting)\n"
-    "  --max-length N    truncate to N tokens (default: the model's max_seq_length)\n"
-    "Example:\n"
-    "  printf '\"a cat\"\\n[\"question\", \"answer\"]\\n' | semsearch embed --model models/all-MiniLM-L6-v2\n";
 
 /* Tokenizes items (with their lengths: texts may hold NULs) and encodes them; prints one line per item. */
 static int embed_chunk(sem_encoder_ctx *ctx, const sem_tokenizer *tok, item *items, int n, long first_index,
@@ -309,196 +302,247 @@ static int embed_chunk(sem_encoder_ctx *ctx, const sem_tokenizer *tok, item *ite
     return SEM_OK;
 }
 
+/* What embed holds for one run: the model, its context and the buffers of one chunk of input lines. */
+typedef struct embed_run {
+    sem_model *m;
+    sem_encoder_ctx *ctx;
+    item *items;
+    float *out;
+    sem_tokenized *tk;
+    sem_token_input *in;
+    sem_encode_params p;
+    int max_len, dim;
+} embed_run;
+
+static void embed_run_free(embed_run *r)
+{
+    free(r->items);
+    free(r->out);
+    free(r->tk);
+    free(r->in);
+    sem_encoder_ctx_free(r->ctx);
+    sem_model_free(r->m);
+}
+
+/* Loads the model and allocates the buffers; SEM_EXIT_OK or an exit status after printing why. */
+static int embed_run_init(embed_run *r, const opts *o)
+{
+    sem_error err = {0};
+    memset(r, 0, sizeof *r);
+    if (!(r->m = load_model(o)))
+        return SEM_EXIT_FAIL;
+    r->ctx = sem_encoder_ctx_new(r->m, &err);
+    r->dim = sem_model_dim(r->m);
+    r->items = calloc(EMBED_CHUNK, sizeof *r->items);
+    r->out = malloc((size_t)EMBED_CHUNK * r->dim * sizeof(float));
+    r->tk = calloc(EMBED_CHUNK, sizeof *r->tk);
+    r->in = calloc(EMBED_CHUNK, sizeof *r->in);
+    if (!r->ctx || !r->items || !r->out || !r->tk || !r->in) {
+        if (r->ctx)
+            sem_error_set(&err, SEM_ENOMEM, "out of memory");
+        return sem_cli_fail(&err);
+    }
+    sem_model_info info;
+    sem_model_get_info(r->m, &info);
+    r->max_len = o->max_length ? o->max_length : info.max_tokens;
+    if (r->max_len > sem_model_max_positions(r->m))
+        r->max_len = sem_model_max_positions(r->m);
+    r->p = sem_encode_default_params();
+    r->p.pooling = (sem_pooling)o->pooling;
+    r->p.normalize = o->normalize;
+    r->p.batch_size = o->batch;
+    return SEM_EXIT_OK;
+}
+
+/* Reads up to EMBED_CHUNK lines (or EMBED_CHUNK_BYTES of text) into r->items; their count, *eof at the end of
+ * the input, *bad after a bad line (the lines before it are still answered). */
+static int read_chunk(sem_linereader *rd, embed_run *r, int *eof, int *bad)
+{
+    int n = 0;
+    size_t bytes = 0;
+    while (n < EMBED_CHUNK && bytes < EMBED_CHUNK_BYTES) {
+        int got = read_item(rd, 1, "embed", &r->items[n]);
+        if (got <= 0) {
+            *bad = got < 0;
+            *eof = 1;
+            break;
+        }
+        bytes += r->items[n].la + r->items[n].lb;
+        n++;
+    }
+    return n;
+}
+
 int sem_cmd_embed(int argc, char **argv)
 {
     opts o;
-    int rc = parse_opts(argc, argv, "embed", embed_usage, 1, 0, &o);
-    if (rc)
-        return rc < 0 ? SEM_EXIT_OK : rc;
-    sem_error err = {0};
-    sem_model_params mp = sem_model_default_params();
-    mp.n_threads = (int)o.threads;
-    sem_model *m = sem_model_load(o.model, &mp, &err);
-    if (!m)
-        return sem_cli_fail(&err);
-    sem_encoder_ctx *ctx = sem_encoder_ctx_new(m, &err);
-    const int dim = sem_model_dim(m);
-    item *items = calloc(EMBED_CHUNK, sizeof *items);
-    float *out = malloc((size_t)EMBED_CHUNK * dim * sizeof(float));
-    sem_tokenized *tk = calloc(EMBED_CHUNK, sizeof *tk);
-    sem_token_input *in = calloc(EMBED_CHUNK, sizeof *in);
-    int status = SEM_EXIT_OK;
-    if (!ctx || !items || !out || !tk || !in) {
-        if (ctx)
-            sem_error_set(&err, SEM_ENOMEM, "out of memory");
-        status = sem_cli_fail(&err);
-        goto done;
+    opts_init(&o);
+    const sem_cli_opt opts[] = {
+        SEM_OPT_SEC("Options:"),
+        OPT_MODEL(o, "a HuggingFace BERT folder (config.json, vocab.txt, model.safetensors, ...);"),
+        SEM_OPT_E("--pooling", o.pooling, "P", sem_pooling_parse,
+                  "auto, cls, mean, max, pooler, first-last-avg or last-two-avg",
+                  "auto (default: what modules.json says), cls, mean, max, pooler, first-last-avg,\nlast-two-avg"),
+        SEM_OPT_F("--normalize", 0, o.normalize, "L2-normalise the vectors (without it, only 'auto' follows "
+                                                 "modules.json's Normalize)"),
+        SEM_OPT_I("--batch", 0, o.batch, "N", 1, 4096, "texts per forward pass (default 32)"),
+        SEM_OPT_I("--threads", 0, o.threads, "N", 1, 64, "OpenBLAS / attention threads (default: OpenBLAS's setting)"),
+        SEM_OPT_I("--max-length", 0, o.max_length, "N", 3, 8192, "truncate to N tokens (default: the model's "
+                                                                  "max_seq_length)"),
+        OPT_QUIET(o),
+        {0}};
+    const sem_cli_cmd cmd = {
+        .name = "embed",
+        .usage =
+        "Usage: semsearch embed [--model DIR] [--pooling P] [--normalize] [--batch N] [--threads N] "
+        "[--max-length N]\n\n"
+        "Embeds JSON lines from stdin (a JSON string, or a two-element array [a, b] for a sentence pair) and\n"
+        "writes {\"index\":i,\"embedding\":[...]} per input, in input order.\n\n",
+        .opts = opts,
+        .footer = "Example:\n  printf '\"a cat\"\\n[\"question\", \"answer\"]\\n' | semsearch embed --model "
+        "models/all-MiniLM-L6-v2\n"};
+    int status;
+    embed_run r = {0};
+    if (!parse_opts(&cmd, argc, argv, &o, &status))
+        return status;
+    if ((status = embed_run_init(&r, &o)) != SEM_EXIT_OK) {
+        embed_run_free(&r);
+        return status;
     }
-    sem_model_info info;
-    sem_model_get_info(m, &info);
-    int max_len = o.max_length ? (int)o.max_length : info.max_tokens;
-    if (max_len > sem_model_max_positions(m))
-        max_len = sem_model_max_positions(m);
-    sem_encode_params p = sem_encode_default_params();
-    p.pooling = (sem_pooling)o.pooling;
-    p.normalize = o.normalize;
-    p.batch_size = (int)o.batch;
     sem_linereader rd;
     sem_linereader_init(&rd, stdin, LINE_MAX_BYTES);
+    sem_error err = {0};
     long index = 0;
-    for (int eof = 0; !eof;) {
-        int n = 0;
-        size_t bytes = 0;
-        while (n < EMBED_CHUNK && bytes < EMBED_CHUNK_BYTES) {
-            int r = read_item(&rd, 1, "embed", &items[n]);
-            if (r < 0) {
-                status = SEM_EXIT_FAIL;
-                eof = 1;
-                break;
-            }
-            if (r == 0) {
-                eof = 1;
-                break;
-            }
-            bytes += items[n].la + items[n].lb;
-            n++;
-        }
-        /* the lines read before a bad one are still answered */
-        if (n > 0 && embed_chunk(ctx, sem_model_tokenizer(m), items, n, index, &p, max_len, dim, out, tk, in, &err) &&
-            status == SEM_EXIT_OK) {
+    for (int eof = 0, bad = 0; !eof;) {
+        int n = read_chunk(&rd, &r, &eof, &bad);
+        if (bad)
+            status = SEM_EXIT_FAIL;
+        if (n > 0 && embed_chunk(r.ctx, sem_model_tokenizer(r.m), r.items, n, index, &r.p, r.max_len, r.dim, r.out,
+                                 r.tk, r.in, &err) && status == SEM_EXIT_OK) {
             status = sem_cli_fail(&err);
             eof = 1;
         }
-        items_clear(items, n);
+        items_clear(r.items, n);
         index += n;
     }
     sem_linereader_free(&rd);
-    if (fflush(stdout) != 0 && status == SEM_EXIT_OK) {
-        fprintf(stderr, "semsearch embed: error: cannot write the output\n");
-        status = SEM_EXIT_FAIL;
-    }
-done:
-    free(items);
-    free(out);
-    free(tk);
-    free(in);
-    sem_encoder_ctx_free(ctx);
-    sem_model_free(m);
-    return status;
+    embed_run_free(&r);
+    return finish_output("embed", status);
 }
 
 /* ---- fill-mask ---- */
 
-static const char fill_usage[] =
-    "Usage: semsearch fill-mask [--model DIR] [--top-k K] [--threads N]\n\n"
-    "Predicts the tokens at each [MASK] of JSON-string lines from stdin with the model's masked-LM head\n"
-    "(folders with cls.predictions.* weights). Writes per input line:\n"
-    "  {\"index\":i,\"input_ids\":[...],\"masks\":[{\"pos\":p,\"top_ids\":[...],\"top_tokens\":[...],"
-    "\"top_logits\":[...]}]}\n\n"
-    "Options:\n"
-    "  --model DIR   a BERT folder with a masked-LM head (default: the default model)\n"
-    "  --top-k K     predictions per mask (default 5)\n"
-    "  --threads N   OpenBLAS threads\n"
-    "Example:\n"
-    "  echo '\"the capital of france is [MASK].\"' | semsearch fill-mask --model models/bert-base-uncased\n";
-
-int sem_cmd_fill_mask(int argc, char **argv)
+/* Prints the top k predictions at each [MASK] position of it: one output line. SEM_OK or an error. */
+static int fill_line(sem_encoder_ctx *ctx, const sem_model *m, const item *it, long index, int k, int max_tokens,
+                     sem_error *err)
 {
-    opts o;
-    int rc = parse_opts(argc, argv, "fill-mask", fill_usage, 0, 1, &o);
-    if (rc)
-        return rc < 0 ? SEM_EXIT_OK : rc;
-    sem_error err = {0};
-    sem_model_params mp = sem_model_default_params();
-    mp.n_threads = (int)o.threads;
-    sem_model *m = sem_model_load(o.model, &mp, &err);
-    if (!m)
-        return sem_cli_fail(&err);
-    sem_model_info info;
-    sem_model_get_info(m, &info);
-    if (!info.has_mlm_head) {
-        sem_error_set(&err, SEM_ENOTFOUND, "%s has no masked-LM head (cls.predictions.* weights)", o.model);
-        sem_model_free(m);
-        return sem_cli_fail(&err);
-    }
-    sem_encoder_ctx *ctx = sem_encoder_ctx_new(m, &err);
-    if (!ctx) {
-        sem_model_free(m);
-        return sem_cli_fail(&err);
-    }
     const sem_tokenizer *tok = sem_model_tokenizer(m);
-    const int V = sem_model_vocab_size(m), k = (int)(o.top_k < V ? o.top_k : V);
+    const int V = sem_model_vocab_size(m);
     const int32_t mask_id = sem_tokenizer_mask_id(tok);
+    sem_tokenized tk = {0};
+    int rc = sem_tokenize(tok, it->a, (ptrdiff_t)it->la, NULL, -1, max_tokens, &tk, err);
+    if (rc)
+        return rc;
+    int np = 0, *pos = malloc(((size_t)tk.n + 1) * sizeof *pos);
+    for (int i = 0; pos && i < tk.n; i++)
+        if (mask_id >= 0 && tk.input_ids[i] == mask_id)
+            pos[np++] = i;
+    float *logits = pos ? malloc(((size_t)np + 1) * (size_t)V * sizeof *logits) : NULL;
     int32_t *ids = malloc((size_t)k * sizeof *ids);
     float *vals = malloc((size_t)k * sizeof *vals);
-    int status = SEM_EXIT_OK;
+    sem_token_input in = {tk.input_ids, tk.token_type_ids, tk.n};
+    if (!logits || !ids || !vals)
+        rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+    else
+        rc = sem_mlm_logits(ctx, &in, pos, np, logits, err);
+    if (rc == SEM_OK) {
+        printf("{\"index\":%ld,\"input_ids\":", index);
+        put_ints(tk.input_ids, tk.n);
+        fputs(",\"masks\":[", stdout);
+        for (int j = 0; j < np; j++) {
+            sem_top_k(logits + (size_t)j * V, V, k, ids, vals);
+            printf("%s{\"pos\":%d,\"top_ids\":", j ? "," : "", pos[j]);
+            put_ints(ids, k);
+            fputs(",\"top_tokens\":", stdout);
+            put_tokens(tok, ids, k);
+            fputs(",\"top_logits\":", stdout);
+            put_floats(vals, k);
+            putchar('}');
+        }
+        fputs("]}\n", stdout);
+    }
+    free(pos);
+    free(logits);
+    free(ids);
+    free(vals);
+    sem_tokenized_free(&tk);
+    return rc;
+}
+
+/* Answers every input line; the exit status. */
+static int fill_all(sem_encoder_ctx *ctx, const sem_model *m, int top_k)
+{
+    sem_model_info info;
+    sem_model_get_info(m, &info);
+    const int V = sem_model_vocab_size(m), k = top_k < V ? top_k : V;
     sem_linereader rd;
     sem_linereader_init(&rd, stdin, LINE_MAX_BYTES);
-    long index = 0;
+    int status = SEM_EXIT_OK;
     item it = {0};
-    while (status == SEM_EXIT_OK) {
+    for (long index = 0; status == SEM_EXIT_OK; index++) {
         int r = read_item(&rd, 0, "fill-mask", &it);
         if (r <= 0) {
             status = r < 0 ? SEM_EXIT_FAIL : SEM_EXIT_OK;
             break;
         }
-        sem_tokenized tk = {0};
-        int *pos = NULL;
-        float *logits = NULL;
-        int np = 0;
-        if (!ids || !vals) {
-            sem_error_set(&err, SEM_ENOMEM, "out of memory");
-        } else if (sem_tokenize(tok, it.a, (ptrdiff_t)it.la, NULL, -1, info.max_tokens, &tk, &err) == SEM_OK) {
-            pos = malloc(((size_t)tk.n + 1) * sizeof *pos);
-            for (int i = 0; pos && i < tk.n; i++)
-                if (mask_id >= 0 && tk.input_ids[i] == mask_id)
-                    pos[np++] = i;
-            logits = pos ? malloc(((size_t)np + 1) * (size_t)V * sizeof *logits) : NULL;
-            if (!logits)
-                sem_error_set(&err, SEM_ENOMEM, "out of memory");
-            else {
-                sem_token_input in = {tk.input_ids, tk.token_type_ids, tk.n};
-                if (sem_mlm_logits(ctx, &in, pos, np, logits, &err) == SEM_OK)
-                    err.code = SEM_OK;
-            }
-        }
-        if (err.code != SEM_OK) {
+        sem_error err = {0};
+        if (fill_line(ctx, m, &it, index, k, info.max_tokens, &err) != SEM_OK) {
             sem_error_prefix(&err, "line %ld", rd.lineno);
             status = sem_cli_fail(&err);
-        } else {
-            printf("{\"index\":%ld,\"input_ids\":", index);
-            put_ints(tk.input_ids, tk.n);
-            fputs(",\"masks\":[", stdout);
-            for (int j = 0; j < np; j++) {
-                sem_top_k(logits + (size_t)j * V, V, k, ids, vals);
-                printf("%s{\"pos\":%d,\"top_ids\":", j ? "," : "", pos[j]);
-                put_ints(ids, k);
-                fputs(",\"top_tokens\":[", stdout);
-                for (int t = 0; t < k; t++) {
-                    const char *s = sem_tokenizer_id_token(tok, ids[t]);
-                    if (t)
-                        putchar(',');
-                    sem_json_write_string(stdout, s ? s : "");
-                }
-                fputs("],\"top_logits\":", stdout);
-                put_floats(vals, k);
-                putchar('}');
-            }
-            fputs("]}\n", stdout);
         }
-        index++;
-        free(pos);
-        free(logits);
-        sem_tokenized_free(&tk);
         items_clear(&it, 1);
     }
-    if (fflush(stdout) != 0 && status == SEM_EXIT_OK) {
-        fprintf(stderr, "semsearch fill-mask: error: cannot write the output\n");
-        status = SEM_EXIT_FAIL;
-    }
     sem_linereader_free(&rd);
-    free(ids);
-    free(vals);
+    return status;
+}
+
+int sem_cmd_fill_mask(int argc, char **argv)
+{
+    opts o;
+    opts_init(&o);
+    const sem_cli_opt opts[] = {
+        SEM_OPT_SEC("Options:"),
+        OPT_MODEL(o, "a BERT folder with a masked-LM head;"),
+        SEM_OPT_I("--top-k", 0, o.top_k, "K", 1, 1000, "predictions per mask (default 5)"),
+        SEM_OPT_I("--threads", 0, o.threads, "N", 1, 64, "OpenBLAS threads"),
+        OPT_QUIET(o),
+        {0}};
+    const sem_cli_cmd cmd = {
+        .name = "fill-mask",
+        .usage =
+        "Usage: semsearch fill-mask [--model DIR] [--top-k K] [--threads N]\n\n"
+        "Predicts the tokens at each [MASK] of JSON-string lines from stdin with the model's masked-LM head\n"
+        "(folders with cls.predictions.* weights). Writes per input line:\n"
+        "  {\"index\":i,\"input_ids\":[...],\"masks\":[{\"pos\":p,\"top_ids\":[...],\"top_tokens\":[...],"
+        "\"top_logits\":[...]}]}\n\n",
+        .opts = opts,
+        .footer = "Example:\n"
+        "  echo '\"the capital of france is [MASK].\"' | semsearch fill-mask --model models/bert-base-uncased\n"};
+    int status;
+    if (!parse_opts(&cmd, argc, argv, &o, &status))
+        return status;
+    sem_model *m = load_model(&o);
+    if (!m)
+        return SEM_EXIT_FAIL;
+    sem_error err = {0};
+    sem_model_info info;
+    sem_model_get_info(m, &info);
+    sem_encoder_ctx *ctx = NULL;
+    if (!info.has_mlm_head)
+        sem_error_set(&err, SEM_ENOTFOUND, "%s has no masked-LM head (cls.predictions.* weights)", o.model);
+    else
+        ctx = sem_encoder_ctx_new(m, &err);
+    status = ctx ? finish_output("fill-mask", fill_all(ctx, m, o.top_k)) : sem_cli_fail(&err);
     sem_encoder_ctx_free(ctx);
     sem_model_free(m);
     return status;

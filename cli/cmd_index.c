@@ -10,56 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "Usage: semsearch index add KB INPUT... [options]\n"
-            "       semsearch index rm KB ID... [-q]\n\n"
-            "add: reads documents from files or folders, splits them into passages, encodes them with the KB's\n"
-            "model and stores them in KB (a folder; created when missing). A document whose id exists already is\n"
-            "replaced. Documents already stored unchanged are skipped, so an interrupted run can simply be re-run.\n"
-            "A new KB is made with --model, else with $SEMSEARCH_MODEL, else with the shipped model that fits its\n"
-            "first documents: semsearch-zh when they are mostly Chinese (Han) text, else semsearch-default (the\n"
-            "choice and why are printed); with --lexical, or when no model is available, it is lexical-only: FTS5\n"
-            "search, no vectors.\n\n"
-            "Inputs:\n"
-            "  *.jsonl            one JSON object per line: id, text (or question + answer), title, metadata; other\n"
-            "                     fields become metadata; BEIR corpus.jsonl (_id, title, text) too\n"
-            "  *.csv              a header row, RFC 4180 quoting; columns id/_id, text, title, or question+answer\n"
-            "                     (FAQ: one passage per row, the answer kept for display); other columns metadata\n"
-            "  *.txt, *.md, DIR   one document per file (id = the path relative to DIR; title = first heading or\n"
-            "                     file name); a DIR holding corpus.jsonl is read as a BEIR corpus\n\n"
-            "Options (add):\n"
-            "  --model DIR|NAME        model folder, cached hub name ORG/NAME, or shipped model semsearch-default /\n"
-            "                          semsearch-zh (a new KB is created with it; an existing KB uses the model it\n"
-            "                          records, this overrides the folder)\n"
-            "  --lexical               a new KB without a model: lexical (bm25) search only\n"
-            "  --no-calibrate          do not calibrate the KB's hybrid weight after adding (it takes a few\n"
-            "                          seconds; 'semsearch kb calibrate KB' does it later)\n"
-            "  --index SPEC            FAISS index of a new KB: auto (default), Flat, IVF1024,Flat, HNSW32, ...;\n"
-            "                          ignored with a warning for an existing KB (see kb compact --index)\n"
-            "  --format F              auto (default: by extension), jsonl, csv, text, beir\n"
-            "  --csv-id COL            column with the document id (default: id or _id; else FILE#ROW)\n"
-            "  --csv-text COL          column with the text (default: text)\n"
-            "  --csv-question COL      FAQ question column (default: question)\n"
-            "  --csv-answer COL        FAQ answer column (default: answer)\n"
-            "  --csv-title COL         title column (default: title; FAQ: the question)\n"
-            "  --csv-metadata C1,C2    metadata columns (default: every column not used above)\n"
-            "  --on-error skip|fail    bad records (bad quoting, invalid UTF-8, missing text, duplicate id):\n"
-            "                          report file:line and skip them (default), or stop at the first\n"
-            "  --max-record-bytes N    longest record (line, CSV row, text file) accepted (default 16777216)\n"
-            "  --chunk-tokens N        passage size in tokens (default: the model's maximum - 2; 256 words\n"
-            "                          without a model)\n"
-            "  --chunk-overlap N       tokens shared by consecutive passages (default 16)\n"
-            "  --batch N               passages per encoder batch and write transaction (default 64)\n"
-            "  --threads N             encoder threads (default: all cores)\n"
-            "  -q, --quiet             no progress bar and no summary\n\n"
-            "Examples:\n"
-            "  semsearch index add kb/faq data/covid-faq/faq_covidbert.csv --model models/all-MiniLM-L6-v2\n"
-            "  semsearch index add kb/docs notes/ --chunk-tokens 128 --chunk-overlap 24\n"
-            "  semsearch index rm kb/faq faq_covidbert.csv#12\n");
-}
-
 struct bar {
     int tty;
 };
@@ -103,192 +53,173 @@ static const char *new_kb_model(const char *const *inputs, int n, const sem_read
     return pick->model[0] ? pick->model : NULL;
 }
 
-static int cmd_add(int argc, char **argv)
+#define ADD_USAGE                                                                                              \
+    "Usage: semsearch index add KB INPUT... [options]\n\n"                                                    \
+    "Reads documents from files or folders, splits them into passages, encodes them with the KB's model and\n"  \
+    "stores them in KB (a folder; created when missing). A document whose id exists already is replaced.\n"     \
+    "Documents already stored unchanged are skipped, so an interrupted run can simply be re-run.\n"            \
+    "A new KB is made with --model, else with $SEMSEARCH_MODEL, else with the shipped model that fits its\n"   \
+    "first documents: semsearch-zh when they are mostly Chinese (Han) text, else semsearch-default (the\n"     \
+    "choice and why are printed); with --lexical, or when no model is available, it is lexical-only: FTS5\n"   \
+    "search, no vectors.\n\n"                                                                                  \
+    "Inputs:\n"                                                                                                \
+    "  *.jsonl            one JSON object per line: id, text (or question + answer), title, metadata; other\n"   \
+    "                     fields become metadata; BEIR corpus.jsonl (_id, title, text) too\n"                    \
+    "  *.csv              a header row, RFC 4180 quoting; columns id/_id, text, title, or question+answer\n"      \
+    "                     (FAQ: one passage per row, the answer kept for display); other columns metadata\n"     \
+    "  *.txt, *.md, DIR   one document per file (id = the path relative to DIR; title = first heading or\n"      \
+    "                     file name); a DIR holding corpus.jsonl is read as a BEIR corpus\n\n"
+
+typedef struct add_opts {
+    sem_index_params p;
+    int quiet, lexical, no_calibrate, npos;
+    const char **pos;
+} add_opts;
+
+/* Parses index add's arguments into o (o->pos: argc slots, caller frees); 1 to go on, else 0 with *status. */
+static int parse_add(int argc, char **argv, add_opts *o, int *status)
 {
-    sem_index_params p = sem_index_default_params();
-    const char **pos = calloc((size_t)argc, sizeof *pos);
-    if (!pos)
-        return SEM_EXIT_FAIL;
-    int npos = 0, quiet = 0, lexical = 0, no_calibrate = 0, rc = SEM_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int missing = 0;
-        long n;
-        if (sem_cli_is_help(a)) {
-            usage(stdout);
-            free(pos);
-            return SEM_EXIT_OK;
-        }
-#define STR_OPT(name, field)                                                                                 \
-    if ((v = sem_cli_opt_value(argc, argv, &i, name, &missing)) != NULL) {                                           \
-        field = v;                                                                                           \
-        continue;                                                                                            \
-    }                                                                                                        \
-    if (missing)                                                                                             \
-        goto missing_value;
-#define INT_OPT(name, lo, hi, field)                                                                         \
-    if ((v = sem_cli_opt_value(argc, argv, &i, name, &missing)) != NULL) {                                           \
-        if (sem_cli_parse_int(v, lo, hi, &n)) {                                                              \
-            free(pos);                                                                                       \
-            return sem_cli_usage_error("index add", "%s wants an integer in [%ld, %ld], not '%s'", name,     \
-                                       (long)(lo), (long)(hi), v);                                           \
-        }                                                                                                    \
-        field = n;                                                                                           \
-        continue;                                                                                            \
-    }                                                                                                        \
-    if (missing)                                                                                             \
-        goto missing_value;
-        STR_OPT("--model", p.model)
-        STR_OPT("--index", p.index_spec)
-        STR_OPT("--csv-id", p.reader.csv_id)
-        STR_OPT("--csv-text", p.reader.csv_text)
-        STR_OPT("--csv-question", p.reader.csv_question)
-        STR_OPT("--csv-answer", p.reader.csv_answer)
-        STR_OPT("--csv-title", p.reader.csv_title)
-        STR_OPT("--csv-metadata", p.reader.csv_metadata)
-        INT_OPT("--chunk-tokens", 1, 100000, p.chunk_tokens)
-        INT_OPT("--chunk-overlap", 0, 100000, p.chunk_overlap)
-        INT_OPT("--batch", 1, 65536, p.batch)
-        INT_OPT("--threads", 1, 256, p.threads)
-        INT_OPT("--max-record-bytes", 1, 1L << 40, p.reader.max_record_bytes)
-        if ((v = sem_cli_opt_value(argc, argv, &i, "--format", &missing)) != NULL) {
-            int f = sem_input_format_parse(v);
-            if (f < 0) {
-                free(pos);
-                return sem_cli_usage_error("index add", "unknown --format '%s' (auto, jsonl, csv, text, beir)", v);
-            }
-            p.reader.format = (sem_input_format)f;
-            continue;
-        }
-        if (missing)
-            goto missing_value;
-        if ((v = sem_cli_opt_value(argc, argv, &i, "--on-error", &missing)) != NULL) {
-            int e = sem_on_error_parse(v);
-            if (e < 0) {
-                free(pos);
-                return sem_cli_usage_error("index add", "--on-error wants skip or fail, not '%s'", v);
-            }
-            p.on_error = (sem_on_error)e;
-            continue;
-        }
-        if (missing)
-            goto missing_value;
-        if (sem_cli_is_quiet(a)) {
-            quiet = 1;
-            continue;
-        }
-        if (strcmp(a, "--lexical") == 0) {
-            lexical = 1;
-            continue;
-        }
-        if (strcmp(a, "--no-calibrate") == 0) {
-            no_calibrate = 1;
-            continue;
-        }
-        if (a[0] == '-' && a[1]) {
-            free(pos);
-            return sem_cli_usage_error("index add", "unknown option '%s'", a);
-        }
-        pos[npos++] = a;
-        continue;
-    missing_value:
-        free(pos);
-        return sem_cli_usage_error("index add", "%s needs a value", a);
-    }
-    if (npos < 2) {
-        free(pos);
-        return sem_cli_usage_error("index add", npos ? "no INPUT given" : "no KB and no INPUT given");
-    }
-    if (lexical && p.model) {
-        free(pos);
-        return sem_cli_usage_error("index add", "--lexical and --model exclude each other");
-    }
-    /* a new KB gets the default model unless --lexical; an existing KB keeps the model it was made with */
-    char *db = sem_path_join(pos[0], "kb.sqlite");
-    if (!db) {
-        free(pos);
-        return SEM_EXIT_FAIL;
-    }
-    int is_new = !sem_path_exists(db);
+    sem_index_params *p = &o->p;
+    const sem_cli_opt opts[] = {
+        SEM_OPT_SEC("Options:"),
+        SEM_OPT_S("--model", 0, p->model, "DIR|NAME",
+                  "model folder, cached hub name ORG/NAME, or shipped model semsearch-default /\nsemsearch-zh (a new "
+                  "KB is created with it; an existing KB uses the model it\nrecords, this overrides the folder)"),
+        SEM_OPT_F("--lexical", 0, o->lexical, "a new KB without a model: lexical (bm25) search only"),
+        SEM_OPT_F("--no-calibrate", 0, o->no_calibrate,
+                  "do not calibrate the KB's hybrid weight after adding (it takes a few\nseconds; 'semsearch kb "
+                  "calibrate KB' does it later)"),
+        SEM_OPT_S("--index", 0, p->index_spec, "SPEC",
+                  "FAISS index of a new KB: auto (default), Flat, IVF1024,Flat, HNSW32, ...;\nignored with a warning "
+                  "for an existing KB (see kb compact --index)"),
+        SEM_OPT_E("--format", p->reader.format, "F", sem_input_format_parse, "auto, jsonl, csv, text or beir",
+                  "auto (default: by extension), jsonl, csv, text, beir"),
+        SEM_OPT_S("--csv-id", 0, p->reader.csv_id, "COL", "column with the document id (default: id or _id; else "
+                                                           "FILE#ROW)"),
+        SEM_OPT_S("--csv-text", 0, p->reader.csv_text, "COL", "column with the text (default: text)"),
+        SEM_OPT_S("--csv-question", 0, p->reader.csv_question, "COL", "FAQ question column (default: question)"),
+        SEM_OPT_S("--csv-answer", 0, p->reader.csv_answer, "COL", "FAQ answer column (default: answer)"),
+        SEM_OPT_S("--csv-title", 0, p->reader.csv_title, "COL", "title column (default: title; FAQ: the question)"),
+        SEM_OPT_S("--csv-metadata", 0, p->reader.csv_metadata, "C1,C2",
+                  "metadata columns (default: every column not used above)"),
+        SEM_OPT_E("--on-error", p->on_error, "skip|fail", sem_on_error_parse, "skip or fail",
+                  "bad records (bad quoting, invalid UTF-8, missing text, duplicate id):\nreport file:line and skip "
+                  "them (default), or stop at the first"),
+        SEM_OPT_I("--max-record-bytes", 0, p->reader.max_record_bytes, "N", 1, 1L << 40,
+                  "longest record (line, CSV row, text file) accepted (default 16777216)"),
+        SEM_OPT_I("--chunk-tokens", 0, p->chunk_tokens, "N", 1, 100000,
+                  "passage size in tokens (default: the model's maximum - 2; 256 words\nwithout a model)"),
+        SEM_OPT_I("--chunk-overlap", 0, p->chunk_overlap, "N", 0, 100000,
+                  "tokens shared by consecutive passages (default 16)"),
+        SEM_OPT_I("--batch", 0, p->batch, "N", 1, 65536, "passages per encoder batch and write transaction (default "
+                                                         "64)"),
+        SEM_OPT_I("--threads", 0, p->threads, "N", 1, 256, "encoder threads (default: all cores)"),
+        SEM_OPT_QUIET(o->quiet, "no progress bar and no summary"),
+        {0}};
+    const sem_cli_cmd cmd = {"index add", ADD_USAGE, opts,
+                             "Examples:\n"
+                             "  semsearch index add kb/faq data/covid-faq/faq_covidbert.csv --model "
+                             "models/all-MiniLM-L6-v2\n"
+                             "  semsearch index add kb/docs notes/ --chunk-tokens 128 --chunk-overlap 24\n",
+                             o->pos, argc, &o->npos, 0, NULL};
+    if (!sem_cli_parse(&cmd, argc, argv, status))
+        return 0;
+    *status = SEM_EXIT_USAGE;
+    if (o->npos < 2)
+        sem_cli_usage_error("index add", o->npos ? "no INPUT given" : "no KB and no INPUT given");
+    else if (o->lexical && p->model)
+        sem_cli_usage_error("index add", "--lexical and --model exclude each other");
+    else
+        return 1;
+    return 0;
+}
+
+/* The summary line of index add (and the notice of a KB made lexical-only). */
+static void print_stats(const char *kb, const sem_index_stats *st, int lexical)
+{
+    if (st->created && st->lexical_only)
+        fprintf(stderr, "semsearch: notice: %s has no model: lexical (FTS5) search only%s\n", kb,
+                lexical ? "" : "; there is no default model: pass --model to a new KB for semantic search");
+    printf("%s: %ld document%s added, %ld replaced (%ld passage%s), %ld unchanged, %ld skipped as invalid, in %.1f s",
+           kb, st->docs_added, st->docs_added == 1 ? "" : "s", st->docs_replaced, st->passages,
+           st->passages == 1 ? "" : "s", st->docs_unchanged, st->docs_failed, st->seconds);
+    if (st->seconds > 0 && st->passages)
+        printf(" (%.1f passages/s)", (double)st->passages / st->seconds);
+    printf("\n");
+}
+
+/* 1 if dir holds a KB already. */
+static int kb_exists(const char *dir)
+{
+    char *db = sem_path_join(dir, "kb.sqlite");
+    int e = db && sem_path_exists(db);
     free(db);
-    if (lexical && !is_new) {
-        rc = sem_cli_usage_error("index add", "--lexical applies to a new KB only (%s exists)", pos[0]);
-        free(pos);
-        return rc;
-    }
-    if (!is_new && p.index_spec) { /* the spec is the KB's, fixed at creation: compact changes it */
+    return e;
+}
+
+/* Adds the inputs to the KB as o says; the exit status. */
+static int run_add(add_opts *o)
+{
+    const char *kb = o->pos[0];
+    int is_new = !kb_exists(kb);
+    if (o->lexical && !is_new)
+        return sem_cli_usage_error("index add", "--lexical applies to a new KB only (%s exists)", kb);
+    if (!is_new && o->p.index_spec) { /* the spec is the KB's, fixed at creation: compact changes it */
         fprintf(stderr, "semsearch: warning: --index %s is ignored: %s exists and keeps its index spec (change it "
-                "with 'semsearch kb compact %s --index SPEC')\n", p.index_spec, pos[0], pos[0]);
-        p.index_spec = NULL;
+                "with 'semsearch kb compact %s --index SPEC')\n", o->p.index_spec, kb, kb);
+        o->p.index_spec = NULL;
     }
-    struct bar b = {!quiet && isatty(2)};
-    p.progress = on_progress;
-    p.progress_ud = &b;
-    if (quiet)
+    struct bar b = {!o->quiet && isatty(2)};
+    o->p.progress = on_progress;
+    o->p.progress_ud = &b;
+    if (o->quiet)
         sem_cli_set_quiet();
     sem_model_pick pick; /* holds the picked model's folder until the end */
-    if (is_new && !lexical && !p.model)
-        p.model = new_kb_model(pos + 1, npos - 1, &p.reader, &pick);
+    if (is_new && !o->lexical && !o->p.model)
+        o->p.model = new_kb_model(o->pos + 1, o->npos - 1, &o->p.reader, &pick);
     sem_error err;
     sem_error_clear(&err);
     sem_index_stats st;
-    int r = sem_index_add(pos[0], pos + 1, npos - 1, &p, &st, &err);
+    int r = sem_index_add(kb, o->pos + 1, o->npos - 1, &o->p, &st, &err), rc = SEM_EXIT_OK;
     if (b.tty)
         fputc('\n', stderr);
     if (r != SEM_OK)
         rc = sem_cli_fail(&err);
-    if (!quiet || r != SEM_OK) {
-        if (st.created && st.lexical_only)
-            fprintf(stderr, "semsearch: notice: %s has no model: lexical (FTS5) search only%s\n", pos[0],
-                    lexical ? "" : "; there is no default model: pass --model to a new KB for semantic search");
-        printf("%s: %ld document%s added, %ld replaced (%ld passage%s), %ld unchanged, %ld skipped as invalid, "
-               "in %.1f s", pos[0], st.docs_added, st.docs_added == 1 ? "" : "s", st.docs_replaced, st.passages,
-               st.passages == 1 ? "" : "s", st.docs_unchanged, st.docs_failed, st.seconds);
-        if (st.seconds > 0 && st.passages)
-            printf(" (%.1f passages/s)", (double)st.passages / st.seconds);
-        printf("\n");
-    }
+    if (!o->quiet || r != SEM_OK)
+        print_stats(kb, &st, o->lexical);
     /* the KB changed: weigh hybrid search anew on it (docs/query.md, "Calibrated hybrid weight") */
-    if (r == SEM_OK && !no_calibrate && !st.lexical_only && (st.created || st.docs_added || st.docs_replaced))
-        sem_cli_calibrate(pos[0], p.model, quiet, 1);
-    free(pos);
+    if (r == SEM_OK && !o->no_calibrate && !st.lexical_only && (st.created || st.docs_added || st.docs_replaced))
+        sem_cli_calibrate(kb, o->p.model, o->quiet, 1);
     return rc;
 }
 
-static int cmd_rm(int argc, char **argv)
+int sem_cmd_index_add(int argc, char **argv)
 {
-    int npos = 0;
-    for (int i = 1; i < argc; i++) {
-        if (sem_cli_is_help(argv[i])) {
-            usage(stdout);
-            return SEM_EXIT_OK;
-        }
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (sem_cli_is_quiet(argv[i]))
-            continue;
-        if (argv[i][0] == '-' && argv[i][1])
-            return sem_cli_usage_error("index rm", "unknown option '%s' (use -- before ids starting with -)",
-                                       argv[i]);
-        npos++;
-    }
-    /* positional: KB then ids; everything after "--" is an id */
+    add_opts o = {.p = sem_index_default_params()};
+    if (!(o.pos = calloc((size_t)argc, sizeof *o.pos)))
+        return SEM_EXIT_FAIL;
+    int rc;
+    if (parse_add(argc, argv, &o, &rc))
+        rc = run_add(&o);
+    free(o.pos);
+    return rc;
+}
+
+int sem_cmd_index_rm(int argc, char **argv)
+{
     const char **pos = calloc((size_t)argc, sizeof *pos);
     if (!pos)
         return SEM_EXIT_FAIL;
-    npos = 0;
-    int dashdash = 0;
-    int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!dashdash && strcmp(argv[i], "--") == 0) {
-            dashdash = 1;
-            continue;
-        }
-        if (!dashdash && sem_cli_is_quiet(argv[i])) {
-            quiet = 1;
-            continue;
-        }
-        pos[npos++] = argv[i];
+    int npos = 0, quiet = 0, rc;
+    const sem_cli_opt opts[] = {SEM_OPT_SEC("Options:"), SEM_OPT_QUIET(quiet, "no summary"), {0}};
+    const sem_cli_cmd cmd = {"index rm",
+                             "Usage: semsearch index rm KB ID... [-q]\n\nDeletes the documents with these ids from "
+                             "KB (use -- before ids starting with -).\n\n",
+                             opts, "Example:\n  semsearch index rm kb/faq faq_covidbert.csv#12\n", pos, argc, &npos, 0,
+                             NULL};
+    if (!sem_cli_parse(&cmd, argc, argv, &rc)) {
+        free(pos);
+        return rc;
     }
     if (npos < 2) {
         free(pos);
@@ -301,21 +232,4 @@ static int cmd_rm(int argc, char **argv)
         printf("%s: %d document%s deleted\n", pos[0], n, n == 1 ? "" : "s");
     free(pos);
     return r == SEM_OK ? SEM_EXIT_OK : sem_cli_fail(&err);
-}
-
-int sem_cmd_index(int argc, char **argv)
-{
-    if (argc < 2) {
-        usage(stderr);
-        return SEM_EXIT_USAGE;
-    }
-    if (sem_cli_is_help(argv[1])) {
-        usage(stdout);
-        return SEM_EXIT_OK;
-    }
-    if (strcmp(argv[1], "add") == 0)
-        return cmd_add(argc - 1, argv + 1);
-    if (strcmp(argv[1], "rm") == 0)
-        return cmd_rm(argc - 1, argv + 1);
-    return sem_cli_usage_error("index", "unknown subcommand '%s' (add, rm)", argv[1]);
 }

@@ -13,103 +13,79 @@
 #include "query/search.h"
 #include "store/kb.h"
 
-static const char *KB_USAGE =
-    "Usage: semsearch kb SUBCOMMAND KB [OPTIONS]\n"
-    "\n"
-    "A KB is a directory holding kb.sqlite (documents, passages, vectors, FTS5) and index.faiss.\n"
-    "\n"
-    "Subcommands:\n"
-    "  create KB [--model DIR | --dim N] [--index SPEC|auto] [--metric ip|l2] [--stemming porter|none]\n"
-    "                 create an empty KB for the vectors of the model in DIR (its identity is recorded and\n"
-    "                 checked on every later add/search), or for raw vectors of dimension N; with neither,\n"
-    "                 the default model ($SEMSEARCH_MODEL, else models/semsearch-default); --stemming: English\n"
-    "                 stemming of the full-text index (default porter)\n"
-    "  info KB        counts, model, index type and sizes, memory estimate\n"
-    "  calibrate KB [--model DIR]\n"
-    "                 calibrate the KB's hybrid weight on pseudo-queries drawn from it and record it (index add\n"
-    "                 does this after adding; see docs/query.md)\n"
-    "  check KB       compare the vector index with SQLite; exit 1 if they differ or the index file was damaged\n"
-    "  compact KB [--index SPEC|auto] [--stemming porter|none]\n"
-    "                 rebuild and retrain the index from SQLite (after many deletes or much growth);\n"
-    "                 --index also changes the KB's index spec; a KB of schema 2 gets the new full-text index\n"
-    "                 (titles, CJK bigrams, stemming); --stemming rebuilds the full-text index with it\n"
-    "  export KB --format jsonl|npy [-o FILE]\n"
-    "                 jsonl: one line per passage (id, doc, passage, start, end, text, vector), to stdout or FILE;\n"
-    "                 npy: FILE gets float32 (n, dim) vectors and FILE.ids.npy (or X.ids.npy for X.npy) int64 ids\n"
-    "\n"
-    "Every subcommand takes -q (--quiet): no progress or info messages.\n"
-    "\n"
-    "SPEC is any faiss index_factory string (Flat, IVF1024,Flat, IVF1024,PQ48np, OPQ48,IVF1024,PQ48np, HNSW32,\n"
-    "PCAW256,Flat, ...) or auto (default): Flat below 10000 passages, then IVF with nlist ~ 4*sqrt(N), PQ when the\n"
-    "flat vectors would exceed 2 GiB. Untrained indexes search exactly until enough vectors exist to train.\n";
+#define SPEC_HELP                                                                                              \
+    "SPEC is any faiss index_factory string (Flat, IVF1024,Flat, IVF1024,PQ48np, OPQ48,IVF1024,PQ48np, HNSW32,\n"  \
+    "PCAW256,Flat, ...) or auto (default): Flat below 10000 passages, then IVF with nlist ~ 4*sqrt(N), PQ when the\n" \
+    "flat vectors would exceed 2 GiB. Untrained indexes search exactly until enough vectors exist to train.\n"
+#define KB_ABOUT "A KB is a directory holding kb.sqlite (documents, passages, vectors, FTS5) and index.faiss.\n\n"
 
-static int help(void)
-{
-    fputs(KB_USAGE, stdout);
-    return SEM_EXIT_OK;
-}
-
-/* Options shared by the subcommands; each subcommand accepts only its own. */
+/* Options of the kb subcommands; each takes only its own. */
 typedef struct kb_opts {
-    const char *kb, *model, *index, *metric, *format, *out, *stemming;
-    long dim;
+    const char *kb, *model, *index, *format, *out, *stemming;
+    int dim, metric, quiet, npos;
 } kb_opts;
 
-/* allowed: the option names this subcommand takes, e.g. "--model --dim". */
-static int parse(const char *sub, int argc, char **argv, const char *allowed, kb_opts *o)
+static int stemming_parse(const char *v)
 {
-    memset(o, 0, sizeof *o);
-    char cmd[32];
-    snprintf(cmd, sizeof cmd, "kb %s", sub);
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (sem_cli_is_quiet(a)) {
-            sem_cli_set_quiet(); /* compact's progress is logged */
-            continue;
-        }
-        if (a[0] == '-' && a[1] != 0) {
-            const char *name = a;
-            if (strcmp(a, "-o") == 0)
-                name = "--output";
-            if (!strstr(allowed, name) || (strcmp(name, "--dim") && strcmp(name, "--model") && strcmp(name, "--index") &&
-                                           strcmp(name, "--metric") && strcmp(name, "--format") &&
-                                           strcmp(name, "--stemming") &&
-                                           strcmp(name, "--output")))
-                return sem_cli_usage_error(cmd, "unknown option '%s'", a);
-            if (i + 1 >= argc)
-                return sem_cli_usage_error(cmd, "%s needs a value", a);
-            const char *v = argv[++i];
-            if (strcmp(name, "--model") == 0)
-                o->model = v;
-            else if (strcmp(name, "--index") == 0)
-                o->index = v;
-            else if (strcmp(name, "--metric") == 0)
-                o->metric = v;
-            else if (strcmp(name, "--stemming") == 0)
-                o->stemming = v;
-            else if (strcmp(name, "--format") == 0)
-                o->format = v;
-            else if (strcmp(name, "--output") == 0)
-                o->out = v;
-            else if (sem_cli_parse_int(v, 1, 65536, &o->dim) != 0)
-                return sem_cli_usage_error(cmd, "--dim must be an integer in 1..65536, not '%s'", v);
-        } else if (!o->kb) {
-            o->kb = a;
-        } else {
-            return sem_cli_usage_error(cmd, "unexpected argument '%s'", a);
-        }
-    }
-    if (!o->kb)
-        return sem_cli_usage_error(cmd, "missing the KB directory");
-    return SEM_EXIT_OK;
+    return strcmp(v, "porter") == 0 || strcmp(v, "none") == 0 ? 0 : -1;
 }
 
-static int cmd_create(int argc, char **argv)
+static int format_parse(const char *v)
 {
-    kb_opts o;
-    int rc = parse("create", argc, argv, "--model --dim --index --metric --stemming", &o);
-    if (rc)
-        return rc;
+    return strcmp(v, "jsonl") == 0 ? 0 : strcmp(v, "npy") == 0 ? 1 : -1;
+}
+
+#define KB_OPT_QUIET(o) SEM_OPT_QUIET((o).quiet, "no progress or info messages")
+#define KB_OPT_STEMMING(o, hlp) SEM_OPT_SC("--stemming", (o).stemming, "porter|none", stemming_parse, "porter or none", hlp)
+
+/* Parses the KB directory and the options of one subcommand; 1 to go on, else 0 with *status. */
+static int kb_parse(const char *name, const char *usage, const sem_cli_opt *opts, const char *footer, int argc,
+                    char **argv, kb_opts *o, int *status)
+{
+    const char *pos[1];
+    const sem_cli_cmd cmd = {name, usage, opts, footer, pos, 1, &o->npos, 0, NULL};
+    if (!sem_cli_parse(&cmd, argc, argv, status))
+        return 0;
+    if (o->npos < 1) {
+        *status = sem_cli_usage_error(name, "missing the KB directory");
+        return 0;
+    }
+    o->kb = pos[0];
+    if (o->quiet)
+        sem_cli_set_quiet(); /* compact's progress is logged */
+    return 1;
+}
+
+/* The identity of the model at dir into cp (kb create --model); SEM_OK or an error. */
+static int model_identity(const char *dir, sem_kb_create_params *cp, sem_error *err)
+{
+    sem_model *m = sem_model_load(dir, NULL, err);
+    if (!m)
+        return err->code;
+    sem_index_model_identity(m, &cp->model);
+    sem_model_free(m);
+    return SEM_OK;
+}
+
+int sem_cmd_kb_create(int argc, char **argv)
+{
+    kb_opts o = {0};
+    int metric = -1, st;
+    const sem_cli_opt opts[] = {
+        SEM_OPT_SEC("Options:"),
+        SEM_OPT_S("--model", 0, o.model, "DIR", "the model whose vectors the KB holds (its identity is recorded and\n"
+                                                 "checked on every later add/search); default: the default model\n"
+                                                 "($SEMSEARCH_MODEL, else models/semsearch-default)"),
+        SEM_OPT_I("--dim", 0, o.dim, "N", 1, 65536, "raw vectors of dimension N instead of a model's"),
+        SEM_OPT_S("--index", 0, o.index, "SPEC|auto", "the FAISS index (default auto; see SPEC below)"),
+        SEM_OPT_E("--metric", metric, "ip|l2", sem_kb_metric_parse, "ip or l2", "inner product or L2 distance"),
+        KB_OPT_STEMMING(o, "English stemming of the full-text index (default porter)"),
+        KB_OPT_QUIET(o),
+        {0}};
+    if (!kb_parse("kb create", "Usage: semsearch kb create KB [--model DIR | --dim N] [--index SPEC|auto] "
+                  "[--metric ip|l2] [--stemming porter|none]\n\nCreates an empty KB. " KB_ABOUT, opts, SPEC_HELP,
+                  argc, argv, &o, &st))
+        return st;
     if (o.model && o.dim)
         return sem_cli_usage_error("kb create", "give one of --model DIR and --dim N, not both");
     if (!o.model && !o.dim && !(o.model = sem_hub_default_model())) {
@@ -118,28 +94,17 @@ static int cmd_create(int argc, char **argv)
         return SEM_EXIT_FAIL;
     }
     sem_kb_create_params cp = sem_kb_default_create_params();
-    if (o.metric) {
-        cp.metric = sem_kb_metric_parse(o.metric);
-        if (cp.metric < 0)
-            return sem_cli_usage_error("kb create", "--metric must be ip or l2, not '%s'", o.metric);
-    }
+    if (metric >= 0)
+        cp.metric = (sem_kb_metric)metric;
     cp.index_spec = o.index ? o.index : "auto";
-    if (o.stemming && strcmp(o.stemming, "porter") && strcmp(o.stemming, "none"))
-        return sem_cli_usage_error("kb create", "--stemming must be porter or none, not '%s'", o.stemming);
     cp.stemming = o.stemming;
+    cp.model.dim = o.dim;
     sem_error err;
     sem_error_clear(&err);
     if (o.model && !(o.model = sem_cli_model_dir(o.model)))
         return SEM_EXIT_FAIL;
-    if (o.model) {
-        sem_model *m = sem_model_load(o.model, NULL, &err);
-        if (!m)
-            return sem_cli_fail(&err);
-        sem_index_model_identity(m, &cp.model);
-        sem_model_free(m);
-    } else {
-        cp.model.dim = (int)o.dim;
-    }
+    if (o.model && model_identity(o.model, &cp, &err) != SEM_OK)
+        return sem_cli_fail(&err);
     sem_kb *kb = sem_kb_create(o.kb, &cp, &err);
     if (!kb)
         return sem_cli_fail(&err);
@@ -183,22 +148,37 @@ static void print_hybrid_weight(const sem_calibration *c, const sem_error *err)
                err ? err->msg : "not calibrated for this model");
 }
 
-static int cmd_calibrate(int argc, char **argv)
+int sem_cmd_kb_calibrate(int argc, char **argv)
 {
-    kb_opts o;
-    int rc = parse("calibrate", argc, argv, "--model", &o);
-    if (rc)
-        return rc;
+    kb_opts o = {0};
+    int st;
+    const sem_cli_opt opts[] = {
+        SEM_OPT_SEC("Options:"),
+        SEM_OPT_S("--model", 0, o.model, "DIR", "the model folder, when the KB does not know where its model is"),
+        KB_OPT_QUIET(o),
+        {0}};
+    if (!kb_parse("kb calibrate", "Usage: semsearch kb calibrate KB [--model DIR]\n\nCalibrates the KB's hybrid "
+                  "weight on pseudo-queries drawn from it and records it (index add\ndoes this after adding; see "
+                  "docs/query.md).\n\n", opts, NULL, argc, argv, &o, &st))
+        return st;
     if (o.model && !(o.model = sem_cli_model_dir(o.model)))
         return SEM_EXIT_FAIL;
     return sem_cli_calibrate(o.kb, o.model, 0, 0);
 }
 
-static int cmd_info(int argc, char **argv)
+/* kb info and kb check: no options but -q. */
+static int parse_plain(const char *name, const char *usage, int argc, char **argv, kb_opts *o, int *status)
 {
-    kb_opts o;
-    int rc = parse("info", argc, argv, "", &o);
-    if (rc)
+    const sem_cli_opt opts[] = {SEM_OPT_SEC("Options:"), KB_OPT_QUIET(*o), {0}};
+    return kb_parse(name, usage, opts, NULL, argc, argv, o, status);
+}
+
+int sem_cmd_kb_info(int argc, char **argv)
+{
+    kb_opts o = {0};
+    int rc;
+    if (!parse_plain("kb info", "Usage: semsearch kb info KB\n\nPrints the KB's counts, model, index type and "
+                     "sizes, and a memory estimate.\n\n", argc, argv, &o, &rc))
         return rc;
     sem_error err;
     sem_kb *kb = open_ro(o.kb, &err);
@@ -267,11 +247,12 @@ static void counting_log(int level, const char *msg, void *ud)
     sem_log_stderr(level, msg, ud);
 }
 
-static int cmd_check(int argc, char **argv)
+int sem_cmd_kb_check(int argc, char **argv)
 {
-    kb_opts o;
-    int rc = parse("check", argc, argv, "", &o);
-    if (rc)
+    kb_opts o = {0};
+    int rc;
+    if (!parse_plain("kb check", "Usage: semsearch kb check KB\n\nCompares the vector index with SQLite; exits 1 "
+                     "if they differ or the index file was damaged.\n\n", argc, argv, &o, &rc))
         return rc;
     static int lvl = SEM_LOG_WARN;
     sem_log_set(counting_log, &lvl);
@@ -307,14 +288,21 @@ static int cmd_check(int argc, char **argv)
     return bad ? SEM_EXIT_FAIL : SEM_EXIT_OK;
 }
 
-static int cmd_compact(int argc, char **argv)
+int sem_cmd_kb_compact(int argc, char **argv)
 {
-    kb_opts o;
-    int rc = parse("compact", argc, argv, "--index --stemming", &o);
-    if (rc)
+    kb_opts o = {0};
+    int rc;
+    const sem_cli_opt opts[] = {
+        SEM_OPT_SEC("Options:"),
+        SEM_OPT_S("--index", 0, o.index, "SPEC|auto", "also change the KB's index spec (see SPEC below)"),
+        KB_OPT_STEMMING(o, "rebuild the full-text index with this stemming"),
+        KB_OPT_QUIET(o),
+        {0}};
+    if (!kb_parse("kb compact", "Usage: semsearch kb compact KB [--index SPEC|auto] [--stemming porter|none]\n\n"
+                  "Rebuilds and retrains the index from SQLite (after many deletes or much growth). A KB of\n"
+                  "schema 2 gets the new full-text index (titles, CJK bigrams, stemming).\n\n", opts, SPEC_HELP,
+                  argc, argv, &o, &rc))
         return rc;
-    if (o.stemming && strcmp(o.stemming, "porter") && strcmp(o.stemming, "none"))
-        return sem_cli_usage_error("kb compact", "--stemming must be porter or none, not '%s'", o.stemming);
     sem_error err;
     sem_kb *kb = sem_kb_open(o.kb, NULL, &err);
     if (!kb)
@@ -334,13 +322,22 @@ static int cmd_compact(int argc, char **argv)
     return SEM_EXIT_OK;
 }
 
-static int cmd_export(int argc, char **argv)
+int sem_cmd_kb_export(int argc, char **argv)
 {
-    kb_opts o;
-    int rc = parse("export", argc, argv, "--format --output", &o);
-    if (rc)
+    kb_opts o = {0};
+    int rc;
+    const sem_cli_opt opts[] = {
+        SEM_OPT_SEC("Options:"),
+        SEM_OPT_SC("--format", o.format, "jsonl|npy", format_parse, "jsonl or npy",
+                   "jsonl: one line per passage (id, doc, passage, start, end, text, vector), to\nstdout or FILE; "
+                   "npy: FILE gets float32 (n, dim) vectors and FILE.ids.npy\n(or X.ids.npy for X.npy) int64 ids"),
+        SEM_OPT_S("--output", 'o', o.out, "FILE", "where to write (needed by npy)"),
+        KB_OPT_QUIET(o),
+        {0}};
+    if (!kb_parse("kb export", "Usage: semsearch kb export KB --format jsonl|npy [-o FILE]\n\nExports the KB's "
+                  "passages and vectors.\n\n", opts, NULL, argc, argv, &o, &rc))
         return rc;
-    if (!o.format || (strcmp(o.format, "jsonl") && strcmp(o.format, "npy")))
+    if (!o.format)
         return sem_cli_usage_error("kb export", "--format must be jsonl or npy");
     int npy = strcmp(o.format, "npy") == 0;
     if (npy && !o.out)
@@ -397,29 +394,4 @@ out:
         fprintf(stderr, "exported %lld passages to %s\n", (long long)n, o.out);
     free(ids_path);
     return SEM_EXIT_OK;
-}
-
-int sem_cmd_kb(int argc, char **argv)
-{
-    if (argc < 2)
-        return sem_cli_usage_error("kb", "missing a subcommand (create, info, check, calibrate, compact, export)");
-    const char *sub = argv[1];
-    if (sem_cli_is_help(sub) || strcmp(sub, "help") == 0)
-        return help();
-    for (int i = 2; i < argc; i++)
-        if (sem_cli_is_help(argv[i]))
-            return help();
-    if (strcmp(sub, "create") == 0)
-        return cmd_create(argc - 2, argv + 2);
-    if (strcmp(sub, "info") == 0)
-        return cmd_info(argc - 2, argv + 2);
-    if (strcmp(sub, "check") == 0)
-        return cmd_check(argc - 2, argv + 2);
-    if (strcmp(sub, "calibrate") == 0)
-        return cmd_calibrate(argc - 2, argv + 2);
-    if (strcmp(sub, "compact") == 0)
-        return cmd_compact(argc - 2, argv + 2);
-    if (strcmp(sub, "export") == 0)
-        return cmd_export(argc - 2, argv + 2);
-    return sem_cli_usage_error("kb", "unknown subcommand '%s'", sub);
 }

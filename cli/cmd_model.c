@@ -8,28 +8,22 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *f)
+#define MODEL_ENV                                                                                              \
+    "Environment:\n"                                                                                           \
+    "  SEMSEARCH_HOME     cache root (models in SEMSEARCH_HOME/models/ORG/NAME); default\n"                     \
+    "                     $XDG_CACHE_HOME/semsearch, else ~/.cache/semsearch\n"                                  \
+    "  HF_ENDPOINT        hub URL (default " SEM_HUB_DEFAULT_ENDPOINT "), e.g. a mirror\n"                     \
+    "  HF_TOKEN           access token for gated or private models\n"
+
+/* Parses a model subcommand with at most one positional argument (*name); 1 to go on, else 0 with *status. */
+static int parse_model(const char *name, const char *usage, const sem_cli_opt *opts, const char *hint, int argc,
+                       char **argv, const char **arg, int *status)
 {
-    fprintf(f,
-            "Usage: semsearch model pull ORG/NAME [--revision R] [-q]\n"
-            "       semsearch model list [--json [FILE]]\n"
-            "       semsearch model path NAME_OR_FOLDER\n\n"
-            "Download BERT models from the HuggingFace hub into a local cache and list them. A model pulled once\n"
-            "can be passed by its name (ORG/NAME) to --model of index add, query, serve and eval sts.\n\n"
-            "  pull ORG/NAME      download the files the encoder needs (config.json, vocab.txt, model.safetensors,\n"
-            "                     tokenizer and sentence-transformers configs, README.md); files already cached\n"
-            "                     are kept, interrupted downloads resume, every file is checked against the hub's\n"
-            "                     sha256 / git sha1\n"
-            "    --revision R     branch, tag or commit (default: main)\n"
-            "    -q, --quiet      no progress bar and no summary\n"
-            "  list               cached models: name, revision, commit, size, files, complete or not\n"
-            "    --json [FILE]    one JSON object per line instead of the table, on stdout or into FILE\n"
-            "  path NAME          print the folder --model NAME resolves to (a folder wins over a cached name)\n\n"
-            "Environment:\n"
-            "  SEMSEARCH_HOME     cache root (models in SEMSEARCH_HOME/models/ORG/NAME); default\n"
-            "                     $XDG_CACHE_HOME/semsearch, else ~/.cache/semsearch\n"
-            "  HF_ENDPOINT        hub URL (default " SEM_HUB_DEFAULT_ENDPOINT "), e.g. a mirror\n"
-            "  HF_TOKEN           access token for gated or private models\n");
+    int n = 0;
+    const sem_cli_cmd cmd = {name, usage, opts, MODEL_ENV, arg, arg ? 1 : 0, &n, 0, hint};
+    if (arg)
+        *arg = NULL;
+    return sem_cli_parse(&cmd, argc, argv, status);
 }
 
 static void human_size(uint64_t b, char *out, size_t cap)
@@ -77,28 +71,24 @@ static void on_progress(const char *file, uint64_t done, uint64_t total, void *u
     fflush(stderr);
 }
 
-static int cmd_pull(int argc, char **argv)
+int sem_cmd_model_pull(int argc, char **argv)
 {
     const char *repo = NULL, *revision = NULL;
-    int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        if (sem_cli_is_help(argv[i])) {
-            usage(stdout);
-            return SEM_EXIT_OK;
-        } else if (strcmp(argv[i], "--revision") == 0) {
-            if (++i >= argc || !argv[i][0])
-                return sem_cli_usage_error("model pull", "--revision needs a value");
-            revision = argv[i];
-        } else if (sem_cli_is_quiet(argv[i])) {
-            quiet = 1;
-        } else if (argv[i][0] == '-') {
-            return sem_cli_usage_error("model pull", "unknown option '%s'", argv[i]);
-        } else if (repo) {
-            return sem_cli_usage_error("model pull", "one model at a time (got '%s' and '%s')", repo, argv[i]);
-        } else {
-            repo = argv[i];
-        }
-    }
+    int quiet = 0, status;
+    const sem_cli_opt opts[] = {
+        SEM_OPT_SEC("Options:"),
+        SEM_OPT_S1("--revision", revision, "R", "branch, tag or commit (default: main)"),
+        SEM_OPT_QUIET(quiet, "no progress bar and no summary"),
+        {0}};
+    if (!parse_model("model pull",
+                     "Usage: semsearch model pull ORG/NAME [--revision R] [-q]\n\n"
+                     "Downloads the files the encoder needs (config.json, vocab.txt, model.safetensors, tokenizer\n"
+                     "and sentence-transformers configs, README.md) from the HuggingFace hub into a local cache;\n"
+                     "files already cached are kept, interrupted downloads resume, every file is checked against\n"
+                     "the hub's sha256 / git sha1. A model pulled once can be passed by its name (ORG/NAME) to\n"
+                     "--model of index add, query, serve and eval sts.\n\n",
+                     opts, " (one model at a time)", argc, argv, &repo, &status))
+        return status;
     if (!repo)
         return sem_cli_usage_error("model pull", "which model? e.g. semsearch model pull "
                                                  "sentence-transformers/all-MiniLM-L6-v2");
@@ -146,19 +136,20 @@ static void print_json_line(FILE *f, const sem_hub_model *m)
             (unsigned long long)m->size, m->n_files, m->n_expected, m->n_incomplete, m->complete ? "true" : "false");
 }
 
-static int cmd_list(int argc, char **argv)
+int sem_cmd_model_list(int argc, char **argv)
 {
     const char *json = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (sem_cli_is_help(argv[i])) {
-            usage(stdout);
-            return SEM_EXIT_OK;
-        } else if (sem_cli_opt_json(argc, argv, &i, 1, &json) || sem_cli_is_quiet(argv[i])) {
-            continue;
-        } else {
-            return sem_cli_usage_error("model list", "unexpected argument '%s'", argv[i]);
-        }
-    }
+    int quiet = 0, st;
+    const sem_cli_opt opts[] = {
+        SEM_OPT_SEC("Options:"),
+        SEM_OPT_JSON_(json, "one JSON object per line instead of the table, on stdout or into FILE"),
+        SEM_OPT_QUIET(quiet, "accepted for symmetry (list prints nothing else)"),
+        {0}};
+    if (!parse_model("model list",
+                     "Usage: semsearch model list [--json [FILE]]\n\nLists the cached models: name, revision, "
+                     "commit, size, files, complete or not.\n\n",
+                     opts, NULL, argc, argv, NULL, &st))
+        return st;
     sem_error err;
     sem_error_clear(&err);
     char cache[4096];
@@ -203,18 +194,16 @@ static int cmd_list(int argc, char **argv)
     return SEM_EXIT_OK;
 }
 
-static int cmd_path(int argc, char **argv)
+int sem_cmd_model_path(int argc, char **argv)
 {
     const char *name = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (sem_cli_is_help(argv[i])) {
-            usage(stdout);
-            return SEM_EXIT_OK;
-        } else if (name || (argv[i][0] == '-' && argv[i][1])) {
-            return sem_cli_usage_error("model path", "unexpected argument '%s'", argv[i]);
-        }
-        name = argv[i];
-    }
+    int st;
+    const sem_cli_opt opts[] = {{0}};
+    if (!parse_model("model path",
+                     "Usage: semsearch model path NAME_OR_FOLDER\n\nPrints the folder --model NAME resolves to "
+                     "(a folder wins over a cached name).\n\n",
+                     opts, NULL, argc, argv, &name, &st))
+        return st;
     if (!name)
         return sem_cli_usage_error("model path", "which model? (a folder or ORG/NAME)");
     sem_error err;
@@ -224,21 +213,4 @@ static int cmd_path(int argc, char **argv)
         return sem_cli_fail(&err);
     printf("%s\n", dir);
     return SEM_EXIT_OK;
-}
-
-int sem_cmd_model(int argc, char **argv)
-{
-    if (argc < 2)
-        return sem_cli_usage_error("model", "missing subcommand (pull, list or path)");
-    if (sem_cli_is_help(argv[1])) {
-        usage(stdout);
-        return SEM_EXIT_OK;
-    }
-    if (strcmp(argv[1], "pull") == 0)
-        return cmd_pull(argc - 1, argv + 1);
-    if (strcmp(argv[1], "list") == 0)
-        return cmd_list(argc - 1, argv + 1);
-    if (strcmp(argv[1], "path") == 0)
-        return cmd_path(argc - 1, argv + 1);
-    return sem_cli_usage_error("model", "unknown subcommand '%s' (pull, list or path)", argv[1]);
 }

@@ -14,13 +14,13 @@
 
 int sem_cmd_version(int argc, char **argv)
 {
-    if (argc > 1 && sem_cli_is_help(argv[1])) {
-        printf("Usage: semsearch version\n\nPrints the semsearch version and the versions of the libraries it "
-               "uses.\n");
-        return SEM_EXIT_OK;
-    }
-    if (argc > 1)
-        return sem_cli_usage_error("version", "unexpected argument '%s'", argv[1]);
+    static const sem_cli_opt opts[] = {{0}};
+    const sem_cli_cmd cmd = {.name = "version", .opts = opts,
+                             .usage = "Usage: semsearch version\n\nPrints the semsearch version and the versions of "
+                                      "the libraries it uses.\n\n"};
+    int st;
+    if (!sem_cli_parse(&cmd, argc, argv, &st))
+        return st;
     printf("semsearch %s\n", SEM_VERSION);
     printf("faiss %s\n", sem_faiss_version());
     printf("sqlite %s\n", sqlite3_libversion());

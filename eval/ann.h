@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "eval/vecio.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -134,6 +135,36 @@ char *sem_ann_report_svg(const sem_ann_result *r, size_t n, const sem_ann_report
  * distribution. out: (n, d). Deterministic across machines (own PRNG). */
 int sem_ann_make_clustered(size_t n, size_t d, size_t n_centers, double spread, uint64_t center_seed,
                            uint64_t point_seed, float *out, sem_error *err);
+
+/* ---- Inputs (anninput.c): held-out queries, the ground truth, the default specs ---- */
+
+/* Moves nq rows of v, sampled without replacement (seeded xorshift, the same rows on every machine), into q
+ * (malloc'd, free with sem_vecs_free); v keeps the other rows (its tail stays allocated). SEM_EINVAL unless
+ * 0 < nq < v->n. */
+int sem_vecs_hold_out(sem_vecs *v, size_t nq, uint64_t seed, sem_vecs *q, sem_error *err);
+
+/* The default number of queries held out of a base of n vectors: a tenth, at most 1000, at least 1. */
+size_t sem_ann_default_sample(size_t n);
+
+typedef struct sem_ann_gt_params {
+    const char *gt_path;      /* a ground-truth .ivecs to use as it is (nearest first), or NULL */
+    const char *cache_path;   /* where to cache computed ground truth, or NULL: beside queries_path */
+    const char *queries_path; /* the query file; NULL (queries held out of a KB): no default cache */
+    int metric_ip;
+    size_t k;                 /* neighbours per query to compute (at most the base's size) */
+} sem_ann_gt_params;
+
+/* The exact ground truth (nq, *gt_k) into *gt (malloc'd, caller frees): p->gt_path as it is (its rows must be
+ * the queries), else the cache when it exists, is deep enough and its first neighbours check out (a stale one is
+ * logged and recomputed), else computed (sem_ann_ground_truth) and cached (a failure to cache is a warning).
+ * The cache file's default name holds the metric, k and a hash of the vectors. */
+int sem_ann_ground_truth_cached(const sem_vecs *base, const sem_vecs *q, const sem_ann_gt_params *p, int64_t **gt,
+                                size_t *gt_k, sem_error *err);
+
+/* The specs benchmarked when none are given, into specs; returns how many (1 or 2): Flat and kb_spec (a KB's
+ * own, when not Flat), else Flat and IVF{nlist},Flat with the store's auto nlist for n vectors
+ * (sem_kb_auto_nlist) when that is at least 4. */
+size_t sem_ann_default_specs(size_t n, const char *kb_spec, char specs[2][SEM_ANN_SPEC_MAX + 1]);
 
 #ifdef __cplusplus
 }

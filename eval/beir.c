@@ -250,6 +250,35 @@ static int parse_int(const char *s, int *out)
     return 0;
 }
 
+/* The slot after the n elements of *arr (of size bytes, capacity *cap, grown to first, then doubled); NULL with
+ * SEM_ENOMEM naming path. */
+static void *room(void *arr, size_t n, size_t *cap, size_t size, size_t first, const char *path, sem_error *err)
+{
+    char *a;
+    memcpy(&a, arr, sizeof a); /* arr points to a typed pointer: read and write it as bytes */
+    if (n == *cap) {
+        if (!(a = sem_array_grow(a, cap, size, first))) {
+            sem_error_set(err, SEM_ENOMEM, "%s: out of memory", path);
+            return NULL;
+        }
+        memcpy(arr, &a, sizeof a);
+    }
+    return a + n * size;
+}
+
+/* Copies the ids a and b into *ca and *cb; SEM_OK, or SEM_ENOMEM naming path (nothing kept). */
+static int dup_ids(const char *a, const char *b, char **ca, char **cb, const char *path, sem_error *err)
+{
+    *ca = strdup(a);
+    *cb = strdup(b);
+    if (*ca && *cb)
+        return SEM_OK;
+    free(*ca);
+    free(*cb);
+    *ca = *cb = NULL;
+    return sem_error_set(err, SEM_ENOMEM, "%s: out of memory", path);
+}
+
 int sem_beir_read_qrels(const char *path, sem_beir_set *set, sem_error *err)
 {
     struct lines l;
@@ -296,24 +325,12 @@ int sem_beir_read_qrels(const char *path, sem_beir_set *set, sem_error *err)
             rc = sem_error_set(err, SEM_EFORMAT, "%s:%zu: empty query or document id", path, l.lineno);
             break;
         }
-        if (set->n_qrels == cap) {
-            sem_beir_qrel *q = sem_array_grow(set->qrels, &cap, sizeof *q, 256);
-            if (!q) {
-                rc = sem_error_set(err, SEM_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            set->qrels = q;
-        }
-        sem_beir_qrel *q = &set->qrels[set->n_qrels];
-        q->query_id = strdup(qid);
-        q->doc_id = strdup(did);
-        q->rel = rel;
-        if (!q->query_id || !q->doc_id) {
-            free(q->query_id);
-            free(q->doc_id);
-            rc = sem_error_set(err, SEM_ENOMEM, "%s: out of memory", path);
+        sem_beir_qrel *q = room(&set->qrels, set->n_qrels, &cap, sizeof *q, 256, path, err);
+        if (!q || dup_ids(qid, did, &q->query_id, &q->doc_id, path, err) != SEM_OK) {
+            rc = SEM_ENOMEM;
             break;
         }
+        q->rel = rel;
         set->n_qrels++;
     }
     lines_close(&l);
@@ -673,25 +690,13 @@ sem_trec_run *sem_trec_run_read(const char *path, sem_error *err)
             rc = sem_error_set(err, SEM_EFORMAT, "%s:%zu: bad rank or score", path, l.lineno);
             break;
         }
-        if (run->n == cap) {
-            struct run_entry *e = sem_array_grow(run->e, &cap, sizeof *e, 1024);
-            if (!e) {
-                rc = sem_error_set(err, SEM_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            run->e = e;
-        }
-        struct run_entry *e = &run->e[run->n];
-        e->qid = strdup(f[0]);
-        e->doc = strdup(f[2]);
-        e->score = score;
-        e->rank = rank;
-        if (!e->qid || !e->doc) {
-            free(e->qid);
-            free(e->doc);
-            rc = sem_error_set(err, SEM_ENOMEM, "%s: out of memory", path);
+        struct run_entry *e = room(&run->e, run->n, &cap, sizeof *e, 1024, path, err);
+        if (!e || dup_ids(f[0], f[2], &e->qid, &e->doc, path, err) != SEM_OK) {
+            rc = SEM_ENOMEM;
             break;
         }
+        e->score = score;
+        e->rank = rank;
         run->n++;
     }
     lines_close(&l);

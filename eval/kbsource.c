@@ -69,10 +69,12 @@ struct sem_eval_kb_searcher {
     sem_search *s;
 };
 
-sem_eval_kb_searcher *sem_eval_kb_searcher_open(const char *kb_dir, const char *model, sem_error *err)
+sem_eval_kb_searcher *sem_eval_kb_searcher_open(const char *kb_dir, const char *model, int n_threads,
+                                                sem_error *err)
 {
     sem_search_open_params p = sem_search_default_open_params();
     p.model = model;
+    p.n_threads = n_threads;
     p.read_only = 1;
     sem_eval_kb_searcher *es = calloc(1, sizeof *es);
     if (!es) {

@@ -21,8 +21,10 @@ int sem_eval_kb_vectors(const char *kb_dir, sem_vecs *out, int *metric_ip, char 
 
 typedef struct sem_eval_kb_searcher sem_eval_kb_searcher;
 
-/* Opens kb_dir for searching (read-only) with its model (model: a folder or NULL for the KB's own). */
-sem_eval_kb_searcher *sem_eval_kb_searcher_open(const char *kb_dir, const char *model, sem_error *err);
+/* Opens kb_dir for searching (read-only) with its model (model: a folder or NULL for the KB's own); n_threads:
+ * threads of one query's forward pass (0 = the encoder's default). */
+sem_eval_kb_searcher *sem_eval_kb_searcher_open(const char *kb_dir, const char *model, int n_threads,
+                                                sem_error *err);
 void sem_eval_kb_searcher_free(sem_eval_kb_searcher *s); /* NULL is a no-op */
 
 /* 1 if the KB has a model (semantic and hybrid search work), 0 for a lexical-only KB. */

@@ -7,6 +7,7 @@
 
 #include "common/fileio.h"
 #include "common/half.h"
+#include "common/npy.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -180,7 +181,8 @@ static int npy_shape(const char *p, unsigned long long dims[3], int *nd)
     }
 }
 
-static int parse_npy(struct reader *r, const char *name, sem_vecs *out, sem_error *err)
+/* Reads the preamble (versions 1.0, 2.0, 3.0) and the header dict into *hdr (malloc'd, NUL-terminated). */
+static int npy_read_header(struct reader *r, const char *name, char **hdr, sem_error *err)
 {
     uint8_t pre[12];
     if (r->len < 10 || rd(r, pre, 10) != 0 || memcmp(pre, "\x93NUMPY", 6) != 0)
@@ -198,112 +200,114 @@ static int parse_npy(struct reader *r, const char *name, sem_vecs *out, sem_erro
     }
     if (hlen > r->len - r->pos || hlen > (1u << 20))
         return sem_error_set(err, SEM_EFORMAT, "%s: .npy header length %zu exceeds the file", name, hlen);
-    char *hdr = malloc(hlen + 1);
-    if (!hdr)
+    if (!(*hdr = malloc(hlen + 1)))
         return sem_error_set(err, SEM_ENOMEM, "%s: out of memory", name);
     int rc = SEM_OK;
-    if (rd(r, hdr, hlen) != 0) {
+    (*hdr)[hlen] = 0;
+    if (rd(r, *hdr, hlen) != 0)
         rc = sem_error_set(err, SEM_EIO, "%s: read failed in the .npy header", name);
-        goto done;
-    }
-    hdr[hlen] = 0;
-    if (strlen(hdr) != hlen) {
+    else if (strlen(*hdr) != hlen)
         rc = sem_error_set(err, SEM_EFORMAT, "%s: NUL byte in the .npy header", name);
-        goto done;
+    if (rc) {
+        free(*hdr);
+        *hdr = NULL;
     }
-    const char *descr = npy_value(hdr, "descr"), *fo = npy_value(hdr, "fortran_order"),
-               *shape = npy_value(hdr, "shape");
-    if (!descr || !fo || !shape || (*descr != '\'' && *descr != '"')) {
-        rc = sem_error_set(err, SEM_EFORMAT, "%s: .npy header lacks descr, fortran_order or shape", name);
-        goto done;
-    }
+    return rc;
+}
+
+/* The item size of the quoted dtype descr: little-endian float32, float16 or float64. */
+static int npy_item(const char *descr, const char *name, size_t *item, sem_error *err)
+{
     char dt[8] = {0};
     size_t dl = 0;
-    for (const char *p = descr + 1; *p && *p != descr[0]; p++)
-        if (dl < sizeof dt - 1)
-            dt[dl++] = *p;
-        else {
-            dl = sizeof dt;
-            break;
+    for (const char *p = descr + 1; *p && *p != descr[0] && dl < sizeof dt - 1; p++)
+        dt[dl++] = *p;
+    *item = strcmp(dt, "<f4") == 0 ? 4 : strcmp(dt, "<f2") == 0 ? 2 : strcmp(dt, "<f8") == 0 ? 8 : 0;
+    if (!*item)
+        return sem_error_set(err, SEM_EFORMAT,
+                             "%s: unsupported .npy dtype '%.7s' (need little-endian float32, float16 or float64)",
+                             name, dt);
+    return SEM_OK;
+}
+
+/* The header's dtype size and 2-D shape, checked against the bytes that follow. */
+static int npy_layout(const struct reader *r, const char *hdr, const char *name, size_t *item,
+                      unsigned long long dims[3], sem_error *err)
+{
+    const char *descr = npy_value(hdr, "descr"), *fo = npy_value(hdr, "fortran_order"),
+               *shape = npy_value(hdr, "shape");
+    if (!descr || !fo || !shape || (*descr != '\'' && *descr != '"'))
+        return sem_error_set(err, SEM_EFORMAT, "%s: .npy header lacks descr, fortran_order or shape", name);
+    int rc = npy_item(descr, name, item, err), nd;
+    if (rc)
+        return rc;
+    if (strncmp(fo, "False", 5) != 0)
+        return sem_error_set(err, SEM_EFORMAT, "%s: Fortran-order .npy arrays are not supported (save C order)",
+                             name);
+    if (npy_shape(shape, dims, &nd) != 0 || nd != 2)
+        return sem_error_set(err, SEM_EFORMAT, "%s: .npy shape must be a 2-D tuple (rows, dim)", name);
+    if (dims[1] == 0 || dims[1] > SEM_VECS_MAX_DIM || dims[0] == 0)
+        return sem_error_set(err, SEM_EFORMAT, "%s: .npy shape (%llu, %llu) is empty or too wide", name, dims[0],
+                             dims[1]);
+    size_t left = r->len - r->pos, row = (size_t)dims[1] * *item;
+    if (dims[0] > left / row || (size_t)dims[0] * row != left)
+        return sem_error_set(err, SEM_EFORMAT,
+                             "%s: .npy header says (%llu, %llu) x %zu bytes but %zu data bytes follow: truncated or "
+                             "lying header",
+                             name, dims[0], dims[1], *item, left);
+    return SEM_OK;
+}
+
+/* One row of d little-endian values of item bytes as floats. */
+static void npy_row(const uint8_t *buf, size_t d, size_t item, float *o)
+{
+    for (size_t j = 0; j < d; j++) {
+        const uint8_t *p = buf + j * item;
+        if (item == 4) {
+            uint32_t u = le32(p);
+            memcpy(&o[j], &u, 4);
+        } else if (item == 2) {
+            o[j] = sem_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+        } else {
+            uint64_t u = (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+            double v;
+            memcpy(&v, &u, 8);
+            o[j] = (float)v;
         }
-    size_t item;
-    if (strcmp(dt, "<f4") == 0)
-        item = 4;
-    else if (strcmp(dt, "<f2") == 0)
-        item = 2;
-    else if (strcmp(dt, "<f8") == 0)
-        item = 8;
-    else {
-        rc = sem_error_set(err, SEM_EFORMAT,
-                           "%s: unsupported .npy dtype '%.7s' (need little-endian float32, float16 or float64)",
-                           name, dt);
-        goto done;
     }
-    if (strncmp(fo, "False", 5) != 0) {
-        rc = sem_error_set(err, SEM_EFORMAT, "%s: Fortran-order .npy arrays are not supported (save C order)",
-                           name);
-        goto done;
-    }
+}
+
+static int parse_npy(struct reader *r, const char *name, sem_vecs *out, sem_error *err)
+{
+    char *hdr = NULL;
+    size_t item = 0;
     unsigned long long dims[3];
-    int nd;
-    if (npy_shape(shape, dims, &nd) != 0 || nd != 2) {
-        rc = sem_error_set(err, SEM_EFORMAT, "%s: .npy shape must be a 2-D tuple (rows, dim)", name);
-        goto done;
-    }
-    if (dims[1] == 0 || dims[1] > SEM_VECS_MAX_DIM || dims[0] == 0) {
-        rc = sem_error_set(err, SEM_EFORMAT, "%s: .npy shape (%llu, %llu) is empty or too wide", name, dims[0],
-                           dims[1]);
-        goto done;
-    }
-    size_t left = r->len - r->pos, row = (size_t)dims[1] * item;
-    if (dims[0] > left / row || (size_t)dims[0] * row != left) {
-        rc = sem_error_set(err, SEM_EFORMAT,
-                           "%s: .npy header says (%llu, %llu) x %zu bytes but %zu data bytes follow: truncated or "
-                           "lying header",
-                           name, dims[0], dims[1], item, left);
-        goto done;
-    }
-    size_t n = (size_t)dims[0], d = (size_t)dims[1];
+    int rc = npy_read_header(r, name, &hdr, err);
+    if (rc == SEM_OK)
+        rc = npy_layout(r, hdr, name, &item, dims, err);
+    free(hdr);
+    if (rc)
+        return rc;
+    size_t n = (size_t)dims[0], d = (size_t)dims[1], row = d * item;
     float *data = malloc(n * d * sizeof(float)); /* <= 2x the file size */
     uint8_t *buf = malloc(row);
-    if (!data || !buf) {
-        free(data);
-        free(buf);
+    if (!data || !buf)
         rc = sem_error_set(err, SEM_ENOMEM, "%s: out of memory for %zu x %zu vectors", name, n, d);
-        goto done;
-    }
     for (size_t i = 0; i < n && rc == SEM_OK; i++) {
-        if (rd(r, buf, row) != 0) {
+        if (rd(r, buf, row) != 0)
             rc = sem_error_set(err, SEM_EIO, "%s: read failed at row %zu", name, i);
-            break;
-        }
-        float *o = data + i * d;
-        for (size_t j = 0; j < d; j++) {
-            const uint8_t *p = buf + j * item;
-            if (item == 4) {
-                uint32_t u = le32(p);
-                memcpy(&o[j], &u, 4);
-            } else if (item == 2) {
-                o[j] = sem_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
-            } else {
-                uint64_t u = (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-                double v;
-                memcpy(&v, &u, 8);
-                o[j] = (float)v;
-            }
-        }
+        else
+            npy_row(buf, d, item, data + i * d);
     }
     free(buf);
     if (rc != SEM_OK) {
         free(data);
-        goto done;
+        return rc;
     }
     out->data = data;
     out->n = n;
     out->d = d;
-done:
-    free(hdr);
-    return rc;
+    return SEM_OK;
 }
 
 static const char *ext_of(const char *path)
@@ -422,24 +426,10 @@ int sem_vecs_write(const char *path, const float *x, size_t n, size_t d, sem_err
         return sem_error_set(err, SEM_EINVAL, "%s: can write .fvecs or .npy only", path);
     if (d == 0 || d > SEM_VECS_MAX_DIM || n > (SIZE_MAX - 256) / (4 * (d + 1)))
         return sem_error_set(err, SEM_ERANGE, "%s: bad shape %zu x %zu", path, n, d);
-    char hdr[128];
-    size_t hl = 0;
-    if (npy) {
-        /* version 1.0: magic, 2 version bytes, uint16 header length, header padded so data starts at 64 */
-        char dict[96];
-        int dl = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", n,
-                          d);
-        size_t total = 10 + (size_t)dl + 1;
-        size_t padded = (total + 63) / 64 * 64;
-        memcpy(hdr, "\x93NUMPY\x01\x00", 8);
-        uint16_t h = (uint16_t)(padded - 10);
-        hdr[8] = (char)(h & 0xff);
-        hdr[9] = (char)(h >> 8);
-        memcpy(hdr + 10, dict, (size_t)dl);
-        memset(hdr + 10 + dl, ' ', padded - total);
-        hdr[padded - 1] = '\n';
-        hl = padded;
-    }
+    char hdr[SEM_NPY_HEADER_MAX];
+    size_t hl = npy ? sem_npy_header(hdr, sizeof hdr, "<f4", n, d) : 0;
+    if (npy && !hl)
+        return sem_error_set(err, SEM_ERANGE, "%s: bad shape %zu x %zu", path, n, d);
     size_t len = hl + n * d * 4 + (npy ? 0 : n * 4);
     uint8_t *buf = malloc(len ? len : 1), *p = buf;
     if (!buf)

@@ -32,7 +32,7 @@ struct sem_search {
 
 sem_search_open_params sem_search_default_open_params(void)
 {
-    sem_search_open_params p = {NULL, 1};
+    sem_search_open_params p = {NULL, 1, 0};
     return p;
 }
 
@@ -126,7 +126,9 @@ sem_search *sem_search_open(const char *kb_dir, const sem_search_open_params *pa
             sem_kb_close(kb);
             return NULL;
         }
-        if (!(m = sem_model_load(dir, NULL, err))) {
+        sem_model_params mp = sem_model_default_params();
+        mp.n_threads = p.n_threads;
+        if (!(m = sem_model_load(dir, &mp, err))) {
             sem_kb_close(kb);
             return NULL;
         }

@@ -80,6 +80,8 @@ typedef struct sem_search_open_params {
     const char *model; /* a model folder or cached hub name; NULL = the folder recorded in the KB by
                           `semsearch index add`, else the KB's model name in the hub cache */
     int read_only;     /* 1 (default): open the KB read-only, so that an indexer may hold it read-write */
+    int n_threads;     /* threads of one query's forward pass (sem_model_params.n_threads); 0 = the encoder's
+                          default */
 } sem_search_open_params;
 sem_search_open_params sem_search_default_open_params(void);
 

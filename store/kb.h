@@ -391,6 +391,10 @@ int sem_kb_check_spec(const char *spec, int d, sem_error *err);
  * exceed 2 GiB. Exposed for tools and tests. */
 int sem_kb_resolve_spec(const char *spec, int64_t n, int d, char *out, size_t out_size, sem_error *err);
 
+/* The nlist of auto's IVF for n vectors: the power of two nearest 4*sqrt(n), halved until it is at most n/39
+ * (FAISS wants 39 training vectors per list); 1 for tiny n. Pure; `eval ann` sizes its default IVF with it. */
+int64_t sem_kb_auto_nlist(int64_t n);
+
 #ifdef __cplusplus
 }
 #endif

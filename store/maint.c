@@ -6,6 +6,7 @@
 
 #include "common/jsonstr.h"
 #include "common/log.h"
+#include "common/npy.h"
 #include "store/fts_tokenizer.h"
 #include "store/kb_impl.h"
 
@@ -306,27 +307,12 @@ out:
     return rc;
 }
 
-/* A NumPy v1.0 header for a C-order array; total header length padded to a multiple of 64. */
+/* The .npy header (common/npy.h) of a C-order array. */
 static int npy_header(FILE *f, const char *descr, int64_t rows, int cols)
 {
-    char dict[160];
-    if (cols > 0)
-        snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%lld, %d), }", descr,
-                 (long long)rows, cols);
-    else
-        snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%lld,), }", descr,
-                 (long long)rows);
-    size_t base = 10 + strlen(dict) + 1; /* magic(6) + version(2) + len(2) + dict + '\n' */
-    size_t total = (base + 63) / 64 * 64;
-    size_t hlen = total - 10;
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
-                             (unsigned char)(hlen >> 8)};
-    if (fwrite(pre, 1, 10, f) != 10 || fputs(dict, f) < 0)
-        return -1;
-    for (size_t i = 10 + strlen(dict); i < total - 1; i++)
-        fputc(' ', f);
-    fputc('\n', f);
-    return ferror(f) ? -1 : 0;
+    char h[SEM_NPY_HEADER_MAX];
+    size_t n = sem_npy_header(h, sizeof h, descr, (uint64_t)rows, (uint64_t)cols);
+    return n && fwrite(h, 1, n, f) == n ? 0 : -1;
 }
 
 int sem_kb_export_npy(sem_kb *kb, FILE *vectors_out, FILE *ids_out, int64_t *n_out, sem_error *err)

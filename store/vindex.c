@@ -112,6 +112,14 @@ static int pq_m_for(int d)
     return best;
 }
 
+int64_t sem_kb_auto_nlist(int64_t n)
+{
+    int64_t nlist = pow2_near(4.0 * sqrt((double)n));
+    while (nlist > 1 && nlist * 39 > n)
+        nlist >>= 1;
+    return nlist;
+}
+
 int sem_kb_resolve_spec(const char *spec, int64_t n, int d, char *out, size_t out_size, sem_error *err)
 {
     if (d < 1 || d > 65536)
@@ -121,9 +129,7 @@ int sem_kb_resolve_spec(const char *spec, int64_t n, int d, char *out, size_t ou
         if (n < 10000) {
             snprintf(buf, sizeof buf, "Flat");
         } else {
-            int64_t nlist = pow2_near(4.0 * sqrt((double)n));
-            while (nlist > 1 && nlist * 39 > n)
-                nlist >>= 1;
+            int64_t nlist = sem_kb_auto_nlist(n);
             if ((double)n * d * 4.0 > 2.0 * 1024 * 1024 * 1024)
                 snprintf(buf, sizeof buf, "IVF%lld,PQ%dnp", (long long)nlist, pq_m_for(d));
             else

@@ -3,10 +3,12 @@
  *    "semantic_weight":0.3,"fusion":"cc|rrf"}
  *   or {"vector":[…],…} (semantic only)
  *   → {"hits":[{"id":"doc id","passage":12,"score":0.83,"text":"…","title":"…","metadata":{…}}],"took_ms":3.1,…}
- * The query layer (query/search.h) does the work; this file maps JSON to its parameters and back. */
+ * The query layer (query/search.h) does the work and writes the result (query/resultjson.h, the format `semsearch
+ * query --json` prints too); this file maps JSON to its parameters and adds "kb" and "terms". */
 #include "web/internal.h"
 
 #include "common/fileio.h"
+#include "query/resultjson.h"
 #include "query/search.h"
 #include "store/kb.h"
 
@@ -138,34 +140,95 @@ static void add_terms(cJSON *out, sem_kb *kb, const char *query)
     sem_kb_text_terms_free(t, n);
 }
 
-static cJSON *hit_json(const sem_search_hit *h)
+/* The fields of a POST /search body. */
+typedef struct search_req {
+    const char *query, *kb_name, *mode_name, *fusion_name;
+    const cJSON *vector; /* NULL when absent or null */
+    double weight;
+    long k, nprobe;
+    const char **fkeys, **fvals;
+    char *fbuf;
+    int nf, mode, fusion; /* mode -1: not given */
+} search_req;
+
+static void search_req_free(search_req *q)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    cJSON_AddStringToObject(o, "id", h->doc_id ? h->doc_id : "");
-    cJSON_AddNumberToObject(o, "passage", h->passage_no);
-    /* a float printed as a double shows noise digits (0.8300000429); round-trip precision is enough */
-    char sc[32];
-    snprintf(sc, sizeof sc, "%.9g", (double)h->score);
-    cJSON_AddItemToObject(o, "score", cJSON_CreateNumber(strtod(sc, NULL)));
-    cJSON_AddStringToObject(o, "text", h->text ? h->text : "");
-    cJSON_AddStringToObject(o, "title", h->title ? h->title : "");
-    cJSON *m = h->meta_json ? cJSON_Parse(h->meta_json) : NULL;
-    if (!cJSON_IsObject(m)) {
-        cJSON_Delete(m);
-        m = cJSON_CreateObject();
+    free(q->fkeys);
+    free(q->fvals);
+    free(q->fbuf);
+}
+
+/* Reads and checks the body's fields into q; 0, or -1 after setting the error reply. */
+static int read_request(const web_state *st, const cJSON *o, search_req *q, web_reply *r)
+{
+    q->vector = cJSON_GetObjectItemCaseSensitive(o, "vector");
+    if (q->vector && cJSON_IsNull(q->vector))
+        q->vector = NULL;
+    if (web_get_string(o, "query", 0, &q->query, r) || web_get_string(o, "kb", 0, &q->kb_name, r)
+        || web_get_string(o, "mode", 0, &q->mode_name, r) || web_get_int(o, "k", 1, st->p.max_k, &q->k, NULL, r)
+        || web_get_int(o, "nprobe", 1, 1 << 16, &q->nprobe, NULL, r)
+        || read_filter(o, &q->fkeys, &q->fvals, &q->fbuf, &q->nf, r)
+        || web_get_number(o, "semantic_weight", 0, 1, &q->weight, r)
+        || web_get_string(o, "fusion", 0, &q->fusion_name, r))
+        return -1;
+    q->fusion = q->fusion_name ? sem_fusion_parse(q->fusion_name) : SEM_FUSION_CC;
+    if (q->fusion < 0)
+        return web_error(r, 400, "unknown fusion \"%s\": use cc or rrf", q->fusion_name);
+    const cJSON *wj = cJSON_GetObjectItemCaseSensitive(o, "semantic_weight");
+    if (wj && !cJSON_IsNull(wj) && q->weight <= 0)
+        return web_error(r, 400, "field \"semantic_weight\" must be in (0, 1]");
+    if (q->query && q->vector)
+        return web_error(r, 400, "give either \"query\" or \"vector\", not both");
+    if (!q->query && !q->vector)
+        return web_error(r, 400, "missing field \"query\" (or \"vector\")");
+    if (q->query && blank(q->query))
+        return web_error(r, 400, "the query is empty");
+    if (q->query && strlen(q->query) > (size_t)web_max_query_bytes(st)) /* /stats: max_query_bytes */
+        return web_error(r, 400, "the query is too long: %zu bytes, the limit is %d", strlen(q->query),
+                         web_max_query_bytes(st));
+    q->mode = -1; /* not given: hybrid, semantic for a vector, lexical on a KB without a model */
+    if (q->mode_name && (q->mode = sem_search_mode_parse(q->mode_name)) < 0)
+        return web_error(r, 400, "unknown mode \"%s\": use semantic, lexical or hybrid", q->mode_name);
+    if (q->vector && q->mode_name && q->mode != SEM_MODE_SEMANTIC)
+        return web_error(r, 400, "a \"vector\" query searches in semantic mode only");
+    return 0;
+}
+
+/* The search with a vector; 0, or -1 after setting the error reply. */
+static int search_vector(web_kb *kb, const search_req *q, const sem_query_params *qp, sem_search_result *res,
+                         web_reply *r)
+{
+    int dim = sem_kb_dim(web_kb_store(kb));
+    if (!web_kb_model(kb) && dim <= 0)
+        return web_error(r, 400, "knowledge base '%s' has no vectors (it was built without an encoder model): use "
+                                 "\"query\" with \"mode\": \"lexical\"", web_kb_name(kb));
+    float *vec = NULL;
+    if (read_vector(q->vector, dim, &vec, r))
+        return -1;
+    sem_error err = {0};
+    int rc = sem_search_query_vector(web_kb_search(kb), vec, dim, qp, res, &err);
+    free(vec);
+    return rc == SEM_OK ? 0 : web_error_from(r, &err);
+}
+
+/* The search with the query text (the tokens it encoded count in /metrics); 0, or -1 after the error reply. */
+static int search_text(const web_state *st, web_kb *kb, const search_req *q, const sem_query_params *qp,
+                       sem_search_result *res, web_reply *r)
+{
+    if (qp->mode != SEM_MODE_LEXICAL && !web_kb_model(kb))
+        return web_error(r, 400, "knowledge base '%s' has no encoder model: use \"mode\": \"lexical\"",
+                         web_kb_name(kb));
+    sem_error err = {0};
+    if (sem_search_query(web_kb_search(kb), q->query, qp, res, &err) != SEM_OK)
+        return web_error_from(r, &err);
+    if (qp->mode != SEM_MODE_LEXICAL) {
+        sem_model_info mi;
+        sem_model_get_info(web_kb_model(kb), &mi);
+        int t = sem_model_count_tokens(web_kb_model(kb), q->query, -1);
+        long toks = t < 0 ? 0 : (long)t + 2 > mi.max_tokens ? mi.max_tokens : (long)t + 2;
+        web_metrics_encoded(st->metrics, 1, toks);
     }
-    cJSON_AddItemToObject(o, "metadata", m);
-    if (h->answer)
-        cJSON_AddStringToObject(o, "answer", h->answer);
-    cJSON_AddNumberToObject(o, "start", (double)h->start);
-    cJSON_AddNumberToObject(o, "end", (double)h->end);
-    if (h->semantic_rank)
-        cJSON_AddNumberToObject(o, "semantic_rank", h->semantic_rank);
-    if (h->lexical_rank)
-        cJSON_AddNumberToObject(o, "lexical_rank", h->lexical_rank);
-    return o;
+    return 0;
 }
 
 int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
@@ -174,134 +237,38 @@ int web_h_search(const web_state *st, const web_http_req *req, web_reply *r)
     cJSON *o = web_parse_object(req, r);
     if (!o)
         return -1;
-    const char *query = NULL, *kb_name = NULL, *mode_name = NULL, *fusion_name = NULL;
-    double weight = 0;
-    const char **fkeys = NULL, **fvals = NULL;
-    char *fbuf = NULL;
-    float *vec = NULL;
-    int rc = -1, nf = 0, mode_given = 0;
-    long k = 10, nprobe = 0;
+    search_req q = {.k = 10};
     sem_search_result res = {0};
-    const cJSON *vj = cJSON_GetObjectItemCaseSensitive(o, "vector");
-    if (vj && cJSON_IsNull(vj))
-        vj = NULL;
-    if (web_get_string(o, "query", 0, &query, r) || web_get_string(o, "kb", 0, &kb_name, r)
-        || web_get_string(o, "mode", 0, &mode_name, r) || web_get_int(o, "k", 1, st->p.max_k, &k, NULL, r)
-        || web_get_int(o, "nprobe", 1, 1 << 16, &nprobe, NULL, r) || read_filter(o, &fkeys, &fvals, &fbuf, &nf, r)
-        || web_get_number(o, "semantic_weight", 0, 1, &weight, r) || web_get_string(o, "fusion", 0, &fusion_name, r))
+    web_kb *kb = NULL;
+    int rc = -1;
+    if (read_request(st, o, &q, r) || !(kb = web_kb_pick(st, q.kb_name, r)))
         goto done;
-    int fusion = fusion_name ? sem_fusion_parse(fusion_name) : SEM_FUSION_CC;
-    if (fusion < 0) {
-        web_error(r, 400, "unknown fusion \"%s\": use cc or rrf", fusion_name);
-        goto done;
-    }
-    const cJSON *wj = cJSON_GetObjectItemCaseSensitive(o, "semantic_weight");
-    if (wj && !cJSON_IsNull(wj) && weight <= 0) {
-        web_error(r, 400, "field \"semantic_weight\" must be in (0, 1]");
-        goto done;
-    }
-    if (query && vj) {
-        web_error(r, 400, "give either \"query\" or \"vector\", not both");
-        goto done;
-    }
-    if (!query && !vj) {
-        web_error(r, 400, "missing field \"query\" (or \"vector\")");
-        goto done;
-    }
-    if (query && blank(query)) {
-        web_error(r, 400, "the query is empty");
-        goto done;
-    }
-    if (query && strlen(query) > (size_t)web_max_query_bytes(st)) { /* /stats: max_query_bytes */
-        web_error(r, 400, "the query is too long: %zu bytes, the limit is %d", strlen(query),
-                  web_max_query_bytes(st));
-        goto done;
-    }
-    int mode = -1; /* not given: hybrid, semantic for a vector, lexical on a KB without a model */
-    if (mode_name) {
-        mode = sem_search_mode_parse(mode_name);
-        mode_given = 1;
-        if (mode < 0) {
-            web_error(r, 400, "unknown mode \"%s\": use semantic, lexical or hybrid", mode_name);
-            goto done;
-        }
-    }
-    web_kb *kb = web_kb_pick(st, kb_name, r);
-    if (!kb)
-        goto done;
-    if (mode < 0)
-        mode = vj ? SEM_MODE_SEMANTIC : web_kb_model(kb) ? SEM_MODE_HYBRID : SEM_MODE_LEXICAL;
     sem_query_params qp = sem_query_default_params();
-    qp.k = (int)k;
-    qp.nprobe = (int)nprobe;
-    qp.mode = (sem_search_mode)mode;
-    qp.fusion = (sem_fusion_method)fusion;
-    if (weight > 0)
-        qp.semantic_weight = (float)weight;
-    qp.filter_keys = fkeys;
-    qp.filter_values = fvals;
-    qp.n_filters = nf;
-    sem_error err = {0};
-    int src;
-    if (vj) {
-        if (mode_given && mode != SEM_MODE_SEMANTIC) {
-            web_error(r, 400, "a \"vector\" query searches in semantic mode only");
-            goto done;
-        }
-        int dim = sem_kb_dim(web_kb_store(kb));
-        if (!web_kb_model(kb) && dim <= 0) {
-            web_error(r, 400, "knowledge base '%s' has no vectors (it was built without an encoder model): use "
-                              "\"query\" with \"mode\": \"lexical\"",
-                      web_kb_name(kb));
-            goto done;
-        }
-        if (read_vector(vj, dim, &vec, r))
-            goto done;
-        src = sem_search_query_vector(web_kb_search(kb), vec, dim, &qp, &res, &err);
-    } else {
-        if (mode != SEM_MODE_LEXICAL && !web_kb_model(kb)) {
-            web_error(r, 400, "knowledge base '%s' has no encoder model: use \"mode\": \"lexical\"",
-                      web_kb_name(kb));
-            goto done;
-        }
-        src = sem_search_query(web_kb_search(kb), query, &qp, &res, &err);
-        if (src == SEM_OK && mode != SEM_MODE_LEXICAL) {
-            sem_model_info mi;
-            sem_model_get_info(web_kb_model(kb), &mi);
-            int t = sem_model_count_tokens(web_kb_model(kb), query, -1);
-            long toks = t < 0 ? 0 : (long)t + 2 > mi.max_tokens ? mi.max_tokens : (long)t + 2;
-            web_metrics_encoded(st->metrics, 1, toks);
-        }
-    }
-    if (src != SEM_OK) {
-        web_error_from(r, &err);
+    qp.k = (int)q.k;
+    qp.nprobe = (int)q.nprobe;
+    qp.mode = (sem_search_mode)(q.mode >= 0 ? q.mode
+                                : q.vector ? SEM_MODE_SEMANTIC
+                                : web_kb_model(kb) ? SEM_MODE_HYBRID : SEM_MODE_LEXICAL);
+    qp.fusion = (sem_fusion_method)q.fusion;
+    if (q.weight > 0)
+        qp.semantic_weight = (float)q.weight;
+    qp.filter_keys = q.fkeys;
+    qp.filter_values = q.fvals;
+    qp.n_filters = q.nf;
+    if (q.vector ? search_vector(kb, &q, &qp, &res, r) : search_text(st, kb, &q, &qp, &res, r))
+        goto done;
+    cJSON *out = sem_search_result_json(&res, qp.mode, (sem_now() - t0) * 1e3);
+    if (!out || !cJSON_AddStringToObject(out, "kb", web_kb_name(kb))) {
+        cJSON_Delete(out);
+        web_error(r, 500, "out of memory");
         goto done;
     }
-    cJSON *out = cJSON_CreateObject();
-    cJSON *hits = cJSON_AddArrayToObject(out, "hits");
-    for (int i = 0; hits && i < res.n; i++) {
-        cJSON *h = hit_json(&res.hits[i]);
-        if (!h || !cJSON_AddItemToArray(hits, h)) {
-            cJSON_Delete(h);
-            cJSON_Delete(out);
-            web_error(r, 500, "out of memory");
-            goto done;
-        }
-    }
-    cJSON_AddStringToObject(out, "kb", web_kb_name(kb));
-    cJSON_AddStringToObject(out, "mode", sem_search_mode_name(mode));
-    if (mode == SEM_MODE_HYBRID) /* given, or the KB's calibrated weight (docs/query.md) */
-        cJSON_AddNumberToObject(out, "semantic_weight", round(res.semantic_weight * 1000.0) / 1000.0);
-    if (query)
-        add_terms(out, web_kb_store(kb), query);
-    cJSON_AddNumberToObject(out, "took_ms", round((sem_now() - t0) * 1e6) / 1e3);
+    if (q.query)
+        add_terms(out, web_kb_store(kb), q.query);
     rc = web_reply_json(r, 200, out);
 done:
     sem_search_result_clear(&res);
-    free(vec);
-    free(fkeys);
-    free(fvals);
-    free(fbuf);
+    search_req_free(&q);
     cJSON_Delete(o);
     return rc;
 }

@@ -9,7 +9,7 @@
  *  - eval retrieval over TREC run files (BEIR queries/qrels) with per-query JSON;
  *  - --help everywhere (exit 0) and usage errors (exit 2). */
 #include "test.h"
-#include "eval_cli_util.h"
+#include "cli/cli_run.h"
 
 #include "eval/ann.h"
 #include "eval/vecio.h"

@@ -7,7 +7,7 @@
  *    whose only relevant document contains its exact words found first by lexical search; a lexical-only KB
  *    (no model) evaluated in lexical mode alone. */
 #include "test.h"
-#include "eval_cli_util.h"
+#include "cli/cli_run.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

@@ -1,12 +1,12 @@
-/* tests/eval/eval_cli_util.h: the harness shared by the `semsearch eval` end-to-end tests (test_eval_cli,
- * test_eval_kb); header-only, include once per program after test.h.
+/* tests/cli/cli_run.h: the harness shared by the tests that run the semsearch binary (tests/cli, tests/eval);
+ * header-only, include once per program after test.h.
  *
  * It owns the program's private temporary folder `dir` (made by ev_setup, removed by ev_cleanup) and the
  * buffer `out` that holds the stdout of the last run(); run()'s stderr goes to dir/stderr.txt, read back by
  * stderr_text(). run() sets SEMSEARCH_MODEL=none so that no default model (a developer's, or the one shipped in
- * models/) can change what a test sees. */
-#ifndef SEM_EVAL_CLI_UTIL_H
-#define SEM_EVAL_CLI_UTIL_H
+ * models/) can change what a test sees, and SEMSEARCH_HOME=dir/home so that no hub cache of the machine can. */
+#ifndef SEM_CLI_RUN_H
+#define SEM_CLI_RUN_H
 
 #include "test_util.h"
 
@@ -53,7 +53,8 @@ static int run(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "env SEMSEARCH_MODEL=none %s %s 2>%s/stderr.txt", SEM_BINARY, args, dir);
+    snprintf(cmd, sizeof cmd, "env SEMSEARCH_MODEL=none SEMSEARCH_HOME='%s/home' %s %s 2>%s/stderr.txt", dir,
+             SEM_BINARY, args, dir);
     return tst_run_capture(cmd, out, sizeof out);
 }
 
