@@ -2,9 +2,9 @@
 #include "cli/cli.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "encoder/encoder.h"
 #include "hub/hub.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -119,12 +119,8 @@ void sem_cli_set_quiet(void)
 
 void sem_cli_set_threads(long n)
 {
-    if (n < 1)
-        return;
-    char v[24];
-    snprintf(v, sizeof v, "%ld", n);
-    setenv("OPENBLAS_NUM_THREADS", v, 1); /* sem_default_threads(): what a model loaded without n_threads uses */
-    openblas_set_num_threads((int)n);
+    if (n >= 1)
+        sem_encoder_set_default_threads(n > 64 ? 64 : (int)n); /* models loaded afterwards without n_threads */
 }
 
 static volatile sig_atomic_t g_stop_signal;

@@ -1,5 +1,6 @@
 /* cli/main.c: the semsearch program: a dispatcher over subcommands (one file each, cmd_*.c). */
 #include "cli/cli.h"
+#include "encoder/encoder.h"
 #include "common/log.h"
 
 #include <stdio.h>
@@ -37,6 +38,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    sem_kernels_setup(argv); /* OpenBLAS's core by CPU features: may re-execute the program once */
     static int log_level = SEM_LOG_INFO;
     sem_log_set(sem_log_stderr, &log_level);
     if (argc < 2) {
