@@ -132,7 +132,7 @@ static void put_floats(const float *v, int n)
 typedef struct opts {
     const char *model;
     long max_length, batch, threads, top_k;
-    int pooling, normalize;
+    int pooling, normalize, precision;
 } opts;
 
 /* Parses argv; returns -1 when help was printed, 0 ok, or SEM_EXIT_USAGE after a message. */
@@ -175,6 +175,10 @@ static int parse_opts(int argc, char **argv, const char *cmd, const char *usage,
         } else if ((embed || fill) && strcmp(a, "--threads") == 0 && v) {
             if (sem_cli_parse_int(v, 1, 64, &o->threads))
                 return sem_cli_usage_error(cmd, "--threads: expected an integer in 1..64, got '%s'", v);
+            i++;
+        } else if (embed && strcmp(a, "--precision") == 0 && v) {
+            if ((o->precision = sem_precision_parse(v)) < 0)
+                return sem_cli_usage_error(cmd, "--precision: expected f32, bf16 or int8, got '%s'", v);
             i++;
         } else if (fill && strcmp(a, "--top-k") == 0 && v) {
             if (sem_cli_parse_int(v, 1, 1000, &o->top_k))
@@ -264,7 +268,8 @@ int sem_cmd_tokenize(int argc, char **argv)
 /* ---- embed ---- */
 
 static const char embed_usage[] =
-    "Usage: semsearch embed [--model DIR] [--pooling P] [--normalize] [--batch N] [--threads N] [--max-length N]\n\n"
+    "Usage: semsearch embed [--model DIR] [--pooling P] [--normalize] [--batch N] [--threads N] [--max-length N]\n"
+    "                       [--precision f32|bf16|int8]\n\n"
     "Embeds JSON lines from stdin (a JSON string, or a two-element array [a, b] for a sentence pair) and\n"
     "writes {\"index\":i,\"embedding\":[...]} per input, in input order.\n\n"
     "Options:\n"
@@ -276,6 +281,8 @@ static const char embed_usage[] =
     "  --batch N         texts per forward pass (default 32)\n"
     "  --threads N       OpenBLAS / attention threads (default: OpenBLAS's setting)\n"
     "  --max-length N    truncate to N tokens (default: the model's max_seq_length)\n"
+    "  --precision P     linear layers in f32 (default), int8, or bf16 (CPUs with AVX512_BF16 or AMX only,\n"
+    "                    else f32); `semsearch version` says what runs here\n"
     "Example:\n"
     "  printf '\"a cat\"\\n[\"question\", \"answer\"]\\n' | semsearch embed --model models/all-MiniLM-L6-v2\n";
 
@@ -318,6 +325,7 @@ int sem_cmd_embed(int argc, char **argv)
     sem_error err = {0};
     sem_model_params mp = sem_model_default_params();
     mp.n_threads = (int)o.threads;
+    mp.precision = (sem_precision)o.precision;
     sem_model *m = sem_model_load(o.model, &mp, &err);
     if (!m)
         return sem_cli_fail(&err);

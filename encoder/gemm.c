@@ -143,10 +143,10 @@ void sem_kernels_describe(char *buf, size_t n)
     const dnnl_version_t *v = dnnl_version();
     const char *core = openblas_get_corename(), *was = getenv(BLAS_GUARD), *want = sem_blas_core_for(&f);
     char why[200];
-    if (was && strcasecmp(was, core) != 0)
+    if (sem_blas_core_is_weak(core, &f))
+        snprintf(why, sizeof why, "weaker than the CPU features allow (%s): not re-executed", want);
+    else if (was && strcasecmp(was, core) != 0)
         snprintf(why, sizeof why, "OpenBLAS chose %s; set from the CPU features", was);
-    else if (sem_blas_core_is_weak(core, &f))
-        snprintf(why, sizeof why, "weaker than the CPU features allow (%s): sem_kernels_setup was not run", want);
     else
         snprintf(why, sizeof why, "OpenBLAS's choice, as good as the CPU features allow");
     char i8[160], b16[160];
