@@ -157,6 +157,7 @@ typedef struct sem_scratch {
      * points and scales, s32 results of oneDNN's int8 matmul (NULL otherwise) */
     uint8_t *qa;
     size_t qa_row, cap_q;
+    int q_kind; /* the precision and kernel they were sized for (a model's precision may be changed) */
     int32_t *qzp;
     float *qsa;
     int32_t *qacc;

@@ -246,8 +246,11 @@ static int grow_bytes(void **p, size_t bytes)
 
 int sem_linear_reserve(const sem_model *m, sem_scratch *ws, size_t rows, sem_error *err)
 {
-    if (m->precision == SEM_PRECISION_F32 || rows <= ws->cap_q)
+    const int kind = (int)m->precision * 4 + (int)m->qkernel; /* what the buffers were sized for */
+    if (m->precision == SEM_PRECISION_F32 || (rows <= ws->cap_q && kind == ws->q_kind))
         return SEM_OK;
+    if (rows < ws->cap_q)
+        rows = ws->cap_q;
     const size_t H = (size_t)m->cfg.hidden, F = (size_t)m->cfg.ffn;
     const size_t kmax = ((H > F ? H : F) + 3) & ~(size_t)3, nmax = 3 * H > F ? 3 * H : F;
     ws->qa_row = kmax * (m->precision == SEM_PRECISION_BF16 ? 2 : 1);
@@ -260,6 +263,7 @@ int sem_linear_reserve(const sem_model *m, sem_scratch *ws, size_t rows, sem_err
          grow_bytes((void **)&ws->qacc, rows * nmax * sizeof(int32_t))))
         return sem_error_set(err, SEM_ENOMEM, "out of memory for a batch of %zu tokens", rows);
     ws->cap_q = rows;
+    ws->q_kind = kind;
     return SEM_OK;
 }
 

@@ -120,6 +120,12 @@ static void test_int8_random(const sem_cpu_features *f)
     if (f->avx2) {
         CHECK_EQ_INT(sem_model_set_precision(m, SEM_PRECISION_INT8, SEM_QK_AVX2, &err), SEM_OK);
         CHECK_EQ_INT(sem_encode_tokens(ctx, in, 3, NULL, b, &err), SEM_OK);
+        /* back to oneDNN on the same context: its scratch follows the kernel (it needs the s32 buffer) */
+        float again[3 * 36];
+        CHECK_EQ_INT(sem_model_set_precision(m, SEM_PRECISION_INT8, SEM_QK_ONEDNN, &err), SEM_OK);
+        CHECK_EQ_INT(sem_encode_tokens(ctx, in, 3, NULL, again, &err), SEM_OK);
+        CHECK(memcmp(again, a, sizeof again) == 0);
+        CHECK_EQ_INT(sem_model_set_precision(m, SEM_PRECISION_INT8, SEM_QK_AVX2, &err), SEM_OK);
     }
     for (int s = 0; s < 3; s++) {
         double ca = cosine(ref + s * 36, a + s * 36, 36), cb = cosine(ref + s * 36, b + s * 36, 36);
