@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "encoder/encoder.h"
 #include "hub/hub.h"
 
 #include <cblas.h>
@@ -400,10 +401,10 @@ void sem_cli_set_threads(long n)
 {
     if (n < 1)
         return;
-    char v[24];
-    snprintf(v, sizeof v, "%ld", n);
-    setenv("OPENBLAS_NUM_THREADS", v, 1); /* sem_default_threads(): what a model loaded without n_threads uses */
-    openblas_set_num_threads((int)n);
+    if (n > 64)
+        n = 64;
+    sem_encoder_set_default_threads((int)n); /* models loaded afterwards without n_threads */
+    openblas_set_num_threads((int)n);        /* the trainer's GEMMs (train, adapt) */
 #ifdef _OPENMP
     omp_set_num_threads((int)n); /* the trainer's own loops (attention, activations, AdamW) */
 #endif

@@ -144,7 +144,7 @@ static void put_tokens(const sem_tokenizer *tok, const int32_t *ids, int n)
 
 typedef struct opts {
     const char *model;
-    int max_length, batch, threads, top_k, pooling, normalize, quiet;
+    int max_length, batch, threads, top_k, pooling, normalize, quiet, precision;
 } opts;
 
 static void opts_init(opts *o)
@@ -183,6 +183,7 @@ static sem_model *load_model(const opts *o)
     sem_error err = {0};
     sem_model_params mp = sem_model_default_params();
     mp.n_threads = o->threads;
+    mp.precision = (sem_precision)o->precision;
     sem_model *m = sem_model_load(o->model, &mp, &err);
     if (!m)
         sem_cli_fail(&err);
@@ -386,16 +387,20 @@ int sem_cmd_embed(int argc, char **argv)
         SEM_OPT_F("--normalize", 0, o.normalize, "L2-normalise the vectors (without it, only 'auto' follows "
                                                  "modules.json's Normalize)"),
         SEM_OPT_I("--batch", 0, o.batch, "N", 1, 4096, "texts per forward pass (default 32)"),
-        SEM_OPT_I("--threads", 0, o.threads, "N", 1, 64, "OpenBLAS / attention threads (default: OpenBLAS's setting)"),
+        SEM_OPT_I("--threads", 0, o.threads, "N", 1, 64, "encoder threads (default: the CPUs, or OPENBLAS_NUM_THREADS)"),
         SEM_OPT_I("--max-length", 0, o.max_length, "N", 3, 8192, "truncate to N tokens (default: the model's "
                                                                   "max_seq_length)"),
+        SEM_OPT_E("--precision", o.precision, "P", sem_precision_parse, "f32, bf16 or int8",
+                  "linear layers in f32 (default), int8, or bf16 (CPUs with AVX512_BF16 or AMX only,\n"
+                  "else f32); `semsearch version` says what runs here"),
         OPT_QUIET(o),
         {0}};
     const sem_cli_cmd cmd = {
         .name = "embed",
         .usage =
         "Usage: semsearch embed [--model DIR] [--pooling P] [--normalize] [--batch N] [--threads N] "
-        "[--max-length N]\n\n"
+        "[--max-length N]\n"
+        "                      [--precision f32|bf16|int8]\n\n"
         "Embeds JSON lines from stdin (a JSON string, or a two-element array [a, b] for a sentence pair) and\n"
         "writes {\"index\":i,\"embedding\":[...]} per input, in input order.\n\n",
         .opts = opts,

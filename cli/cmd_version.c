@@ -1,5 +1,6 @@
 /* cli/cmd_version.c: `semsearch version`: our version and those of the libraries we link. */
 #include "cli/cli.h"
+#include "encoder/encoder.h"
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
@@ -17,7 +18,7 @@ int sem_cmd_version(int argc, char **argv)
     static const sem_cli_opt opts[] = {{0}};
     const sem_cli_cmd cmd = {.name = "version", .opts = opts,
                              .usage = "Usage: semsearch version\n\nPrints the semsearch version and the versions of "
-                                      "the libraries it uses.\n\n"};
+                                      "the libraries it uses, and which kernels the encoder and OpenBLAS run on this CPU and why.\n\n"};
     int st;
     if (!sem_cli_parse(&cmd, argc, argv, &st))
         return st;
@@ -28,5 +29,8 @@ int sem_cmd_version(int argc, char **argv)
     printf("libmicrohttpd %s\n", MHD_get_version());
     printf("cjson %s\n", cJSON_Version());
     printf("utf8proc %s\n", utf8proc_version());
+    char kernels[1024];
+    sem_kernels_describe(kernels, sizeof kernels);
+    fputs(kernels, stdout);
     return SEM_EXIT_OK;
 }

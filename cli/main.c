@@ -1,6 +1,7 @@
 /* cli/main.c: the semsearch program: a dispatcher over the command table (sem_cli_commands, cli/cli.c); each
  * command is one function in cli/cmd_*.c. */
 #include "cli/cli.h"
+#include "encoder/encoder.h"
 #include "common/log.h"
 
 #include <stdio.h>
@@ -28,6 +29,7 @@ static int run_group(const char *group, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    sem_kernels_setup(argv); /* OpenBLAS's core by CPU features: may re-execute the program once */
     static int log_level = SEM_LOG_INFO;
     sem_log_set(sem_log_stderr, &log_level);
     if (argc < 2) {

@@ -8,7 +8,6 @@
  * nothing. */
 #include "encoder/internal.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +51,7 @@ static void scratch_free(sem_scratch *ws)
     free(ws->hid_a);
     free(ws->hid_b);
     free(ws->offs);
+    sem_linear_scratch_free(ws);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -88,6 +88,8 @@ int sem_scratch_reserve(const sem_model *m, sem_scratch *ws, size_t T, size_t n_
         }
         ws->cap_tokens = cap;
     }
+    if (sem_linear_reserve(m, ws, ws->cap_tokens, err))
+        return err ? err->code : SEM_ENOMEM;
     if (need_hidden && ws->cap_hid < ws->cap_tokens) {
         if (grow(&ws->hid_a, ws->cap_tokens * H) || grow(&ws->hid_b, ws->cap_tokens * H)) {
             ws->cap_hid = 0;
@@ -148,33 +150,6 @@ int sem_ctx_reserve(sem_encoder_ctx *ctx, size_t T, size_t n_seq, sem_error *err
     return SEM_OK;
 }
 
-/* y (T, n) = x (T, k) . w (k, n), all row-major. With several workers the product is cut into blocks of rows
- * (or, for few rows, of columns), one cblas_sgemm each: OpenBLAS runs single-threaded inside the OpenMP region. */
-static void linear(const float *x, const float *w, float *y, size_t T, size_t k, size_t n, int nt)
-{
-    if (nt <= 1 || (double)T * (double)n * (double)k < (double)(1 << 21)) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)n, (int)k, 1.0f, x, (int)k, w, (int)n,
-                    0.0f, y, (int)n);
-        return;
-    }
-    const int by_rows = T >= (size_t)nt * 64;
-    const size_t len = by_rows ? T : n;
-    size_t step = (len + (size_t)nt - 1) / (size_t)nt;
-    step = (step + 15) & ~(size_t)15; /* whole kernel blocks */
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int b = 0; b < nt; b++) {
-        size_t lo = (size_t)b * step, hi = lo + step < len ? lo + step : len;
-        if (lo >= hi)
-            continue;
-        if (by_rows)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), (int)n, (int)k, 1.0f, x + lo * k,
-                        (int)k, w, (int)n, 0.0f, y + lo * n, (int)n);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)(hi - lo), (int)k, 1.0f, x, (int)k,
-                        w + lo, (int)n, 0.0f, y + lo, (int)n);
-    }
-}
-
 /* Self-attention for every (sequence, head): attn (T, H) from qkv (T, 3H) = [q | k | v] with biases added. */
 static void attention(const sem_model *m, sem_scratch *ws, const int *offs, int n_seq, int nt_max)
 {
@@ -203,11 +178,10 @@ static void attention(const sem_model *m, sem_scratch *ws, const int *offs, int 
         const float *q = qkv + (size_t)offs[s] * ld + (size_t)h * d;
         const float *k = q + H, *v = q + 2 * H;
         /* scores = q k^T / sqrt(d) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, scale, q, ld, k, ld, 0.0f, S, L);
+        sem_sgemm(1, L, L, d, scale, q, ld, k, ld, S, L);
         sem_softmax_rows(S, (size_t)L, (size_t)L, (size_t)L);
         /* out = softmax(scores) v, written into this head's columns */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, d, L, 1.0f, S, L, v, ld, 0.0f,
-                    attn + (size_t)offs[s] * H + (size_t)h * d, H);
+        sem_sgemm(0, L, d, L, 1.0f, S, L, v, ld, attn + (size_t)offs[s] * H + (size_t)h * d, H);
     }
 }
 
@@ -256,17 +230,22 @@ int sem_bert_forward(const sem_model *m, sem_scratch *ws, int nt, const int32_t 
     for (int l = 0; l < c->n_layers; l++) {
         const sem_layer *L = &m->layers[l];
         /* qkv (T, 3H) = x . [Wq | Wk | Wv] + [bq | bk | bv] */
-        linear(x, L->wqkv, ws->qkv, T, H, 3 * H, nt);
+        int rc = sem_linear(m, ws, &L->q[0], L->wqkv, x, ws->qkv, T, H, 3 * H, nt, err);
+        if (rc)
+            return rc;
         sem_bias_act(ws->qkv, L->bqkv, T, 3 * H, SEM_ACT_NONE, nt);
         attention(m, ws, offs, n_seq, nt);
         /* x = LayerNorm(attn . Wo + bo + x) */
-        linear(ws->attn, L->wo, ws->tmp, T, H, H, nt);
+        if ((rc = sem_linear(m, ws, &L->q[1], L->wo, ws->attn, ws->tmp, T, H, H, nt, err)))
+            return rc;
         sem_add_layernorm(x, ws->tmp, L->bo, L->ln1_g, L->ln1_b, T, H, c->ln_eps, nt);
         /* inter (T, F) = act(x . Wi + bi) */
-        linear(x, L->wi, ws->inter, T, H, F, nt);
+        if ((rc = sem_linear(m, ws, &L->q[2], L->wi, x, ws->inter, T, H, F, nt, err)))
+            return rc;
         sem_bias_act(ws->inter, L->bi, T, F, c->act, nt);
         /* x = LayerNorm(inter . Wo2 + bo2 + x) */
-        linear(ws->inter, L->wo2, ws->tmp, T, F, H, nt);
+        if ((rc = sem_linear(m, ws, &L->q[3], L->wo2, ws->inter, ws->tmp, T, F, H, nt, err)))
+            return rc;
         sem_add_layernorm(x, ws->tmp, L->bo2, L->ln2_g, L->ln2_b, T, H, c->ln_eps, nt);
         if (hidden && hidden[l + 1])
             memcpy(hidden[l + 1], x, T * H * sizeof *x);

@@ -43,11 +43,24 @@ typedef enum sem_pooling {
 int sem_pooling_parse(const char *name);
 const char *sem_pooling_name(sem_pooling p);
 
+/* Arithmetic of the linear layers (Q/K/V, attention output, FFN: ~90 % of the FLOPs); the rest stays f32. */
+typedef enum sem_precision {
+    SEM_PRECISION_F32 = 0, /* the default: exact against HF to float rounding */
+    SEM_PRECISION_BF16,    /* bf16 weights and activations, f32 accumulation: CPUs with AVX512_BF16 or AMX_BF16
+                            * only; elsewhere the model runs f32 (sem_model_info.precision says so) */
+    SEM_PRECISION_INT8     /* weights per output channel at load, activations per row at run time, s32 sums */
+} sem_precision;
+/* Parses "f32", "bf16", "int8"; -1 if unknown. */
+int sem_precision_parse(const char *name);
+const char *sem_precision_name(sem_precision p);
+
 typedef struct sem_model_params {
-    int n_threads; /* threads used by a context of this model for one forward pass; 0 = OpenBLAS's setting
-                    * (OPENBLAS_NUM_THREADS, else all CPUs). The encoder splits its GEMMs over these threads
-                    * itself and keeps OpenBLAS single-threaded during its calls, so that contexts on several
-                    * threads can run at once; a server with one context per worker thread passes 1. */
+    int n_threads; /* threads used by a context of this model for one forward pass; 0 = the process default
+                    * (sem_encoder_set_default_threads, else OPENBLAS_NUM_THREADS capped at the CPUs, else all
+                    * CPUs). The encoder splits its GEMMs over these threads itself and keeps its GEMM libraries
+                    * single-threaded during its calls, so that contexts on several threads can run at once; a
+                    * server with one context per worker thread passes 1. */
+    sem_precision precision; /* of the linear layers; default SEM_PRECISION_F32 */
 } sem_model_params;
 sem_model_params sem_model_default_params(void);
 
@@ -68,6 +81,8 @@ typedef struct sem_model_info {
     int max_tokens;          /* max sequence length incl. [CLS]/[SEP] (sentence_bert_config or 512) */
     int has_mlm_head;        /* 1 if the folder has cls.predictions.* */
     const char *query_prefix; /* prefix prepended to queries (config's "query_prefix"), "" if none */
+    sem_precision precision_requested; /* sem_model_params.precision */
+    sem_precision precision;           /* what runs: f32 where the CPU lacks the instructions for the request */
 } sem_model_info;
 void sem_model_get_info(const sem_model *m, sem_model_info *out);
 int sem_model_dim(const sem_model *m);
@@ -157,6 +172,23 @@ int sem_mlm_logits(sem_encoder_ctx *ctx, const sem_token_input *input, const int
 
 /* The k largest of logits (n) in descending order (ties: lower id first): ids (k) and values (k), k <= n. */
 void sem_top_k(const float *logits, int n, int k, int32_t *ids, float *values);
+
+/* ---- Kernels and threads (process-wide) ---- */
+
+/* Call first in main(), before threads start: if the OpenBLAS core that the library picked from its list of CPU
+ * models is weaker than the CPU's features allow (e.g. Prescott on an unknown AVX-512 CPU), re-executes the
+ * program (/proc/self/exe, same argv and environment) with OPENBLAS_CORETYPE set from the features: OpenBLAS reads
+ * it only in its library constructor, before main(). SEMSEARCH_BLAS_FIXED (set to OpenBLAS's own choice) guards
+ * against a second exec. Returns 0 when nothing was to be done, -1 if the exec failed (OpenBLAS keeps its choice).
+ * The encoder's GEMMs do not need this (oneDNN chooses by features); the trainer and FAISS use OpenBLAS. */
+int sem_kernels_setup(char **argv);
+/* Lines saying which kernels run and why: CPU features, the encoder's f32 GEMM library and ISA, int8 and bf16
+ * kernels (or why not), OpenBLAS's core. Into buf (n bytes), NUL-terminated. */
+void sem_kernels_describe(char *buf, size_t n);
+/* The worker threads of models loaded afterwards with n_threads 0 (process-wide, like the logger); n < 1
+ * restores the default. Inherited OPENBLAS_NUM_THREADS / OMP_NUM_THREADS never oversubscribe the encoder: its
+ * GEMMs run single-threaded inside its own workers. */
+void sem_encoder_set_default_threads(int n);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,8 @@
  * Files: config.c (the folder's JSON files; config.json's parser is public in hfmodel.h), safetensors.c (the
  * weights file parser, public in hfmodel.h), model.c (load/free/info, weight packing), bert.c (forward pass),
  * pool.c (pooling), encode.c (batching, public encode calls), mlm.c (masked-LM head), mathfn.c (vectorisable
- * exp/erf/tanh and the fused elementwise passes). */
+ * exp/erf/tanh and the fused elementwise passes), cpu.c (CPU features), gemm.c (GEMM library, threads, OpenBLAS's
+ * core), linear.c (the linear layers at f32 / int8 / bf16), qgemm.c (int8 kernels). */
 #ifndef SEM_ENCODER_INTERNAL_H
 #define SEM_ENCODER_INTERNAL_H
 
@@ -34,6 +35,26 @@ int sem_model_config_load(const char *dir, sem_model_config *out, char **config_
                           sem_error *err);
 void sem_model_config_free(sem_model_config *c);
 
+/* ---- cpu.c: SIMD features the CPU has and the OS enabled (cpuid + xgetbv) ---- */
+typedef struct sem_cpu_features {
+    int avx, avx2, fma;
+    int avx512f, avx512dq, avx512bw, avx512vl, avx512_vnni, avx512_bf16;
+    int avx_vnni, amx_tile, amx_bf16, amx_int8;
+} sem_cpu_features;
+void sem_cpu_features_get(sem_cpu_features *f);
+/* The features present, space-separated, into buf (n bytes). */
+void sem_cpu_features_str(const sem_cpu_features *f, char *buf, size_t n);
+
+/* ---- linear.c: reduced-precision weights of one linear layer ---- */
+typedef enum sem_qkernel { SEM_QK_NONE = 0, SEM_QK_AVX2, SEM_QK_ONEDNN } sem_qkernel; /* int8's kernel */
+typedef struct sem_qweight {
+    size_t k, n, kp;  /* in, out; kp = k rounded up to 4 */
+    void *data;       /* bf16: (k, n) row-major; int8 oneDNN: (kp, n) s8; int8 AVX2: panels of 16 columns, each
+                       * (kp/4) groups of 16 columns x 4 consecutive k (qgemm.c), columns padded to 16 */
+    int32_t *colsum;  /* int8: (n, padded) sums over k of the quantized column */
+    float *scale;     /* int8: (n, padded) per-output-channel scale */
+} sem_qweight;
+
 /* ---- model.c ---- */
 typedef struct sem_layer {
     float *wqkv; /* (hidden, 3*hidden) row-major: x (n, hidden) . wqkv = [q | k | v] */
@@ -44,6 +65,7 @@ typedef struct sem_layer {
     float *bi;   /* (ffn) */
     float *wo2;  /* (ffn, hidden), (in, out) */
     float *bo2, *ln2_g, *ln2_b; /* (hidden) */
+    sem_qweight q[4];           /* reduced precision (linear.c): wqkv, wo, wi, wo2; empty at f32 */
 } sem_layer;
 
 struct sem_model {
@@ -67,6 +89,11 @@ struct sem_model {
     const float *mlm_dec;       /* (vocab, hidden): cls.predictions.decoder.weight or tied word_emb */
     float *mlm_bias;            /* (vocab) */
 
+    sem_precision precision_req; /* what the params asked for */
+    sem_precision precision;     /* what the linear layers run (f32 where the CPU lacks the instructions) */
+    sem_qkernel qkernel;         /* int8's kernel */
+    void *dnnl_engine;           /* oneDNN engine for bf16 / oneDNN int8, else NULL */
+
     float *arena; /* every f32 weight that is not mmapped, one allocation */
     size_t arena_len;
     sem_st *st; /* kept open while word_emb points into it */
@@ -86,8 +113,28 @@ sem_model *sem_model_new_random(const sem_bert_config *cfg, uint64_t seed, sem_p
  * setting) and restores it after (sem_blas_leave); our own regions name their thread counts explicitly. */
 int sem_blas_enter(void);
 void sem_blas_leave(int prev);
-/* OPENBLAS_NUM_THREADS, else the number of online CPUs (1..64): a model's threads when params say 0. */
+/* A model's threads when params say 0 (gemm.c): sem_encoder_set_default_threads()'s value, else
+ * OPENBLAS_NUM_THREADS capped at the online CPUs, else the online CPUs (1..64). */
 int sem_default_threads(void);
+
+/* ---- gemm.c ---- */
+/* y (M, N) = alpha * x (M, K) . w (K, N), or . w^T with trans_w (w (N, K)); row-major with leading dimensions.
+ * oneDNN's sgemm (kernels by CPU features); single-threaded inside sem_blas_enter. Dimensions >= 1. */
+void sem_sgemm(int trans_w, int M, int N, int K, float alpha, const float *x, int ldx, const float *w, int ldw,
+               float *y, int ldy);
+/* The OpenBLAS core for the CPU's features ("Cooperlake", "SkylakeX", "Haswell", "Sandybridge"; NULL: none
+ * better than the baseline), and whether core `have` is weaker than that. */
+const char *sem_blas_core_for(const sem_cpu_features *f);
+int sem_blas_core_is_weak(const char *have, const sem_cpu_features *f);
+
+/* ---- linear.c ---- */
+/* Sets the precision of m's linear layers (builds the reduced weights from the f32 ones; f32 frees them). force
+ * (tests, benchmarks): int8's kernel instead of the one the CPU features pick; SEM_QK_NONE = by features. bf16
+ * on a CPU without AVX512_BF16/AMX_BF16 (or where oneDNN cannot run it) sets f32. */
+int sem_model_set_precision(sem_model *m, sem_precision want, sem_qkernel force, sem_error *err);
+void sem_model_free_precision(sem_model *m);
+/* One line on what precision p runs on a CPU with features f. */
+void sem_precision_describe(sem_precision p, const sem_cpu_features *f, char *buf, size_t n);
 
 /* ---- bert.c: the forward pass over a packed batch ---- */
 
@@ -106,6 +153,14 @@ typedef struct sem_scratch {
     float *hid_a, *hid_b; /* (T, hidden): a saved layer for first-last-avg / last-two-avg */
     int *offs;            /* (cap_seqs + 1) token offsets of the sequences */
     size_t cap_seqs;
+    /* reduced precision (linear.c), cap_q rows: quantized or bf16 activations (qa_row bytes a row), per-row zero
+     * points and scales, s32 results of oneDNN's int8 matmul (NULL otherwise) */
+    uint8_t *qa;
+    size_t qa_row, cap_q;
+    int q_kind; /* the precision and kernel they were sized for (a model's precision may be changed) */
+    int32_t *qzp;
+    float *qsa;
+    int32_t *qacc;
 } sem_scratch;
 
 #define SEM_MAX_WORKERS 64
@@ -138,6 +193,24 @@ int sem_ctx_reserve(sem_encoder_ctx *ctx, size_t T, size_t n_seq, sem_error *err
  * ([0] = embeddings). Ids, types and lengths are checked. ws must have been reserved for the batch. */
 int sem_bert_forward(const sem_model *m, sem_scratch *ws, int nt, const int32_t *ids, const int32_t *types,
                      const int *lens, int n_seq, float *const *hidden, sem_error *err);
+
+/* y (T, n) = x (T, k) . w (k, n) (f32 weights w, or q at the model's reduced precision) with nt workers. */
+int sem_linear(const sem_model *m, sem_scratch *ws, const sem_qweight *q, const float *w, const float *x, float *y,
+               size_t T, size_t k, size_t n, int nt, sem_error *err);
+/* Makes sure ws has the reduced-precision scratch for `rows` tokens (nothing at f32). */
+int sem_linear_reserve(const sem_model *m, sem_scratch *ws, size_t rows, sem_error *err);
+void sem_linear_scratch_free(sem_scratch *ws);
+
+/* ---- qgemm.c: int8 kernels ---- */
+/* Quantizes rows of x (ldx apart) to u8 with a per-row scale sa and zero point zp: q (rows, kp), zero past k. */
+void sem_quantize_rows_u8(const float *x, size_t ldx, size_t rows, size_t k, size_t kp, uint8_t *q, int32_t *zp,
+                          float *sa);
+/* y (rows, n; ldy) = sa * sw * (acc - zp * colsum), acc (rows, n) s32. */
+void sem_dequantize_s32(const int32_t *acc, size_t rows, size_t n, const int32_t *zp, const float *sa,
+                        const int32_t *colsum, const float *sw, float *y, size_t ldy);
+/* y (rows, n; ldy) = dequantized a (rows, kp) u8 . bp (the packed 7-bit weights of sem_qweight); AVX2 only. */
+void sem_q8_gemm_avx2(const uint8_t *a, size_t rows, size_t kp, const int32_t *zp, const float *sa,
+                      const int8_t *bp, const int32_t *colsum, const float *sw, size_t n, float *y, size_t ldy);
 
 /* ---- mathfn.c: elementwise kernels (vectorisable; accurate to a few float ulps) ---- */
 float sem_expf(float x);

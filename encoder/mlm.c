@@ -3,7 +3,6 @@
  * (tied weights), the word embeddings. Computed only at the positions asked for. */
 #include "encoder/internal.h"
 
-#include <cblas.h>
 #include <string.h>
 
 int sem_mlm_logits(sem_encoder_ctx *ctx, const sem_token_input *input, const int *positions, int n_pos, float *out,
@@ -42,14 +41,12 @@ int sem_mlm_logits(sem_encoder_ctx *ctx, const sem_token_input *input, const int
     for (int i = 0; i < n_pos; i++)
         memcpy(rows + (size_t)i * H, ws->x + (size_t)positions[i] * H, H * sizeof(float));
     /* h = LayerNorm(act(rows . W + b)) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n_pos, (int)H, (int)H, 1.0f, rows, (int)H, m->mlm_w,
-                (int)H, 0.0f, h, (int)H);
+    sem_sgemm(0, n_pos, (int)H, (int)H, 1.0f, rows, (int)H, m->mlm_w, (int)H, h, (int)H);
     sem_bias_act(h, m->mlm_b, (size_t)n_pos, H, m->cfg.act, 1);
     sem_add_layernorm(h, NULL, NULL, m->mlm_ln_g, m->mlm_ln_b, (size_t)n_pos, H, m->cfg.ln_eps, 1);
     /* out (n_pos, V) = h . E^T + bias */
     const int V = m->cfg.vocab;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_pos, V, (int)H, 1.0f, h, (int)H, m->mlm_dec, (int)H, 0.0f,
-                out, V);
+    sem_sgemm(1, n_pos, V, (int)H, 1.0f, h, (int)H, m->mlm_dec, (int)H, out, V);
     sem_blas_leave(blas);
     for (int i = 0; i < n_pos; i++) {
         float *o = out + (size_t)i * (size_t)V;

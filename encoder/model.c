@@ -10,9 +10,7 @@
 #include "common/fileio.h"
 #include "common/hash.h"
 
-#include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,28 +48,6 @@ sem_model_params sem_model_default_params(void)
 {
     sem_model_params p = {0};
     return p;
-}
-
-int sem_default_threads(void)
-{
-    /* OpenBLAS's own default: OPENBLAS_NUM_THREADS, else every online CPU */
-    const char *env = getenv("OPENBLAS_NUM_THREADS");
-    long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-}
-
-int sem_blas_enter(void)
-{
-    int prev = omp_get_max_threads();
-    if (prev != 1)
-        omp_set_num_threads(1);
-    return prev;
-}
-
-void sem_blas_leave(int prev)
-{
-    if (prev != 1)
-        omp_set_num_threads(prev);
 }
 
 /* ---- arena layout ---- */
@@ -418,7 +394,8 @@ sem_model *sem_model_load(const char *dir, const sem_model_params *params, sem_e
     if (!m->st)
         sem_st_close(st); /* every weight was copied into the arena */
     st = NULL;
-    if (compute_hash(m, config, config_len, vocab, vocab_len, err))
+    if (compute_hash(m, config, config_len, vocab, vocab_len, err) ||
+        sem_model_set_precision(m, p.precision, SEM_QK_NONE, err))
         goto fail;
     if (!(m->name = base_name(dir))) {
         sem_error_set(err, SEM_ENOMEM, "out of memory");
@@ -473,6 +450,7 @@ void sem_model_free(sem_model *m)
 {
     if (!m)
         return;
+    sem_model_free_precision(m);
     sem_tokenizer_free(m->tok);
     sem_model_config_free(&m->mc);
     free(m->name);
@@ -542,6 +520,8 @@ void sem_model_get_info(const sem_model *m, sem_model_info *out)
     out->max_tokens = m->mc.max_tokens;
     out->has_mlm_head = m->has_mlm;
     out->query_prefix = m->mc.query_prefix ? m->mc.query_prefix : "";
+    out->precision_requested = m->precision_req;
+    out->precision = m->precision;
 }
 
 int sem_model_dim(const sem_model *m) { return m->cfg.hidden; }

@@ -2,7 +2,6 @@
  * Sequences are packed (no padding), so "over tokens with attention_mask 1" is "over the sequence's rows". */
 #include "encoder/internal.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -31,8 +30,7 @@ int sem_pool(const sem_model *m, sem_pooling p, const float *last, const float *
         float *cls = rows;
         for (int s = 0; s < n_seq; s++)
             memcpy(cls + (size_t)s * H, last + (size_t)offs[s] * H, H * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n_seq, (int)H, (int)H, 1.0f, cls, (int)H, m->pool_w,
-                    (int)H, 0.0f, out, (int)H);
+        sem_sgemm(0, n_seq, (int)H, (int)H, 1.0f, cls, (int)H, m->pool_w, (int)H, out, (int)H);
         sem_bias_tanh(out, m->pool_b, (size_t)n_seq, H);
         return SEM_OK;
     }

@@ -6,7 +6,6 @@
  * A batch the store rejects is retried document by document so that one bad document does not sink the others.
  * Resume: before a document is queued, the stored document of the same id is compared with it (title, text,
  * metadata, passage boundaries); an identical one is skipped without encoding. */
-#include <cblas.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
@@ -355,9 +354,6 @@ typedef struct enc_job {
 static void *enc_run(void *arg)
 {
     enc_job *j = arg;
-    /* OpenBLAS (OpenMP build) keeps its thread count per calling thread: without this each worker would start
-     * a full OpenMP team and the workers would fight over the cores (measured 4x slower on 2 cores) */
-    openblas_set_num_threads(1);
     j->rc = j->n ? sem_encode(j->ctx, j->texts, j->n, j->ep, j->out, &j->err) : SEM_OK;
     return NULL;
 }

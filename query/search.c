@@ -4,7 +4,6 @@
 #include "query/search.h"
 #include "query/search_impl.h"
 
-#include <cblas.h>
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -195,13 +194,6 @@ static int encode_query(sem_search *s, const char *q, float *vec, sem_error *err
         return sem_error_set(err, SEM_ENOMEM, "out of memory");
     memcpy(text, s->query_prefix, np);
     memcpy(text + np, q, nq + 1);
-    /* one query is a few dozen tokens: BLAS threads would only fight with the other request threads (OpenBLAS's
-     * OpenMP build keeps the setting per calling thread, hence once per thread) */
-    static _Thread_local int blas_single;
-    if (!blas_single) {
-        openblas_set_num_threads(1);
-        blas_single = 1;
-    }
     sem_encoder_ctx *c = sem_encoder_pool_borrow(s->pool, err);
     int rc = c ? SEM_OK : (err ? err->code : SEM_ENOMEM);
     if (c) {

@@ -73,7 +73,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-pkgs=(build-essential cmake pkg-config dpkg-dev libssl-dev libfaiss-dev libopenblas-openmp-dev libsqlite3-dev
+pkgs=(build-essential cmake pkg-config dpkg-dev libssl-dev libfaiss-dev libopenblas-openmp-dev libdnnl-dev libsqlite3-dev
       libmicrohttpd-dev libcjson-dev libutf8proc-dev libcurl4-openssl-dev)
 if [ "$want_test" = 1 ]; then
   pkgs+=(libclang-rt-14-dev clang curl chromium wrk)

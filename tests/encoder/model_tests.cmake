@@ -19,3 +19,12 @@ sem_add_fuzzer(safetensors CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/safetensors
   UNDER_TEST ${CMAKE_SOURCE_DIR}/encoder/safetensors.c ${CMAKE_SOURCE_DIR}/encoder/config.c
   ${CMAKE_SOURCE_DIR}/common/half.c TIMEOUT 120)
 sem_add_test(test_encoder_pool LABELS unit SOURCES test_encoder_pool.c LIBS sem_encoder Threads::Threads TIMEOUT 120)
+# Reduced precision and kernels by CPU features (docs/encoder.md, "Precision and kernels"):
+#   test_precision       (unit)  int8 vs f32 (cosine >= 0.995) on the fixtures, both int8 kernels, odd shapes
+#   test_precision_bf16  (unit)  bf16 vs f32 (cosine >= 0.999); exits 77 on CPUs without AVX512_BF16 / AMX_BF16
+#   test_kernels         (integration) semsearch version's kernels, forced OpenBLAS fallback, --precision errors
+sem_add_test(test_precision LABELS unit SOURCES test_precision.c LIBS sem_encoder PkgConfig::CJSON TIMEOUT 300)
+sem_add_test(test_precision_bf16 LABELS unit SOURCES test_precision.c LIBS sem_encoder PkgConfig::CJSON ARGS bf16
+  TIMEOUT 300)
+sem_add_test(test_kernels LABELS integration SOURCES test_kernels.c LIBS sem_encoder TIMEOUT 120)
+add_dependencies(test_kernels semsearch)
