@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "hub/hub.h"
 #include "indexer/indexer.h"
+#include "store/kb.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,13 +205,7 @@ static int cmd_add(int argc, char **argv)
         return sem_cli_usage_error("index add", "--lexical and --model exclude each other");
     }
     /* a new KB gets the default model unless --lexical; an existing KB keeps the model it was made with */
-    char *db = sem_path_join(pos[0], "kb.sqlite");
-    if (!db) {
-        free(pos);
-        return SEM_EXIT_FAIL;
-    }
-    int is_new = !sem_path_exists(db);
-    free(db);
+    int is_new = !sem_kb_exists(pos[0]);
     if (lexical && !is_new) {
         rc = sem_cli_usage_error("index add", "--lexical applies to a new KB only (%s exists)", pos[0]);
         free(pos);

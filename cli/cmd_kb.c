@@ -9,7 +9,7 @@
 #include "common/log.h"
 #include "encoder/encoder.h"
 #include "hub/hub.h"
-#include "indexer/indexer.h"
+#include "kbmodel/kbmodel.h"
 #include "query/search.h"
 #include "store/kb.h"
 
@@ -135,7 +135,7 @@ static int cmd_create(int argc, char **argv)
         sem_model *m = sem_model_load(o.model, NULL, &err);
         if (!m)
             return sem_cli_fail(&err);
-        sem_index_model_identity(m, &cp.model);
+        sem_kbmodel_identity(m, &cp.model);
         sem_model_free(m);
     } else {
         cp.model.dim = (int)o.dim;
@@ -143,9 +143,10 @@ static int cmd_create(int argc, char **argv)
     sem_kb *kb = sem_kb_create(o.kb, &cp, &err);
     if (!kb)
         return sem_cli_fail(&err);
-    sem_kb_close(kb);
     /* remember the model folder so that index add, query and serve find it without --model */
-    if (o.model && sem_index_record_model(o.kb, o.model, &err) != SEM_OK)
+    int rec = o.model ? sem_kbmodel_record(kb, o.model, &err) : SEM_OK;
+    sem_kb_close(kb);
+    if (rec != SEM_OK)
         return sem_cli_fail(&err);
     printf("created %s: %s, dim %d, metric %s, index %s\n", o.kb, cp.model.name[0] ? cp.model.name : "raw vectors",
            cp.model.dim, sem_kb_metric_name(cp.metric), cp.index_spec);
