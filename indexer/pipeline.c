@@ -401,7 +401,8 @@ static int write_docs(sem_kb *kb, const encoder_set *es, prep_doc *docs, int n, 
     size_t k = 0;
     for (int i = 0; i < n; i++)
         for (size_t j = 0; j < docs[i].n_spans; j++, k++)
-            if (!(texts[k] = sem_kbmodel_passage_text(es->model ? docs[i].d.title : NULL, docs[i].ptext[j], &owned[k]))) {
+            if (!(texts[k] = sem_kbmodel_passage_text(es->model ? docs[i].d.title : NULL, docs[i].ptext[j],
+                                                      &owned[k]))) {
                 rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
                 goto done;
             }

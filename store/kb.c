@@ -288,11 +288,10 @@ static int check_schema_ro(sem_kb *kb, sqlite3 *db, sem_error *err)
     int rc = sem_db_int(db, "PRAGMA user_version", NULL, 0, &v, err);
     if (rc || (v >= SEM_KB_SCHEMA_AUTO && v <= SEM_KB_SCHEMA_VERSION))
         return rc;
-    return sem_error_set(err, SEM_EFORMAT,
-                         v < 1 ? "%s is not a semsearch KB (schema %lld)"
-                         : v > SEM_KB_SCHEMA_VERSION ? "%s has schema %lld, newer than this build"
-                                                     : "%s has the old schema %lld: open it read-write once to migrate it",
-                         kb->dir, (long long)v);
+    const char *fmt = v < 1 ? "%s is not a semsearch KB (schema %lld)"
+                      : v > SEM_KB_SCHEMA_VERSION ? "%s has schema %lld, newer than this build"
+                                                  : "%s has the old schema %lld: open it read-write once to migrate it";
+    return sem_error_set(err, SEM_EFORMAT, fmt, kb->dir, (long long)v);
 }
 
 /* Opens the database: read-write (LOCK, the writer's connection, migration; *from gets the schema it had) or
