@@ -355,24 +355,8 @@ static void test_model_identity(const char *dir)
  * passages and find them by vector and by text. */
 static void test_migration(const char *dir)
 {
-    char cmd[2100];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
-    CHECK(system(cmd) == 0);
-    char p[2048];
-    snprintf(p, sizeof p, "%s/kb.sqlite", dir);
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(p, &db) == SQLITE_OK);
     const char *v1 =
-        "PRAGMA journal_mode=WAL;"
-        "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-        "CREATE TABLE documents(id INTEGER PRIMARY KEY AUTOINCREMENT, ext_id TEXT NOT NULL UNIQUE,"
-        " title TEXT NOT NULL DEFAULT '', text TEXT NOT NULL DEFAULT '',"
-        " meta TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(meta)), created_at INTEGER NOT NULL,"
-        " updated_at INTEGER NOT NULL);"
-        "CREATE TABLE passages(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-        " doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE, passage_no INTEGER NOT NULL,"
-        " start_off INTEGER NOT NULL, end_off INTEGER NOT NULL, text TEXT NOT NULL, vec BLOB NOT NULL,"
-        " UNIQUE (doc_id, passage_no));"
+        TU_SCHEMA_V1_TABLES
         "INSERT INTO meta VALUES ('uuid','0123456789abcdef0123456789abcdef'),('dim','4'),('metric','l2'),"
         " ('index_spec','Flat'),('model_name',''),('model_hash',''),('model_pooling',''),"
         " ('model_normalize','0'),('created_at','0');"
@@ -381,10 +365,7 @@ static void test_migration(const char *dir)
         "INSERT INTO passages VALUES (1,1,0,0,14,'zebra crossing', x'0000803F000000000000000000000000');"
         "INSERT INTO passages VALUES (2,2,0,0,15,'aardvark burrow', x'000000000000803F0000000000000000');"
         "PRAGMA user_version=1;";
-    char *msg = NULL;
-    CHECK_MSG(sqlite3_exec(db, v1, NULL, NULL, &msg) == SQLITE_OK, "%s", msg ? msg : "");
-    sqlite3_free(msg);
-    sqlite3_close(db);
+    sqlite3_close(tu_old_kb(dir, v1));
 
     sem_error err;
     sem_kb_open_params op = sem_kb_default_open_params();
