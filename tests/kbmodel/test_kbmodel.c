@@ -28,13 +28,14 @@
 
 static char tmp[256];
 
+/* tmp/name, in one of 4 buffers used in turn (so that a call may take a few paths). */
 static const char *path(const char *name)
 {
     static char p[4][512];
-    static int slot;
-    char *s = p[slot++ % 4];
-    snprintf(s, 512, "%s/%s", tmp, name);
-    return s;
+    static unsigned turn;
+    turn = (turn + 1) % 4;
+    snprintf(p[turn], sizeof p[turn], "%s/%s", tmp, name);
+    return p[turn];
 }
 
 static sem_kb *raw_kb(const char *name, int metric)
