@@ -11,6 +11,7 @@
 #include "encoder/encoder.h"
 #include "encoder/tokenizer.h"
 #include "indexer/indexer.h"
+#include "kbmodel/kbmodel.h"
 #include "store/kb.h"
 
 sem_adapt_params sem_adapt_default_params(void)
@@ -60,56 +61,46 @@ typedef struct base_model {
     int normalize, max_tokens, lower;
 } base_model;
 
-static int open_kb_model(const char *kb_dir, sem_kb_model *km, sem_error *err)
+/* Opens the KB read-only with its model (checked); a KB without a model has nothing to adapt. */
+static int open_kb_model(const char *kb_dir, sem_kbmodel *km, sem_error *err)
 {
-    char *db = sem_path_join(kb_dir, "kb.sqlite");
-    int exists = db && sem_path_exists(db);
-    free(db);
-    if (!exists)
-        return sem_error_set(err, SEM_ENOTFOUND, "%s is not a knowledge base (no kb.sqlite)", kb_dir);
-    sem_kb_open_params op = sem_kb_default_open_params();
-    op.read_only = 1;
-    sem_kb *kb = sem_kb_open(kb_dir, &op, err);
-    if (!kb)
-        return err ? err->code : SEM_EIO;
-    sem_kb_get_model(kb, km);
-    int lex = sem_kb_lexical_only(kb);
-    sem_kb_close(kb);
-    if (lex)
-        return sem_error_set(err, SEM_EINVAL, "%s is a lexical-only KB (made without a model): there is no model to "
-                                              "adapt; index it with a model (--model DIR) first", kb_dir);
-    if (!km->config_hash[0])
-        return sem_error_set(err, SEM_EINVAL, "%s holds raw vectors (made with --dim, no model): there is no model "
+    if (!sem_kb_exists(kb_dir))
+        return sem_error_set(err, SEM_ENOTFOUND, "%s is not a knowledge base", kb_dir);
+    sem_kbmodel_params kp = sem_kbmodel_default_params();
+    kp.read_only = 1;
+    kp.n_threads = 1;
+    int rc = sem_kbmodel_open(kb_dir, &kp, km, err);
+    if (rc || km->model)
+        return rc;
+    rc = sem_kb_lexical_only(km->kb)
+             ? sem_error_set(err, SEM_EINVAL, "%s is a lexical-only KB (made without a model): there is no model to "
+                                              "adapt; index it with a model (--model DIR) first", kb_dir)
+             : sem_error_set(err, SEM_EINVAL, "%s holds raw vectors (made with --dim, no model): there is no model "
                                               "to adapt", kb_dir);
-    return SEM_OK;
+    sem_kbmodel_close(km);
+    return rc;
 }
 
 static int find_base(const char *kb_dir, base_model *b, sem_error *err)
 {
-    char dir[PATH_MAX];
-    int rc = open_kb_model(kb_dir, &b->km, err);
-    if (rc || (rc = sem_index_find_model(kb_dir, NULL, &b->km, dir, sizeof dir, err)))
+    sem_kbmodel km;
+    int rc = open_kb_model(kb_dir, &km, err);
+    if (rc)
         return rc;
-    if (!realpath(dir, b->dir))
-        return sem_error_set(err, SEM_ENOTFOUND, "%s: the KB's model folder is missing", dir);
-    sem_model_params mp = sem_model_default_params();
-    mp.n_threads = 1;
-    sem_model *m = sem_model_load(b->dir, &mp, err);
-    if (!m)
-        return err ? err->code : SEM_EIO;
-    sem_kb_model mm;
     sem_model_info mi;
-    sem_index_model_identity(m, &mm);
-    sem_model_get_info(m, &mi);
-    sem_model_free(m);
-    if (!sem_kb_model_match(&b->km, &mm))
-        return sem_error_set(err, SEM_EMISMATCH, "the model at %s is not the one %s was indexed with", b->dir, kb_dir);
-    if (mi.pooling != SEM_POOL_MEAN && mi.pooling != SEM_POOL_CLS)
-        return sem_error_set(err, SEM_EINVAL, "%s pools with %s: adapt trains mean or cls pooling only", b->dir,
-                             sem_pooling_name(mi.pooling));
+    sem_kb_get_model(km.kb, &b->km);
+    sem_model_get_info(km.model, &mi);
+    if (!realpath(km.model_dir, b->dir))
+        rc = sem_error_set(err, SEM_ENOTFOUND, "%s: the KB's model folder is missing", km.model_dir);
+    else if (mi.pooling != SEM_POOL_MEAN && mi.pooling != SEM_POOL_CLS)
+        rc = sem_error_set(err, SEM_EINVAL, "%s pools with %s: adapt trains mean or cls pooling only", b->dir,
+                           sem_pooling_name(mi.pooling));
     b->pool = mi.pooling == SEM_POOL_CLS ? SEM_TPOOL_CLS : SEM_TPOOL_MEAN;
     b->normalize = mi.normalize;
     b->max_tokens = mi.max_tokens;
+    sem_kbmodel_close(&km);
+    if (rc)
+        return rc;
     sem_tokenizer_config tc;
     if ((rc = sem_tokenizer_config_load(b->dir, &tc, err)) != SEM_OK)
         return rc;

@@ -6,7 +6,7 @@
  *   sentence   a sentence (≥ 4 words) ↔ the rest of its passage (≥ 8 words), up to two per passage (the inverse
  *              cloze task)
  *   neighbour  a passage ↔ the next passage of the same document
- * Positives and negatives are passages as the KB encodes them ("title. text", sem_index_model_text), except
+ * Positives and negatives are passages as the KB encodes them ("title. text", sem_kbmodel_passage_text), except
  * the title pair's positive (the passage alone: with its title it would be a trivial match).
  * Hard negative: the KB's lexical search (bm25) for the anchor's first 32 words; among the hits from other
  * documents than the positive's, whose text is not that of the positive's passage (a repeated FAQ entry), one of
@@ -21,7 +21,7 @@
 #include "common/fileio.h"
 #include "common/holdout.h"
 #include "common/strbuf.h"
-#include "indexer/indexer.h"
+#include "kbmodel/kbmodel.h"
 #include "store/kb.h"
 
 #define FETCH_BATCH 256
@@ -147,7 +147,7 @@ static int add_pair(miner *m, const char *a, size_t la, const char *b, const cha
     }
     pair *p = &m->pairs[m->n_pairs];
     char *owned = NULL;
-    const char *bt = sem_index_model_text(title, b, &owned);
+    const char *bt = sem_kbmodel_passage_text(title, b, &owned);
     p->a = flat_dup(a, la);
     p->b = bt ? flat_dup(bt, strlen(bt)) : NULL;
     free(owned);
@@ -356,7 +356,7 @@ static int write_pairs(sem_kb *kb, miner *m, long max, const char *path, sem_ada
         long neg = negative_of(kb, m, p, i);
         char *owned = NULL, *nt = NULL;
         if (neg >= 0) { /* as the KB encodes it, flattened */
-            const char *t = sem_index_model_text(m->p[neg].title, m->p[neg].text, &owned);
+            const char *t = sem_kbmodel_passage_text(m->p[neg].title, m->p[neg].text, &owned);
             nt = t ? flat_dup(t, strlen(t)) : NULL;
             free(owned);
             if (!nt)

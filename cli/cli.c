@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "encoder/encoder.h"
 #include "hub/hub.h"
+#include "store/kb.h"
 
 #include <cblas.h>
 #include <ctype.h>
@@ -327,6 +328,9 @@ int sem_cli_usage_error(const char *cmd, const char *fmt, ...)
 int sem_cli_fail(const sem_error *err)
 {
     fprintf(stderr, "semsearch: error: %s\n", err && err->msg[0] ? err->msg : sem_strerror(err ? err->code : -1));
+    if (err && err->code == SEM_EBUSY && strstr(err->msg, SEM_KB_BUSY_TEXT)) /* the store names no command */
+        fprintf(stderr, "semsearch: a running 'semsearch serve' or 'index add' holds it (or it was named twice): stop "
+                        "that process first, or add documents through the server's POST /documents\n");
     return SEM_EXIT_FAIL;
 }
 

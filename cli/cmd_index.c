@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "hub/hub.h"
 #include "indexer/indexer.h"
+#include "store/kb.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,20 +149,11 @@ static void print_stats(const char *kb, const sem_index_stats *st, int lexical)
     printf("\n");
 }
 
-/* 1 if dir holds a KB already. */
-static int kb_exists(const char *dir)
-{
-    char *db = sem_path_join(dir, "kb.sqlite");
-    int e = db && sem_path_exists(db);
-    free(db);
-    return e;
-}
-
 /* Adds the inputs to the KB as o says; the exit status. */
 static int run_add(add_opts *o)
 {
     const char *kb = o->pos[0];
-    int is_new = !kb_exists(kb);
+    int is_new = !sem_kb_exists(kb);
     if (o->lexical && !is_new)
         return sem_cli_usage_error("index add", "--lexical applies to a new KB only (%s exists)", kb);
     if (!is_new && o->p.index_spec) { /* the spec is the KB's, fixed at creation: compact changes it */

@@ -9,7 +9,7 @@
 #include "common/log.h"
 #include "encoder/encoder.h"
 #include "hub/hub.h"
-#include "indexer/indexer.h"
+#include "kbmodel/kbmodel.h"
 #include "query/search.h"
 #include "store/kb.h"
 
@@ -62,7 +62,7 @@ static int model_identity(const char *dir, sem_kb_create_params *cp, sem_error *
     sem_model *m = sem_model_load(dir, NULL, err);
     if (!m)
         return err->code;
-    sem_index_model_identity(m, &cp->model);
+    sem_kbmodel_identity(m, &cp->model);
     sem_model_free(m);
     return SEM_OK;
 }
@@ -108,9 +108,10 @@ int sem_cmd_kb_create(int argc, char **argv)
     sem_kb *kb = sem_kb_create(o.kb, &cp, &err);
     if (!kb)
         return sem_cli_fail(&err);
-    sem_kb_close(kb);
     /* remember the model folder so that index add, query and serve find it without --model */
-    if (o.model && sem_index_record_model(o.kb, o.model, &err) != SEM_OK)
+    int rec = o.model ? sem_kbmodel_record(kb, o.model, &err) : SEM_OK;
+    sem_kb_close(kb);
+    if (rec != SEM_OK)
         return sem_cli_fail(&err);
     printf("created %s: %s, dim %d, metric %s, index %s\n", o.kb, cp.model.name[0] ? cp.model.name : "raw vectors",
            cp.model.dim, sem_kb_metric_name(cp.metric), cp.index_spec);

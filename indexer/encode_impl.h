@@ -13,11 +13,13 @@ typedef struct encoder_set {
     sem_encoder_ctx **ctx;
     int n; /* threads */
     int dim;
-    sem_encode_params ep; /* normalize = 1 for inner-product KBs: IP on unit vectors is cosine similarity */
+    sem_encode_params ep; /* the KB's, sem_kbmodel_encode_params */
 } encoder_set;
 
-/* The encode parameters for the KB's vectors (L2-normalized for inner-product KBs). */
-sem_encode_params sem_index_encode_params(const sem_kb *kb);
+/* One encoder context per thread for es->model: threads (0 = all cores), at most 256. Close frees them (also
+ * after a failed open, and on a set without contexts). */
+int sem_index_encoders_open(encoder_set *es, int threads, sem_error *err);
+void sem_index_encoders_close(encoder_set *es);
 
 /* Encodes n texts into vecs (n, dim) with es->n threads (context t on thread t); a set without a model writes
  * zero vectors (lexical-only KB). */

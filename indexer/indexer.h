@@ -236,34 +236,6 @@ int sem_index_put_docs_counted(sem_kb *kb, const sem_model *model, sem_encoder_c
  * metadata, other fields as metadata). A missing id is an error here (SEM_EINVAL). source is set to "request". */
 int sem_doc_from_cjson(const void *cjson_object, sem_doc *doc, sem_error *err);
 
-/* The model folder a KB was indexed with: recorded in KB/model_dir by sem_index_add. Writes it into out;
- * SEM_ENOTFOUND if none is recorded. (The web server and the query layer use it to find the model.) */
-int sem_index_recorded_model(const char *kb_dir, char *out, size_t cap, sem_error *err);
-
-/* Records model_dir (made absolute) in KB/model_dir (atomic write; unchanged content is not rewritten). For
- * tools that create a KB with a model (`semsearch kb create --model DIR`), so that later commands find it. */
-int sem_index_record_model(const char *kb_dir, const char *model_dir, sem_error *err);
-
-typedef struct sem_kb_model sem_kb_model; /* store/kb.h */
-
-/* Finds the model folder for the KB at kb_dir, whose recorded model is *km (from sem_kb_get_model; may be
- * NULL): `given` (a folder or a cached hub name, see sem_hub_resolve_model) when not NULL; else the folder
- * recorded in KB/model_dir, if it still exists; else km->name in the hub cache, or the shipped model of that
- * name (semsearch-default, semsearch-zh: a KB moved to another checkout finds it). Writes it into out (cap
- * bytes). Errors: those of sem_hub_resolve_model for `given`, else SEM_ENOTFOUND naming the model and hinting
- * at --model. (`semsearch index`, `query` and `serve` all find a KB's model this way.) */
-int sem_index_find_model(const char *kb_dir, const char *given, const sem_kb_model *km, char *out, size_t cap,
-                         sem_error *err);
-
-/* The identity a KB records for a model (name, config hash, pooling, normalize, dim), from a loaded model;
- * compare with sem_kb_model_match. */
-void sem_index_model_identity(const sem_model *model, sem_kb_model *out);
-
-/* The text the model encodes for a passage of a document with this title ("title. passage", or the passage
- * alone; see indexer/pipeline.c): what indexing, re-encoding and adapt's training pairs all use. Returns passage
- * or *owned (malloc'd, the caller frees *owned); NULL when out of memory. Any thread. */
-const char *sem_index_model_text(const char *title, const char *passage, char **owned);
-
 /* Re-encoding a KB with another model of the same dimension (indexer/reencode.c; `semsearch adapt` uses it). */
 typedef struct sem_reencode_params {
     int threads;              /* encoder threads; 0 = all cores */
@@ -272,12 +244,12 @@ typedef struct sem_reencode_params {
 } sem_reencode_params;
 
 /* Encodes every passage of the KB at kb_dir with the model folder model_dir, then makes that model the KB's:
- * one store transaction swaps all vectors and the model identity (sem_kb_set_model_vectors), and KB/model_dir
- * then records the folder. Until the swap the KB stays searchable with its old model; a crash leaves the old or
- * the new state whole (a crash between the swap and the model_dir write is finished by calling this again).
- * Holds the KB read-write (SEM_EBUSY if another process does); all new vectors are held in memory (passages x
- * dim floats). SEM_EINVAL for a KB without a model, SEM_EMISMATCH for a model of another dimension. p may be
- * NULL. */
+ * one store transaction swaps all vectors and the model identity (sem_kb_set_model_vectors), and the KB then
+ * records the folder (sem_kbmodel_record). Until the swap the KB stays searchable with its old model; a crash
+ * leaves the old or the new state whole (a crash between the swap and the record is finished by calling this
+ * again). Holds the KB read-write (SEM_EBUSY if another process does); all new vectors are held in memory
+ * (passages x dim floats). SEM_EINVAL for a KB without a model, SEM_EMISMATCH for a model of another dimension.
+ * p may be NULL. */
 int sem_index_reencode(const char *kb_dir, const char *model_dir, const sem_reencode_params *p, sem_error *err);
 
 #ifdef __cplusplus

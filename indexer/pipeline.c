@@ -22,9 +22,9 @@
 #include "indexer/encode_impl.h"
 #include "indexer/indexer.h"
 #include "indexer/reader_impl.h"
+#include "kbmodel/kbmodel.h"
 #include "store/kb.h"
 
-#define MODEL_DIR_FILE "model_dir"
 #define DEFAULT_BATCH 64
 #define LEXICAL_CHUNK_WORDS 256
 
@@ -45,77 +45,6 @@ sem_index_params sem_index_default_params(void)
     p.on_error = SEM_ON_ERROR_SKIP;
     p.chunk_overlap = -1;
     return p;
-}
-
-/* ------------------------------------------------------------------------------------------ model dir */
-
-int sem_index_recorded_model(const char *kb_dir, char *out, size_t cap, sem_error *err)
-{
-    char *path = sem_path_join(kb_dir, MODEL_DIR_FILE);
-    if (!path)
-        return sem_error_set(err, SEM_ENOMEM, "out of memory");
-    char *txt = NULL;
-    size_t n = 0;
-    sem_error e2;
-    int rc = sem_path_exists(path) ? sem_read_file(path, 8192, &txt, &n, &e2) : SEM_ENOTFOUND;
-    free(path);
-    if (rc != SEM_OK)
-        return sem_error_set(err, SEM_ENOTFOUND, "%s records no model folder", kb_dir);
-    while (n && (txt[n - 1] == '\n' || txt[n - 1] == '\r'))
-        txt[--n] = 0;
-    if (n == 0 || n + 1 > cap) {
-        free(txt);
-        return sem_error_set(err, n ? SEM_ERANGE : SEM_ENOTFOUND, "%s/%s: bad content", kb_dir, MODEL_DIR_FILE);
-    }
-    memcpy(out, txt, n + 1);
-    free(txt);
-    return SEM_OK;
-}
-
-int sem_index_record_model(const char *kb_dir, const char *model_dir, sem_error *err)
-{
-    char abs[PATH_MAX];
-    if (!realpath(model_dir, abs))
-        return sem_error_set(err, SEM_EIO, "%s: %s", model_dir, strerror(errno));
-    char *path = sem_path_join(kb_dir, MODEL_DIR_FILE);
-    if (!path)
-        return sem_error_set(err, SEM_ENOMEM, "out of memory");
-    char old[PATH_MAX];
-    int rc = SEM_OK;
-    if (sem_index_recorded_model(kb_dir, old, sizeof old, NULL) != SEM_OK || strcmp(old, abs) != 0) {
-        size_t n = strlen(abs);
-        abs[n] = '\n';
-        rc = sem_write_file_atomic(path, abs, n + 1, err);
-    }
-    free(path);
-    return rc;
-}
-
-void sem_index_model_identity(const sem_model *m, sem_kb_model *out)
-{
-    sem_model_info mi;
-    sem_model_get_info(m, &mi);
-    memset(out, 0, sizeof *out);
-    snprintf(out->name, sizeof out->name, "%s", mi.name ? mi.name : "");
-    snprintf(out->config_hash, sizeof out->config_hash, "%s", mi.config_hash ? mi.config_hash : "");
-    snprintf(out->pooling, sizeof out->pooling, "%s", sem_pooling_name(mi.pooling));
-    out->normalize = mi.normalize;
-    out->dim = mi.dim;
-}
-
-int sem_index_find_model(const char *kb_dir, const char *given, const sem_kb_model *kbm, char *out, size_t cap,
-                         sem_error *err)
-{
-    if (given)
-        return sem_hub_resolve_model(given, out, cap, err);
-    if (sem_index_recorded_model(kb_dir, out, cap, NULL) == SEM_OK && sem_path_exists(out))
-        return SEM_OK;
-    if (kbm && (sem_hub_valid_repo_id(kbm->name) || sem_hub_is_shipped_name(kbm->name)) &&
-        sem_hub_resolve_model(kbm->name, out, cap, NULL) == SEM_OK)
-        return SEM_OK;
-    return sem_error_set(err, SEM_ENOTFOUND,
-                         "cannot find the model '%s' that %s was indexed with: pass --model DIR (or NAME)",
-                         kbm ? kbm->name : "?", kb_dir);
 }
 
 /* ------------------------------------------------------------------------------------------ id set */
@@ -358,14 +287,6 @@ static void *enc_run(void *arg)
     return NULL;
 }
 
-sem_encode_params sem_index_encode_params(const sem_kb *kb)
-{
-    sem_encode_params ep = sem_encode_default_params();
-    if (sem_kb_get_metric(kb) == SEM_KB_METRIC_IP)
-        ep.normalize = 1;
-    return ep;
-}
-
 /* Encodes n texts into vecs (n, dim): thread t takes texts t, t+T, t+2T, ... */
 int sem_index_encode_all(const encoder_set *es, const char **texts, size_t n, float *vecs, sem_error *err)
 {
@@ -427,29 +348,24 @@ done:
     return rc;
 }
 
-/* The text the model sees for a passage: "title. text", as sentence-transformers users write titled documents
- * (BEIR's title + text), or the passage alone when the document has no title or the passage already starts with
- * it (a FAQ's question, a Markdown heading). The stored passage text and its offsets are not changed.
- * Returns passage or *owned (malloc'd, caller frees); NULL when out of memory. */
-static const char *model_text(const char *title, const char *passage, char **owned)
+int sem_index_encoders_open(encoder_set *es, int threads, sem_error *err)
 {
-    *owned = NULL;
-    size_t tl = title ? strlen(title) : 0, pl = strlen(passage);
-    if (tl == 0)
-        return passage;
-    for (size_t off = 0; off <= 8 && passage[off]; off++)
-        if (strncmp(passage + off, title, tl) == 0)
-            return passage;
-    const char *sep = strchr(".?!:;", title[tl - 1]) ? " " : ". ";
-    if (tl > SIZE_MAX / 2 || pl > SIZE_MAX / 2 - 4 || !(*owned = malloc(tl + pl + 3)))
-        return NULL;
-    snprintf(*owned, tl + pl + 3, "%s%s%s", title, sep, passage);
-    return *owned;
+    long nt = threads > 0 ? threads : sysconf(_SC_NPROCESSORS_ONLN);
+    es->n = (int)(nt < 1 ? 1 : nt > 256 ? 256 : nt);
+    if (!(es->ctx = calloc((size_t)es->n, sizeof *es->ctx)))
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    for (int t = 0; t < es->n; t++)
+        if (!(es->ctx[t] = sem_encoder_ctx_new(es->model, err)))
+            return err ? err->code : SEM_ENOMEM;
+    return SEM_OK;
 }
 
-const char *sem_index_model_text(const char *title, const char *passage, char **owned)
+void sem_index_encoders_close(encoder_set *es)
 {
-    return model_text(title, passage, owned);
+    for (int t = 0; es->ctx && t < es->n; t++)
+        sem_encoder_ctx_free(es->ctx[t]);
+    free(es->ctx);
+    es->ctx = NULL;
 }
 
 /* Encodes and writes docs[0..n) in one transaction. vecs (n_pass, dim). */
@@ -474,7 +390,8 @@ static int write_docs(sem_kb *kb, const encoder_set *es, prep_doc *docs, int n, 
     size_t k = 0;
     for (int i = 0; i < n; i++)
         for (size_t j = 0; j < docs[i].n_spans; j++, k++)
-            if (!(texts[k] = model_text(es->model ? docs[i].d.title : NULL, docs[i].ptext[j], &owned[k]))) {
+            if (!(texts[k] = sem_kbmodel_passage_text(es->model ? docs[i].d.title : NULL, docs[i].ptext[j],
+                                                      &owned[k]))) {
                 rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
                 goto done;
             }
@@ -553,11 +470,9 @@ int sem_index_put_docs_counted(sem_kb *kb, const sem_model *model, sem_encoder_c
     sem_kb_model km;
     sem_kb_get_model(kb, &km);
     if (model) {
-        sem_kb_model mm;
-        sem_index_model_identity(model, &mm);
-        if (!sem_kb_model_match(&km, &mm))
-            return sem_error_set(err, SEM_EMISMATCH, "the model '%s' is not the KB's model '%s'", mm.name,
-                                 km.name[0] ? km.name : "(none)");
+        int rc = sem_kbmodel_check(kb, model, NULL, err);
+        if (rc)
+            return rc;
     } else if (km.config_hash[0]) {
         return sem_error_set(err, SEM_EINVAL, "this KB holds vectors of the model '%s': pass it", km.name);
     }
@@ -573,7 +488,7 @@ int sem_index_put_docs_counted(sem_kb *kb, const sem_model *model, sem_encoder_c
     }
     if (cc.overlap < 0)
         cc.overlap = default_overlap(cc.tokens);
-    encoder_set es = {model, &ctx, 1, model ? sem_model_dim(model) : sem_kb_dim(kb), sem_index_encode_params(kb)};
+    encoder_set es = {model, &ctx, 1, model ? sem_model_dim(model) : sem_kb_dim(kb), sem_kbmodel_encode_params(kb)};
     kb_kind kind = kind_of(kb);
     prep_doc *p = calloc((size_t)n, sizeof *p);
     if (!p)
@@ -803,6 +718,70 @@ static int add_input(run *r, const char *input, id_set *ids, int idx, int n_inpu
     return rc;
 }
 
+/* Opens the existing KB at kb_dir with its model (params->model overrides the recorded one) into km. */
+static int open_existing(const char *kb_dir, const sem_index_params *p, sem_kbmodel *km, sem_error *err)
+{
+    sem_kbmodel_params kp = sem_kbmodel_default_params();
+    kp.model = p->model;
+    kp.n_threads = 1;
+    return sem_kbmodel_open(kb_dir, &kp, km, err);
+}
+
+/* Creates the KB at kb_dir: with p->model (resolved, loaded, its identity recorded), else lexical-only. */
+static int create_new(const char *kb_dir, const sem_index_params *p, sem_kbmodel *km, sem_error *err)
+{
+    sem_kb_create_params cp = sem_kb_default_create_params();
+    cp.index_spec = p->index_spec;
+    if (p->model) {
+        int rc = sem_hub_resolve_model(p->model, km->model_dir, sizeof km->model_dir, err);
+        if (rc)
+            return rc;
+        sem_model_params mp = sem_model_default_params();
+        mp.n_threads = 1;
+        if (!(km->model = sem_model_load(km->model_dir, &mp, err)))
+            return err ? err->code : SEM_EIO;
+        sem_kbmodel_identity(km->model, &cp.model);
+    } else {
+        cp.model.dim = 1; /* lexical-only: a one-float zero vector per passage keeps the store's invariants */
+        cp.lexical_only = 1;
+        cp.index_spec = "Flat";
+    }
+    if (!(km->kb = sem_kb_create(kb_dir, &cp, err)))
+        return err ? err->code : SEM_EIO;
+    return SEM_OK;
+}
+
+/* Chunking and encoding of the run: chunk size and overlap from the params (bounded by the model's passage
+ * length), and one encoder context per thread. */
+static int setup_run(run *r, const sem_model *model, sem_error *err)
+{
+    const sem_index_params *p = r->p;
+    r->es.model = model;
+    r->es.ep = sem_kbmodel_encode_params(r->kb);
+    r->es.dim = model ? sem_model_dim(model) : sem_kb_dim(r->kb);
+    r->cc.model = model;
+    r->cc.tokens = p->chunk_tokens > 0 ? p->chunk_tokens : LEXICAL_CHUNK_WORDS;
+    if (model) {
+        sem_model_info mi;
+        sem_model_get_info(model, &mi);
+        int lim = mi.max_tokens > 2 ? mi.max_tokens - 2 : 1;
+        r->cc.tokens = p->chunk_tokens > 0 ? p->chunk_tokens : lim;
+        if (r->cc.tokens > lim) {
+            sem_log(SEM_LOG_WARN, "--chunk-tokens %d exceeds the model's %d tokens per passage: using %d",
+                    r->cc.tokens, lim, lim);
+            r->cc.tokens = lim;
+        }
+        int rc = sem_index_encoders_open(&r->es, p->threads, err);
+        if (rc)
+            return rc;
+    }
+    r->cc.overlap = p->chunk_overlap >= 0 ? p->chunk_overlap : default_overlap(r->cc.tokens);
+    if (r->cc.overlap >= r->cc.tokens)
+        return sem_error_set(err, SEM_EINVAL, "--chunk-overlap %d must be smaller than the chunk size %d",
+                             r->cc.overlap, r->cc.tokens);
+    return SEM_OK;
+}
+
 int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, const sem_index_params *params,
                   sem_index_stats *stats, sem_error *err)
 {
@@ -814,129 +793,32 @@ int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, c
     r.p = &p;
     r.st = st;
     r.t0 = sem_now();
-    sem_model *model = NULL;
+    sem_kbmodel km = {0};
     id_set ids = {0};
-    int rc = SEM_OK;
-    char mdir[PATH_MAX];
-
     if (n_inputs < 1)
         return sem_error_set(err, SEM_EINVAL, "no input given");
     for (int i = 0; i < n_inputs; i++) /* before a KB gets created for nothing */
         if (!sem_path_exists(inputs[i]))
             return sem_error_set(err, SEM_ENOTFOUND, "%s: No such file or directory", inputs[i]);
-    char *db = sem_path_join(kb_dir, "kb.sqlite");
-    if (!db)
-        return sem_error_set(err, SEM_ENOMEM, "out of memory");
-    int exists = sem_path_exists(db);
-    free(db);
-    if (exists) {
-        r.kb = sem_kb_open(kb_dir, NULL, err);
-        if (!r.kb)
-            return err ? err->code : SEM_EIO;
-        sem_kb_model km;
-        sem_kb_get_model(r.kb, &km);
-        if (km.config_hash[0]) {
-            if ((rc = sem_index_find_model(kb_dir, p.model, &km, mdir, sizeof mdir, err)))
-                goto done;
-        } else if (p.model) {
-            rc = sem_error_set(err, SEM_EMISMATCH,
-                               "%s is a KB without a model (lexical-only or raw vectors): it cannot take --model",
-                               kb_dir);
-            goto done;
-        }
-        if (km.config_hash[0]) {
-            sem_model_params mp = sem_model_default_params();
-            mp.n_threads = 1;
-            if (!(model = sem_model_load(mdir, &mp, err))) {
-                rc = err ? err->code : SEM_EIO;
-                goto done;
-            }
-            sem_kb_model mm;
-            sem_index_model_identity(model, &mm);
-            if (!sem_kb_model_match(&km, &mm)) {
-                rc = sem_error_set(err, SEM_EMISMATCH,
-                                   "the model at %s (%s, dim %d) is not the one %s was made with (%s, dim %d)", mdir,
-                                   mm.name, mm.dim, kb_dir, km.name, km.dim);
-                goto done;
-            }
-        }
-    } else {
-        sem_kb_create_params cp = sem_kb_default_create_params();
-        cp.index_spec = p.index_spec;
-        if (p.model) {
-            if ((rc = sem_hub_resolve_model(p.model, mdir, sizeof mdir, err)))
-                goto done;
-            sem_model_params mp = sem_model_default_params();
-            mp.n_threads = 1;
-            if (!(model = sem_model_load(mdir, &mp, err))) {
-                rc = err ? err->code : SEM_EIO;
-                goto done;
-            }
-            sem_index_model_identity(model, &cp.model);
-        } else {
-            cp.model.dim = 1; /* lexical-only: a one-float zero vector per passage keeps the store's invariants */
-            cp.lexical_only = 1;
-            cp.index_spec = "Flat";
-        }
-        if (!(r.kb = sem_kb_create(kb_dir, &cp, err))) {
-            rc = err ? err->code : SEM_EIO;
-            goto done;
-        }
-        st->created = 1;
-    }
-    if (model && (rc = sem_index_record_model(kb_dir, mdir, err)))
+    int is_new = !sem_kb_exists(kb_dir);
+    int rc = is_new ? create_new(kb_dir, &p, &km, err) : open_existing(kb_dir, &p, &km, err);
+    r.kb = km.kb;
+    st->created = is_new && r.kb;
+    if (rc || (km.model && (rc = sem_kbmodel_record(km.kb, km.model_dir, err))))
         goto done;
     r.kind = kind_of(r.kb);
     st->lexical_only = r.kind.lexical_only;
-
-    r.es.model = model;
-    r.es.ep = sem_index_encode_params(r.kb);
-    r.es.dim = model ? sem_model_dim(model) : sem_kb_dim(r.kb);
-    r.cc.model = model;
-    if (model) {
-        sem_model_info mi;
-        sem_model_get_info(model, &mi);
-        int lim = mi.max_tokens > 2 ? mi.max_tokens - 2 : 1;
-        r.cc.tokens = p.chunk_tokens > 0 ? p.chunk_tokens : lim;
-        if (r.cc.tokens > lim) {
-            sem_log(SEM_LOG_WARN, "--chunk-tokens %d exceeds the model's %d tokens per passage: using %d",
-                    r.cc.tokens, lim, lim);
-            r.cc.tokens = lim;
-        }
-        long nt = p.threads > 0 ? p.threads : sysconf(_SC_NPROCESSORS_ONLN);
-        r.es.n = (int)(nt < 1 ? 1 : nt > 256 ? 256 : nt);
-        if (!(r.es.ctx = calloc((size_t)r.es.n, sizeof *r.es.ctx))) {
-            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
-            goto done;
-        }
-        for (int t = 0; t < r.es.n; t++)
-            if (!(r.es.ctx[t] = sem_encoder_ctx_new(model, err))) {
-                rc = err ? err->code : SEM_ENOMEM;
-                goto done;
-            }
-    } else {
-        r.cc.tokens = p.chunk_tokens > 0 ? p.chunk_tokens : LEXICAL_CHUNK_WORDS;
-    }
-    r.cc.overlap = p.chunk_overlap >= 0 ? p.chunk_overlap : default_overlap(r.cc.tokens);
-    if (r.cc.overlap >= r.cc.tokens) {
-        rc = sem_error_set(err, SEM_EINVAL, "--chunk-overlap %d must be smaller than the chunk size %d",
-                           r.cc.overlap, r.cc.tokens);
+    if ((rc = setup_run(&r, km.model, err)))
         goto done;
-    }
     for (int i = 0; i < n_inputs && rc == SEM_OK; i++)
         rc = add_input(&r, inputs[i], &ids, i, n_inputs, err);
     report(&r, 1.0);
 done:
     st->seconds = sem_now() - r.t0;
-    if (r.es.ctx) {
-        for (int t = 0; t < r.es.n; t++)
-            sem_encoder_ctx_free(r.es.ctx[t]);
-        free(r.es.ctx);
-    }
+    sem_index_encoders_close(&r.es);
     free(r.batch);
     id_set_free(&ids);
-    sem_kb_close(r.kb);
-    sem_model_free(model);
+    sem_kbmodel_close(&km);
     return rc;
 }
 

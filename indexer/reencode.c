@@ -2,10 +2,10 @@
  *
  * The new vectors are computed first, from a read of the KB, while searches keep using the old ones; then one
  * store transaction (sem_kb_set_model_vectors) swaps every vector and the recorded model identity at once, and
- * only after it commits does KB/model_dir point at the new folder. A crash at any point leaves either the old
- * model with its vectors or the new model with its vectors; in the window between the commit and the model_dir
- * write, the identities differ and commands refuse the old folder (SEM_EMISMATCH) until a rerun finishes the
- * switch: a rerun with the same model sees the KB already on it and only records the folder. */
+ * only after it commits does the KB record the new folder (sem_kbmodel_record). A crash at any point leaves
+ * either the old model with its vectors or the new model with its vectors; in the window between the commit and
+ * the record, the identities differ and commands refuse the old folder (SEM_EMISMATCH) until a rerun finishes
+ * the switch: a rerun with the same model sees the KB already on it and only records the folder. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,7 @@
 #include "common/fileio.h"
 #include "indexer/encode_impl.h"
 #include "indexer/indexer.h"
+#include "kbmodel/kbmodel.h"
 
 #define REENCODE_BATCH 256
 
@@ -54,7 +55,7 @@ static int encode_passages(sem_kb *kb, const encoder_set *es, const int64_t *ids
         for (int i = 0; i < m && rc == SEM_OK; i++) { /* the text as indexing composes it (title. passage) */
             if (!info[i].found)
                 rc = sem_error_set(err, SEM_EBUSY, "passage %lld disappeared while re-encoding", (long long)ids[s + i]);
-            else if (!(texts[i] = sem_index_model_text(info[i].title, info[i].text, &owned[i])))
+            else if (!(texts[i] = sem_kbmodel_passage_text(info[i].title, info[i].text, &owned[i])))
                 rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
         }
         if (rc == SEM_OK)
@@ -69,19 +70,6 @@ static int encode_passages(sem_kb *kb, const encoder_set *es, const int64_t *ids
         }
     }
     return rc;
-}
-
-/* Contexts for es->n threads of the model. */
-static int make_contexts(encoder_set *es, const sem_reencode_params *p, sem_error *err)
-{
-    long nt = p && p->threads > 0 ? p->threads : sysconf(_SC_NPROCESSORS_ONLN);
-    es->n = (int)(nt < 1 ? 1 : nt > 256 ? 256 : nt);
-    if (!(es->ctx = calloc((size_t)es->n, sizeof *es->ctx)))
-        return sem_error_set(err, SEM_ENOMEM, "out of memory");
-    for (int t = 0; t < es->n; t++)
-        if (!(es->ctx[t] = sem_encoder_ctx_new(es->model, err)))
-            return err ? err->code : SEM_ENOMEM;
-    return SEM_OK;
 }
 
 /* Encodes every passage with es and switches the KB (one transaction). */
@@ -122,7 +110,7 @@ int sem_index_reencode(const char *kb_dir, const char *model_dir, const sem_reen
     }
     sem_kb_model km, nm;
     sem_kb_get_model(kb, &km);
-    sem_index_model_identity(model, &nm);
+    sem_kbmodel_identity(model, &nm);
     if (sem_kb_lexical_only(kb) || !km.config_hash[0]) {
         rc = sem_error_set(err, SEM_EINVAL, "%s has no model (lexical-only or raw vectors): nothing to re-encode",
                            kb_dir);
@@ -131,15 +119,14 @@ int sem_index_reencode(const char *kb_dir, const char *model_dir, const sem_reen
     if (!sem_kb_model_match(&km, &nm)) { /* else: already switched (a rerun after a crash): record the folder */
         es.model = model;
         es.dim = sem_model_dim(model);
-        es.ep = sem_index_encode_params(kb);
-        if ((rc = make_contexts(&es, p, err)) || (rc = switch_vectors(kb, &es, &nm, p, err)))
+        es.ep = sem_kbmodel_encode_params(kb);
+        if ((rc = sem_index_encoders_open(&es, p ? p->threads : 0, err)) ||
+            (rc = switch_vectors(kb, &es, &nm, p, err)))
             goto done;
     }
-    rc = sem_index_record_model(kb_dir, model_dir, err);
+    rc = sem_kbmodel_record(kb, model_dir, err);
 done:
-    for (int t = 0; es.ctx && t < es.n; t++)
-        sem_encoder_ctx_free(es.ctx[t]);
-    free(es.ctx);
+    sem_index_encoders_close(&es);
     sem_kb_close(kb);
     sem_model_free(model);
     return rc;

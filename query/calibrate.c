@@ -15,7 +15,7 @@
 #include "common/hash.h"
 #include "common/irmetrics.h"
 #include "encoder/encoder.h"
-#include "indexer/indexer.h"
+#include "kbmodel/kbmodel.h"
 #include "query/search.h"
 #include "query/search_impl.h"
 #include "store/kb.h"
@@ -189,7 +189,7 @@ static char *join3(const char *a, const char *sep, const char *b)
 static char *model_text(const char *title, const char *text)
 {
     char *owned = NULL;
-    const char *t = sem_index_model_text(title, text, &owned);
+    const char *t = sem_kbmodel_passage_text(title, text, &owned);
     return owned ? owned : t ? strdup(t) : NULL;
 }
 
@@ -641,11 +641,9 @@ int sem_calibrate(sem_search *s, const sem_calibrate_params *params, sem_calibra
     sem_model_info mi;
     sem_model_get_info(model, &mi);
     model_enc m = {sem_encoder_ctx_new(model, err), mi.query_prefix ? mi.query_prefix : "",
-                   sem_encode_default_params()};
+                   sem_kbmodel_encode_params(sem_search_kb(s))}; /* as indexing and search encode */
     if (!m.ctx)
         return err ? err->code : SEM_ENOMEM;
-    if (sem_kb_get_metric(sem_search_kb(s)) == SEM_KB_METRIC_IP)
-        m.ep.normalize = 1; /* as the indexer and search do */
     sem_calibration c;
     int rc = sem_calibrate_kb(sem_search_kb(s), model_encode, &m, params, &c, err);
     sem_encoder_ctx_free(m.ctx);

@@ -13,7 +13,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "encoder/encoder.h"
-#include "indexer/indexer.h"
+#include "kbmodel/kbmodel.h"
 #include "store/kb.h"
 
 #define MAX_K 10000
@@ -95,54 +95,24 @@ sem_search *sem_search_new(sem_kb *kb, const sem_model *model, sem_error *err)
         sem_error_set(err, SEM_EINVAL, "sem_search_new: no KB");
         return NULL;
     }
-    if (model) {
-        sem_kb_model km, mm;
-        sem_kb_get_model(kb, &km);
-        sem_index_model_identity(model, &mm);
-        if (!sem_kb_model_match(&km, &mm)) {
-            sem_error_set(err, SEM_EMISMATCH, "the model '%s' (dim %d) is not the KB's model '%s' (dim %d)",
-                          mm.name, mm.dim, km.name, km.dim);
-            return NULL;
-        }
-    }
+    if (model && sem_kbmodel_check(kb, model, NULL, err) != SEM_OK)
+        return NULL;
     return wrap(kb, model, 0, err);
 }
 
 sem_search *sem_search_open(const char *kb_dir, const sem_search_open_params *params, sem_error *err)
 {
     sem_search_open_params p = params ? *params : sem_search_default_open_params();
-    sem_kb_open_params op = sem_kb_default_open_params();
-    op.read_only = p.read_only;
-    sem_kb *kb = sem_kb_open(kb_dir, &op, err);
-    if (!kb)
+    sem_kbmodel_params kp = sem_kbmodel_default_params();
+    kp.read_only = p.read_only;
+    kp.model = p.model;
+    kp.n_threads = p.n_threads;
+    sem_kbmodel km;
+    if (sem_kbmodel_open(kb_dir, &kp, &km, err) != SEM_OK)
         return NULL;
-    sem_kb_model km;
-    sem_kb_get_model(kb, &km);
-    sem_model *m = NULL;
-    if (km.config_hash[0]) {
-        char dir[PATH_MAX];
-        if (sem_index_find_model(kb_dir, p.model, &km, dir, sizeof dir, err) != SEM_OK) {
-            sem_kb_close(kb);
-            return NULL;
-        }
-        sem_model_params mp = sem_model_default_params();
-        mp.n_threads = p.n_threads;
-        if (!(m = sem_model_load(dir, &mp, err))) {
-            sem_kb_close(kb);
-            return NULL;
-        }
-    } else if (p.model) {
-        sem_error_set(err, SEM_EMISMATCH, "%s has no model (lexical-only or raw vectors): drop --model", kb_dir);
-        sem_kb_close(kb);
-        return NULL;
-    }
-    sem_search *s = m ? sem_search_new(kb, m, err) : wrap(kb, NULL, 0, err);
-    if (!s) {
-        sem_model_free(m);
-        sem_kb_close(kb);
-        return NULL;
-    }
-    s->owns = 1;
+    sem_search *s = wrap(km.kb, km.model, 1, err); /* takes km's handles over */
+    if (!s)
+        sem_kbmodel_close(&km);
     return s;
 }
 

@@ -227,12 +227,7 @@ int sem_calibration_read(sem_kb *kb, sem_calibration *out, sem_error *err);
 char *sem_calibration_to_json(const sem_calibration *c);
 int sem_calibration_parse(const char *json, sem_calibration *out, sem_error *err);
 
-/* The words of free text for lexical search: each run of letters/digits (bytes >= 0x80, i.e. any non-ASCII
- * character, count as letters) is kept, separated by single spaces; all punctuation (FTS5 operators, quotes,
- * parentheses, '*', '^', ':', '-') is dropped, so no user input reaches FTS5 as syntax. (The store quotes each
- * word again before MATCH.) Returns a malloc'd string (caller frees; "" when the text has no words) or NULL on
- * ENOMEM. */
-char *sem_fts_words(const char *text);
+/* The words of free text for lexical search are the store's: sem_fts_words (store/kb.h). */
 
 #ifdef __cplusplus
 }

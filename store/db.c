@@ -70,6 +70,12 @@ int sem_db_int(sqlite3 *db, const char *sql, const char *param, int64_t dflt, in
     return rc;
 }
 
+char *sem_db_text_dup(sqlite3_stmt *st, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return strdup(s ? s : "");
+}
+
 int sem_db_open(const char *path, int read_only, int create, sqlite3 **out, sem_error *err)
 {
     *out = NULL;

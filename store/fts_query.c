@@ -31,6 +31,22 @@ int sem_fts_next_word(const char *text, size_t n, size_t *pos, size_t *start, si
     return 1;
 }
 
+char *sem_fts_words(const char *text)
+{
+    size_t n = strlen(text), pos = 0, start, len, k = 0;
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    while (sem_fts_next_word(text, n, &pos, &start, &len)) {
+        if (k)
+            out[k++] = ' ';
+        memcpy(out + k, text + start, len);
+        k += len;
+    }
+    out[k] = 0;
+    return out;
+}
+
 void sem_fts_put_string(sem_strbuf *b, const char *s, size_t n)
 {
     sem_strbuf_put(b, "\"", 1);

@@ -4,6 +4,7 @@
  *     kb.sqlite (+ kb.sqlite-wal, kb.sqlite-shm)  documents, passages, vectors, FTS5 index, change log, settings
  *     index.faiss                                  the vector index (our header + FAISS bytes), rebuildable
  *     LOCK                                         advisory lock held by the one read-write opener
+ *     model_dir                                    (older KBs only) the model folder, now kept in kb.sqlite
  * The index file is derived data: when it is missing, truncated, corrupt, from another KB or behind SQLite, it
  * is repaired from SQLite on open (replaying the change log, or rebuilding) with a sem_log() warning.
  *
@@ -22,11 +23,9 @@
  *     sem_kb_get_passages(kb, ids_of(hits), nh, info, &err);  ...  sem_kb_passage_info_clear(info, nh);
  *     sem_kb_close(kb);                                // saves the index
  *
- * Filling the model identity from the encoder (encoder/encoder.h), done by the caller so that store/ does not
- * depend on encoder/:
- *     sem_model_info mi; sem_model_get_info(model, &mi);
- *     snprintf(m.name, sizeof m.name, "%s", mi.name); snprintf(m.config_hash, ..., "%s", mi.config_hash);
- *     snprintf(m.pooling, ..., "%s", sem_pooling_name(mi.pooling)); m.normalize = mi.normalize; m.dim = mi.dim;
+ * The store does not depend on the encoder: a KB records its model's identity (sem_kb_model) and folder as plain
+ * data. Filling the identity from a loaded model, finding the folder and opening a KB with its model is the part
+ * above, kbmodel/kbmodel.h.
  *
  * Threads: one sem_kb handle is shared by all threads of a process. Every function below may be called from
  * any thread at the same time as any other, EXCEPT sem_kb_close (no other call may be in flight or follow).
@@ -36,7 +35,7 @@
  * are serialized by a per-KB mutex, so concurrent writers simply wait for each other.
  * Processes: one process may open a KB read-write (LOCK, flock; a second gets SEM_EBUSY); any number may open
  * it read-only at the same time (they see committed data in SQLite; their in-memory vector index is caught up
- * on open and by sem_kb_refresh).
+ * with it when they open).
  *
  * Crash safety: every write is one SQLite transaction (synchronous=FULL): when sem_kb_put/sem_kb_delete
  * returns SEM_OK the change is durable, and a crash at any instant leaves either all of it or none of it.
@@ -90,6 +89,11 @@ typedef struct sem_kb_model {
 /* 1 if a and b match as described above, else 0. */
 int sem_kb_model_match(const sem_kb_model *a, const sem_kb_model *b);
 
+/* SEM_OK if m matches the KB's model, else SEM_EMISMATCH with the one message every caller shows for a model
+ * mismatch: "KB DIR was built with NAME [HASH] pooling P normalized, dim D, not ..." (the same as sem_kb_open's
+ * expect). Any thread. */
+int sem_kb_check_model(const sem_kb *kb, const sem_kb_model *m, sem_error *err);
+
 /* ---- create / open / close ------------------------------------------------------------------------------ */
 
 typedef struct sem_kb_create_params {
@@ -117,11 +121,18 @@ typedef struct sem_kb_open_params {
 } sem_kb_open_params;
 sem_kb_open_params sem_kb_default_open_params(void);
 
+/* 1 if dir holds a KB (its database file exists; opening it may still fail), else 0. Any thread. */
+int sem_kb_exists(const char *dir);
+
 /* Opens the KB in dir. params may be NULL (read-write, any model). Read-write: migrates an older schema, takes
  * LOCK (SEM_EBUSY if another process holds it), loads the index, replays changes it misses, and rebuilds it
  * from SQLite (sem_log warning) if it is missing or damaged. SEM_ENOTFOUND if dir holds no kb.sqlite;
  * SEM_EFORMAT if kb.sqlite is not a semsearch KB or is newer than this build. */
 sem_kb *sem_kb_open(const char *dir, const sem_kb_open_params *params, sem_error *err);
+
+/* The text sem_kb_open's SEM_EBUSY message holds ("KB DIR is already open for writing (...)"), for a program that
+ * wants to add its own advice about who holds the KB. */
+#define SEM_KB_BUSY_TEXT "is already open for writing"
 
 /* Saves the index if it changed (temp file, fsync, rename), releases LOCK and frees everything. NULL is a
  * no-op. A failed save is logged with sem_log (the next open replays from SQLite, so nothing is lost). */
@@ -131,18 +142,20 @@ void sem_kb_close(sem_kb *kb);
  * and automatically after many changes. */
 int sem_kb_save(sem_kb *kb, sem_error *err);
 
-/* Catches the in-memory vector index up with changes committed by ANOTHER process since open or the last
- * refresh (a read-only handle beside a writing indexer; text search, filters and hit details read SQLite and
- * see new data without this). Cheap when nothing changed: a server may call it before searches or on a timer.
- * *n_applied (may be NULL) receives the number of change-log entries applied (-1 after a full reload).
- * On a read-write handle it is a no-op (its own writes keep the index current). */
-int sem_kb_refresh(sem_kb *kb, int64_t *n_applied, sem_error *err);
-
 /* The KB's model identity (copied into *out), dimension and metric. Cheap; any thread. */
 void sem_kb_get_model(const sem_kb *kb, sem_kb_model *out);
 int sem_kb_dim(const sem_kb *kb);
 int sem_kb_get_metric(const sem_kb *kb);
 int sem_kb_lexical_only(const sem_kb *kb); /* 1: FTS5 search only (see sem_kb_create_params.lexical_only) */
+const char *sem_kb_dir(const sem_kb *kb);  /* the directory it was opened as (owned by the handle) */
+
+/* The model folder recorded for the KB (by kbmodel/: the folder its vectors were made with), kept in the KB's
+ * meta table. A KB made before the store kept it has it in the file DIR/model_dir instead (one line), which is
+ * read when the table has none. get: writes it into out (cap bytes); SEM_ENOTFOUND when none is recorded,
+ * SEM_ERANGE when it does not fit. set: folder is a non-empty UTF-8 path shorter than 4096 bytes (the caller
+ * makes it absolute); unchanged content is not rewritten; read-write KBs only; durable on return. Any thread. */
+int sem_kb_get_model_dir(sem_kb *kb, char *out, size_t cap, sem_error *err);
+int sem_kb_set_model_dir(sem_kb *kb, const char *folder, sem_error *err);
 
 /* ---- documents -------------------------------------------------------------------------------------------- */
 
@@ -276,6 +289,12 @@ int sem_kb_search_text(sem_kb *kb, const char *query, const sem_kb_search_params
  * sem_kb_text_terms_free); SEM_EINVAL for invalid UTF-8 or an over-long query. Any thread. */
 int sem_kb_text_terms(sem_kb *kb, const char *query, char ***terms, int *n_terms, sem_error *err);
 void sem_kb_text_terms_free(char **terms, int n_terms); /* NULL is a no-op */
+
+/* The words of free text as lexical search splits them (store/fts_query.c: runs of ASCII letters and digits and
+ * non-ASCII characters), separated by single spaces; all punctuation (FTS5 operators, quotes, parentheses, '*',
+ * '^', ':', '-') is dropped. Returns a malloc'd string (caller frees; "" when the text has no words) or NULL on
+ * ENOMEM. Any thread. */
+char *sem_fts_words(const char *text);
 
 /* What a hit shows. Strings are malloc'd and owned by the struct (free with sem_kb_passage_info_clear). */
 typedef struct sem_kb_passage_info {

@@ -1,4 +1,6 @@
-/* store/kb_impl.h (internal): the sem_kb struct and helpers shared by kb.c, db.c, search.c and maint.c. */
+/* store/kb_impl.h (internal): the sem_kb struct and the helpers the store's files share: kb.c (lifecycle),
+ * kb_create.c, kb_index.c (building, recovering and saving the vector index), kb_write.c, kb_read.c, db.c,
+ * search.c, maint.c, settings.c, reencode.c. */
 #ifndef SEM_KB_IMPL_H
 #define SEM_KB_IMPL_H
 
@@ -53,6 +55,8 @@ int sem_db_fail(sqlite3 *db, sem_error *err, const char *what);
 int sem_db_exec(sqlite3 *db, const char *sql, sem_error *err);
 /* Prepares one statement. */
 int sem_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, sem_error *err);
+/* A malloc'd copy of text column i ("" for NULL); NULL when out of memory. */
+char *sem_db_text_dup(sqlite3_stmt *st, int i);
 /* One integer from a query with optional one text parameter (NULL = none); *out = dflt when no row. */
 int sem_db_int(sqlite3 *db, const char *sql, const char *param, int64_t dflt, int64_t *out, sem_error *err);
 /* Meta table access; get returns SEM_ENOTFOUND when absent; out gets a NUL-terminated copy. */
@@ -83,11 +87,26 @@ sqlite3 *sem_kb_conn_get(sem_kb *kb, sem_error *err);
 void sem_kb_conn_put(sem_kb *kb, sqlite3 *db);
 
 /* ---- kb.c ---- */
+/* Decodes a vector blob; 0 if its size is wrong or a value is not finite. */
+int sem_kb_vec_ok(const void *blob, int bytes, int dim);
+
+/* A growing list of passage ids (free v when done). push: 0, or -1 when out of memory. */
+typedef struct sem_kb_ids {
+    int64_t *v;
+    size_t n, cap;
+} sem_kb_ids;
+int sem_kb_ids_push(sem_kb_ids *l, int64_t id);
+
+/* ---- kb_index.c ---- */
 /* Builds a fresh index from SQLite through db (a read snapshot): resolves spec for the current size, trains on
  * a sample when there are enough vectors, adds every vector. *out caller-owned. */
 int sem_kb_build_index(sem_kb *kb, sqlite3 *db, const char *spec, sem_vindex **out, sem_error *err);
-/* Decodes a vector blob; 0 if its size is wrong or a value is not finite. */
-int sem_kb_vec_ok(const void *blob, int bytes, int dim);
+
+/* Sets kb->vi, dirty and saved_seq on open: loads index.faiss, checks it against the database (schema migrated
+ * from from_version, change-log window, spec), replays the changes it misses and compares counts; when any of
+ * that fails, logs why and builds the index from SQLite. Errors only when SQLite cannot be read or the rebuild
+ * fails. */
+int sem_kb_load_or_rebuild(sem_kb *kb, sqlite3 *db, int from_version, sem_error *err);
 
 /* Saves the index (caller holds write_mu). */
 int sem_kb_save_locked(sem_kb *kb, sem_error *err);
@@ -95,6 +114,11 @@ int sem_kb_save_locked(sem_kb *kb, sem_error *err);
 /* Builds a fresh index from SQLite with spec and swaps it in (caller holds write_mu); searches go on with the
  * old one until the swap. Marks the KB dirty (the new index is not saved yet). */
 int sem_kb_rebuild_swap(sem_kb *kb, const char *spec, sem_error *err);
+
+/* After a write or a read-write open (caller holds write_mu, or is the opener): trains the index once enough
+ * vectors wait, grows an "auto" index, drops many tombstones, and saves now and then so that the replay on open
+ * stays short. Never fails: the data is committed and the current index stays valid, so problems are logged. */
+void sem_kb_maintain(sem_kb *kb);
 
 /* ---- search.c ---- */
 /* Validates a filter (NULL or n == 0: none): key count, key syntax, UTF-8 values. SEM_EINVAL with a message. */

@@ -407,12 +407,6 @@ void sem_kb_passage_info_clear(sem_kb_passage_info *infos, int n)
     }
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    return strdup(s ? s : "");
-}
-
 int sem_kb_get_passages(sem_kb *kb, const int64_t *ids, int n, sem_kb_passage_info *out, sem_error *err)
 {
     sem_error_clear(err);
@@ -442,13 +436,13 @@ int sem_kb_get_passages(sem_kb *kb, const int64_t *ids, int n, sem_kb_passage_in
             sem_kb_passage_info *o = &out[i];
             o->found = 1;
             o->doc_id = sqlite3_column_int64(st, 0);
-            o->doc_ext_id = col_dup(st, 1);
+            o->doc_ext_id = sem_db_text_dup(st, 1);
             o->passage_no = sqlite3_column_int(st, 2);
             o->start = sqlite3_column_int64(st, 3);
             o->end = sqlite3_column_int64(st, 4);
-            o->text = col_dup(st, 5);
-            o->title = col_dup(st, 6);
-            o->meta_json = col_dup(st, 7);
+            o->text = sem_db_text_dup(st, 5);
+            o->title = sem_db_text_dup(st, 6);
+            o->meta_json = sem_db_text_dup(st, 7);
             if (!o->doc_ext_id || !o->text || !o->title || !o->meta_json)
                 rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
         } else if (s != SQLITE_DONE) {

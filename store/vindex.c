@@ -655,11 +655,98 @@ out:
     return rc;
 }
 
+/* Reads and verifies the header of the index file f (size bytes) into *h: magic, header checksum, version, that it
+ * belongs to kb_uuid with dimension d and metric, that the file has the size the header says and that the payload
+ * checksum matches. FAISS reads nothing before this passes. */
+static int read_header(FILE *f, const char *path, off_t size, const char *kb_uuid, int d, int metric, idx_header *h,
+                       sem_error *err)
+{
+    unsigned char hbuf[IDX_HEADER_BYTES];
+    if (size < (off_t)IDX_HEADER_BYTES || fread(hbuf, 1, sizeof hbuf, f) != sizeof hbuf)
+        return sem_error_set(err, SEM_EFORMAT, "index file %s is truncated (%lld bytes)", path, (long long)size);
+    memcpy(h, hbuf, sizeof *h);
+    int pad_ok = 1;
+    for (size_t i = sizeof *h; i < IDX_HEADER_BYTES; i++)
+        pad_ok &= hbuf[i] == 0;
+    if (memcmp(h->magic, IDX_MAGIC, 8) != 0)
+        return sem_error_set(err, SEM_EFORMAT, "%s is not a semsearch index file (bad magic)", path);
+    if (!pad_ok || h->header_hash != sem_vindex_hash(h, offsetof(idx_header, header_hash), 0))
+        return sem_error_set(err, SEM_EFORMAT, "index file %s has a corrupt header (checksum)", path);
+    if (h->version != IDX_VERSION || h->header_bytes != IDX_HEADER_BYTES)
+        return sem_error_set(err, SEM_EFORMAT, "index file %s has unsupported version %u", path, h->version);
+    h->kb_uuid[sizeof h->kb_uuid - 1] = 0;
+    h->spec[sizeof h->spec - 1] = 0;
+    if (strcmp(h->kb_uuid, kb_uuid) != 0)
+        return sem_error_set(err, SEM_EMISMATCH, "index file %s belongs to another KB (%s, expected %s)", path,
+                             h->kb_uuid, kb_uuid);
+    if (h->dim != d || h->metric != metric)
+        return sem_error_set(err, SEM_EMISMATCH, "index file %s has dim %d metric %d, KB has dim %d metric %d",
+                             path, h->dim, h->metric, d, metric);
+    if (h->faiss_bytes > (uint64_t)size || h->n_tomb > (uint64_t)size / 8 ||
+        (uint64_t)size != IDX_HEADER_BYTES + h->faiss_bytes + 8 * h->n_tomb)
+        return sem_error_set(err, SEM_EFORMAT,
+                             "index file %s is truncated or padded: %lld bytes, its header says %llu", path,
+                             (long long)size, (unsigned long long)(IDX_HEADER_BYTES + h->faiss_bytes + 8 * h->n_tomb));
+    uint64_t ph;
+    int rc = hash_fd(fileno(f), IDX_HEADER_BYTES, h->faiss_bytes + 8 * h->n_tomb, &ph, err);
+    if (rc)
+        return rc;
+    if (ph != h->payload_hash)
+        return sem_error_set(err, SEM_EFORMAT, "index file %s is corrupt (checksum mismatch)", path);
+    return SEM_OK;
+}
+
+/* Builds the vindex of a verified file: its FAISS index idx (taken over, also on failure) and the n_tomb
+ * tombstones after it. */
+static int vindex_from_file(FILE *f, const char *path, const idx_header *h, FaissIndex *idx, int d, int metric,
+                            sem_vindex **out, sem_error *err)
+{
+    sem_vindex *v = calloc(1, sizeof *v);
+    if (!v) {
+        faiss_Index_free(idx);
+        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    }
+    v->d = d;
+    v->metric = metric;
+    snprintf(v->spec, sizeof v->spec, "%s", h->spec);
+    v->last_seq = h->last_seq;
+    v->trained_on = h->trained_on;
+    v->tuned_nprobe = h->tuned_nprobe;
+    v->tuned_recall = h->tuned_recall <= 10000 ? h->tuned_recall / 10000.0 : 0.0;
+    v->train_min = sem_vindex_train_min(h->spec, d);
+    int rc = SEM_OK;
+    if (h->flags & IDX_FLAG_TRAINED) {
+        v->index = idx;
+        if (!faiss_Index_is_trained(idx))
+            rc = sem_error_set(err, SEM_EFORMAT, "index in %s claims to be trained but is not", path);
+    } else {
+        if (v->train_min < 1)
+            v->train_min = 1000; /* a spec we cannot read: wait for a reasonable sample */
+        v->buffer = idx;
+    }
+    if (!rc && h->n_tomb) {
+        if (!(v->tomb = malloc(h->n_tomb * sizeof *v->tomb)))
+            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+        else if (fseeko(f, (off_t)(IDX_HEADER_BYTES + h->faiss_bytes), SEEK_SET) != 0 ||
+                 fread(v->tomb, sizeof *v->tomb, h->n_tomb, f) != h->n_tomb)
+            rc = sem_error_set(err, SEM_EIO, "reading tombstones of %s", path);
+        else
+            v->ntomb = v->tomb_cap = h->n_tomb;
+        if (!rc)
+            qsort(v->tomb, v->ntomb, sizeof *v->tomb, cmp_i64);
+    }
+    if (rc) {
+        sem_vindex_free(v);
+        return rc;
+    }
+    *out = v;
+    return SEM_OK;
+}
+
 int sem_vindex_load(const char *path, const char *kb_uuid, int d, int metric, sem_vindex **out, sem_error *err)
 {
     *out = NULL;
     int rc = SEM_OK;
-    sem_vindex *v = NULL;
     FaissIndex *idx = NULL;
     FILE *f = fopen(path, "rbe");
     if (!f) {
@@ -667,121 +754,26 @@ int sem_vindex_load(const char *path, const char *kb_uuid, int d, int metric, se
             return sem_error_set(err, SEM_ENOTFOUND, "index file %s does not exist", path);
         return sem_error_set(err, SEM_EIO, "cannot open %s: %s", path, strerror(errno));
     }
-    int fd = fileno(f);
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        rc = sem_error_set(err, SEM_EIO, "stat %s: %s", path, strerror(errno));
-        goto out;
-    }
-    unsigned char hbuf[IDX_HEADER_BYTES];
-    if (st.st_size < (off_t)IDX_HEADER_BYTES || fread(hbuf, 1, sizeof hbuf, f) != sizeof hbuf) {
-        rc = sem_error_set(err, SEM_EFORMAT, "index file %s is truncated (%lld bytes)", path,
-                           (long long)st.st_size);
-        goto out;
-    }
     idx_header h;
-    memcpy(&h, hbuf, sizeof h);
-    int pad_ok = 1;
-    for (size_t i = sizeof h; i < IDX_HEADER_BYTES; i++)
-        pad_ok &= hbuf[i] == 0;
-    if (memcmp(h.magic, IDX_MAGIC, 8) != 0) {
-        rc = sem_error_set(err, SEM_EFORMAT, "%s is not a semsearch index file (bad magic)", path);
-        goto out;
-    }
-    if (!pad_ok || h.header_hash != sem_vindex_hash(&h, offsetof(idx_header, header_hash), 0)) {
-        rc = sem_error_set(err, SEM_EFORMAT, "index file %s has a corrupt header (checksum)", path);
-        goto out;
-    }
-    if (h.version != IDX_VERSION || h.header_bytes != IDX_HEADER_BYTES) {
-        rc = sem_error_set(err, SEM_EFORMAT, "index file %s has unsupported version %u", path, h.version);
-        goto out;
-    }
-    h.kb_uuid[sizeof h.kb_uuid - 1] = 0;
-    h.spec[sizeof h.spec - 1] = 0;
-    if (strcmp(h.kb_uuid, kb_uuid) != 0) {
-        rc = sem_error_set(err, SEM_EMISMATCH, "index file %s belongs to another KB (%s, expected %s)", path,
-                           h.kb_uuid, kb_uuid);
-        goto out;
-    }
-    if (h.dim != d || h.metric != metric) {
-        rc = sem_error_set(err, SEM_EMISMATCH, "index file %s has dim %d metric %d, KB has dim %d metric %d",
-                           path, h.dim, h.metric, d, metric);
-        goto out;
-    }
-    if (h.faiss_bytes > (uint64_t)st.st_size || h.n_tomb > (uint64_t)st.st_size / 8 ||
-        (uint64_t)st.st_size != IDX_HEADER_BYTES + h.faiss_bytes + 8 * h.n_tomb) {
-        rc = sem_error_set(err, SEM_EFORMAT, "index file %s is truncated or padded: %lld bytes, its header says %llu", path,
-                           (long long)st.st_size,
-                           (unsigned long long)(IDX_HEADER_BYTES + h.faiss_bytes + 8 * h.n_tomb));
-        goto out;
-    }
-    uint64_t ph;
-    rc = hash_fd(fd, IDX_HEADER_BYTES, h.faiss_bytes + 8 * h.n_tomb, &ph, err);
-    if (rc)
-        goto out;
-    if (ph != h.payload_hash) {
-        rc = sem_error_set(err, SEM_EFORMAT, "index file %s is corrupt (checksum mismatch)", path);
-        goto out;
-    }
+    if (fstat(fileno(f), &st) != 0)
+        rc = sem_error_set(err, SEM_EIO, "stat %s: %s", path, strerror(errno));
+    else
+        rc = read_header(f, path, st.st_size, kb_uuid, d, metric, &h, err);
     /* The bytes are the ones we wrote: FAISS may read them. */
-    if (fseeko(f, IDX_HEADER_BYTES, SEEK_SET) != 0) {
+    if (!rc && fseeko(f, IDX_HEADER_BYTES, SEEK_SET) != 0)
         rc = sem_error_set(err, SEM_EIO, "seek %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (faiss_read_index(f, 0, &idx) != 0 || !idx) {
+    if (!rc && (faiss_read_index(f, 0, &idx) != 0 || !idx))
         rc = faiss_fail(err, "read_index");
-        goto out;
-    }
-    if (faiss_Index_d(idx) != d) {
+    if (!rc && faiss_Index_d(idx) != d)
         rc = sem_error_set(err, SEM_EMISMATCH, "index in %s has dimension %d, expected %d", path,
                            faiss_Index_d(idx), d);
-        goto out;
+    if (!rc) {
+        rc = vindex_from_file(f, path, &h, idx, d, metric, out, err);
+        idx = NULL;
     }
-    v = calloc(1, sizeof *v);
-    if (!v) {
-        rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
-        goto out;
-    }
-    v->d = d;
-    v->metric = metric;
-    snprintf(v->spec, sizeof v->spec, "%s", h.spec);
-    v->last_seq = h.last_seq;
-    v->trained_on = h.trained_on;
-    v->tuned_nprobe = h.tuned_nprobe;
-    v->tuned_recall = h.tuned_recall <= 10000 ? h.tuned_recall / 10000.0 : 0.0;
-    v->train_min = sem_vindex_train_min(h.spec, d);
-    if (h.flags & IDX_FLAG_TRAINED) {
-        if (!faiss_Index_is_trained(idx)) {
-            rc = sem_error_set(err, SEM_EFORMAT, "index in %s claims to be trained but is not", path);
-            goto out;
-        }
-        v->index = idx;
-    } else {
-        if (v->train_min < 1)
-            v->train_min = 1000; /* a spec we cannot read: wait for a reasonable sample */
-        v->buffer = idx;
-    }
-    idx = NULL;
-    if (h.n_tomb) {
-        v->tomb = malloc(h.n_tomb * sizeof *v->tomb);
-        if (!v->tomb) {
-            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
-            goto out;
-        }
-        if (fseeko(f, (off_t)(IDX_HEADER_BYTES + h.faiss_bytes), SEEK_SET) != 0 ||
-            fread(v->tomb, sizeof *v->tomb, h.n_tomb, f) != h.n_tomb) {
-            rc = sem_error_set(err, SEM_EIO, "reading tombstones of %s", path);
-            goto out;
-        }
-        v->ntomb = v->tomb_cap = h.n_tomb;
-        qsort(v->tomb, v->ntomb, sizeof *v->tomb, cmp_i64);
-    }
-    *out = v;
-    v = NULL;
-out:
     if (idx)
         faiss_Index_free(idx);
-    sem_vindex_free(v);
     fclose(f);
     return rc;
 }

@@ -2,7 +2,7 @@
  * the checks are about what is written and switched, not about quality):
  * - mining: the pairs file's shape and counts; held-out documents are in no pair and not in the MLM corpus;
  * - a small KB (the first 60 entries of data/eval/covid-faq) adapts for a few updates; the KB's recorded model
- *   becomes KB/adapted-1 (identity, KB/model_dir), the stored vectors are the adapted model's encodings of the
+ *   becomes KB/adapted-1 (identity, the recorded model folder), the stored vectors are the adapted model's encodings of the
  *   passages as indexing composes them, semantic and lexical search work, the model card and logs are there,
  *   and the original model's files are byte-identical;
  * - a second run continues from adapted-1 into adapted-2 and removes adapted-1;
@@ -25,6 +25,7 @@
 #include "common/holdout.h"
 #include "encoder/encoder.h"
 #include "indexer/indexer.h"
+#include "kbmodel/kbmodel.h"
 #include "store/kb.h"
 
 #define MODEL SEM_SHARED_DIR "/testdata/models/bert-tiny-uncased"
@@ -87,6 +88,17 @@ static sem_kb_model kb_model(const char *kb_dir)
     return m;
 }
 
+/* The model folder the KB at kb_dir records (sem_kb_get_model_dir): SEM_OK or its error. */
+static int recorded_model(const char *kb_dir, char *out, size_t cap)
+{
+    sem_kb_open_params op = sem_kb_default_open_params();
+    op.read_only = 1;
+    sem_kb *kb = sem_kb_open(kb_dir, &op, NULL);
+    int rc = kb ? sem_kb_get_model_dir(kb, out, cap, NULL) : SEM_ENOTFOUND;
+    sem_kb_close(kb);
+    return rc;
+}
+
 /* The stored vector of document faq-3's first passage equals the adapted model's encoding of its text. */
 static void check_vectors(const char *kb_dir, const char *model_dir)
 {
@@ -99,7 +111,7 @@ static void check_vectors(const char *kb_dir, const char *model_dir)
     sem_kb_doc_out *d = NULL;
     if (kb && m && sem_kb_get_doc(kb, "faq-3", 1, &d, &err) == SEM_OK && d->n_passages > 0) {
         char *owned = NULL;
-        const char *t = sem_index_model_text(d->title, d->passages[0].text, &owned);
+        const char *t = sem_kbmodel_passage_text(d->title, d->passages[0].text, &owned);
         float v[1024];
         sem_encoder_ctx *ctx = sem_encoder_ctx_new(m, &err);
         sem_encode_params ep = sem_encode_default_params();
@@ -124,7 +136,7 @@ static void check_adapted(const char *kb, int gen, const sem_kb_model *before)
     char dir[512], path[600], real[PATH_MAX], rec[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/adapted-%d", kb, gen);
     CHECK_MSG(realpath(dir, real) != NULL, "%s missing", dir);
-    CHECK(sem_index_recorded_model(kb, rec, sizeof rec, NULL) == SEM_OK && strcmp(rec, real) == 0);
+    CHECK(recorded_model(kb, rec, sizeof rec) == SEM_OK && strcmp(rec, real) == 0);
     sem_kb_model now = kb_model(kb);
     snprintf(path, sizeof path, "adapted-%d", gen);
     CHECK_MSG(strcmp(now.name, path) == 0, "KB model name %s", now.name);
@@ -297,7 +309,7 @@ static void test_errors(void)
     CHECK_EQ_INT(sem("index add '%s' '%s' --format beir --model '%s' --no-calibrate -q", kb, small, MODEL), 0);
     CHECK_EQ_INT(sem("adapt '%s' --steps 1,1", kb), 1);
     CHECK_MSG(strstr(out_buf, "too small to adapt") != NULL, "%s", out_buf);
-    CHECK(sem_index_recorded_model(kb, small, sizeof small, NULL) == SEM_OK && strstr(small, "bert-tiny"));
+    CHECK(recorded_model(kb, small, sizeof small) == SEM_OK && strstr(small, "bert-tiny"));
 }
 
 int main(void)

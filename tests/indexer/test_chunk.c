@@ -31,18 +31,33 @@ static int span_is(const char *text, const sem_span *s, const char *want)
     return s->end - s->start == n && memcmp(text + s->start, want, n) == 0;
 }
 
+/* Chunks t by words (max_tokens, overlap) and checks that it gives exactly n passages, passage i being want[i]
+ * (a NULL entry is not compared). Returns the spans for more checks (caller frees), NULL when the count differs. */
+static sem_span *expect_chunks(const char *t, int max_tokens, int overlap, const char *const *want, size_t n)
+{
+    sem_span *sp = NULL;
+    size_t got = 0;
+    sem_error err;
+    CHECK_EQ_INT(sem_chunk(t, strlen(t), max_tokens, overlap, NULL, NULL, &sp, &got, &err), SEM_OK);
+    CHECK_EQ_INT(got, n);
+    if (got != n) {
+        free(sp);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        CHECK_MSG(!want[i] || span_is(t, &sp[i], want[i]), "passage %zu is not \"%s\"", i, want[i]);
+    return sp;
+}
+
 static void test_basic(void)
 {
     sem_span *sp;
     size_t n;
     sem_error err;
     const char *t = "  Hello there world.  \n";
-    CHECK_EQ_INT(sem_chunk(t, strlen(t), 10, 0, NULL, NULL, &sp, &n, &err), SEM_OK);
-    CHECK_EQ_INT(n, 1);
-    if (n == 1) {
-        CHECK(span_is(t, &sp[0], "Hello there world."));
+    const char *w[] = {"Hello there world."};
+    if ((sp = expect_chunks(t, 10, 0, w, 1)))
         CHECK_EQ_INT(sp[0].n_tokens, 3);
-    }
     free(sp);
     CHECK_EQ_INT(sem_chunk(" \n\n \t", 5, 10, 0, NULL, NULL, &sp, &n, &err), SEM_OK);
     CHECK_EQ_INT(n, 0);
@@ -59,62 +74,37 @@ static void test_paragraphs(void)
 {
     /* three paragraphs of 5 words; limit 10: the first two fit together, the third alone */
     const char *t = "a b c d e.\n\nf g h i j.\n \nk l m n o.";
-    sem_span *sp;
-    size_t n;
-    sem_error err;
-    CHECK_EQ_INT(sem_chunk(t, strlen(t), 10, 0, NULL, NULL, &sp, &n, &err), SEM_OK);
-    CHECK_EQ_INT(n, 2);
-    if (n == 2) {
-        CHECK(span_is(t, &sp[0], "a b c d e.\n\nf g h i j."));
-        CHECK(span_is(t, &sp[1], "k l m n o."));
+    const char *w10[] = {"a b c d e.\n\nf g h i j.", "k l m n o."};
+    sem_span *sp = expect_chunks(t, 10, 0, w10, 2);
+    if (sp) {
         CHECK_EQ_INT(sp[0].n_tokens, 10);
         CHECK_EQ_INT(sp[1].n_tokens, 5);
     }
     free(sp);
     /* limit 5: one per paragraph */
-    CHECK_EQ_INT(sem_chunk(t, strlen(t), 5, 0, NULL, NULL, &sp, &n, &err), SEM_OK);
-    CHECK_EQ_INT(n, 3);
-    if (n == 3)
-        CHECK(span_is(t, &sp[1], "f g h i j."));
-    free(sp);
+    const char *w5[] = {NULL, "f g h i j.", NULL};
+    free(expect_chunks(t, 5, 0, w5, 3));
 }
 
 static void test_sentences_words(void)
 {
     /* a paragraph of three sentences (4, 3, 5 words) with limit 7: sentences 1 alone (4+3 = 7 fits!) */
     const char *t = "One two three four. Five six \"seven!\" Eight nine ten eleven twelve?";
-    sem_span *sp;
-    size_t n;
-    sem_error err;
-    CHECK_EQ_INT(sem_chunk(t, strlen(t), 7, 0, NULL, NULL, &sp, &n, &err), SEM_OK);
-    CHECK_EQ_INT(n, 2);
-    if (n == 2) {
-        CHECK(span_is(t, &sp[0], "One two three four. Five six \"seven!\""));
-        CHECK(span_is(t, &sp[1], "Eight nine ten eleven twelve?"));
-    }
-    free(sp);
+    const char *w7[] = {"One two three four. Five six \"seven!\"", "Eight nine ten eleven twelve?"};
+    free(expect_chunks(t, 7, 0, w7, 2));
     /* one sentence of 25 words, limit 10: split by words into 10, 10, 5 */
     char buf[512] = "";
     for (int i = 0; i < 25; i++)
         snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%sw%d", i ? " " : "", i);
-    CHECK_EQ_INT(sem_chunk(buf, strlen(buf), 10, 0, NULL, NULL, &sp, &n, &err), SEM_OK);
-    CHECK_EQ_INT(n, 3);
-    if (n == 3) {
-        CHECK(span_is(buf, &sp[0], "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9"));
-        CHECK(span_is(buf, &sp[2], "w20 w21 w22 w23 w24"));
+    const char *w10[] = {"w0 w1 w2 w3 w4 w5 w6 w7 w8 w9", NULL, "w20 w21 w22 w23 w24"};
+    sem_span *sp = expect_chunks(buf, 10, 0, w10, 3);
+    if (sp)
         CHECK_EQ_INT(sp[2].n_tokens, 5);
-    }
     free(sp);
     /* overlap 3 on the same sentence: each next passage repeats the previous passage's last 3 words */
-    CHECK_EQ_INT(sem_chunk(buf, strlen(buf), 10, 3, NULL, NULL, &sp, &n, &err), SEM_OK);
-    CHECK_EQ_INT(n, 4);
-    if (n == 4) {
-        CHECK(span_is(buf, &sp[0], "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9"));
-        CHECK(span_is(buf, &sp[1], "w7 w8 w9 w10 w11 w12 w13 w14 w15 w16"));
-        CHECK(span_is(buf, &sp[2], "w14 w15 w16 w17 w18 w19 w20 w21 w22 w23"));
-        CHECK(span_is(buf, &sp[3], "w21 w22 w23 w24"));
-    }
-    free(sp);
+    const char *wo[] = {"w0 w1 w2 w3 w4 w5 w6 w7 w8 w9", "w7 w8 w9 w10 w11 w12 w13 w14 w15 w16",
+                        "w14 w15 w16 w17 w18 w19 w20 w21 w22 w23", "w21 w22 w23 w24"};
+    free(expect_chunks(buf, 10, 3, wo, 4));
 }
 
 static void test_long_word_utf8(void)

@@ -72,6 +72,45 @@ static void clear_all(sem_doc *d, int n)
         sem_doc_clear(&d[i]);
 }
 
+static const char *meta_str(const sem_doc *d, const char *key, char *buf, size_t cap);
+
+#define ANY ((const char *)"\001any") /* a field want does not check */
+
+/* What a read document must hold: each string equal (NULL: the field must be NULL; ANY: not checked), line when
+ * not 0, and the metadata pairs key, value (value NULL: the key must be absent) until a NULL key. */
+typedef struct want {
+    const char *id, *title, *text, *answer;
+    long line;
+    const char *meta[6];
+} want;
+
+static void check_field(const char *name, const char *got, const char *w, int i)
+{
+    if (w == ANY)
+        return;
+    if (!w)
+        CHECK_MSG(got == NULL, "doc %d: %s is \"%s\", expected none", i, name, got);
+    else
+        CHECK_MSG(got && strcmp(got, w) == 0, "doc %d: %s is \"%s\", expected \"%s\"", i, name, got ? got : "(null)",
+                  w);
+}
+
+/* Checks docs[0..n) against w[0..n). */
+static void check_docs(const sem_doc *d, const want *w, int n)
+{
+    char buf[256];
+    for (int i = 0; i < n; i++) {
+        check_field("id", d[i].id, w[i].id, i);
+        check_field("title", d[i].title, w[i].title, i);
+        check_field("text", d[i].text, w[i].text, i);
+        check_field("answer", d[i].answer, w[i].answer, i);
+        if (w[i].line)
+            CHECK_EQ_INT(d[i].line, w[i].line);
+        for (int k = 0; k + 1 < 6 && w[i].meta[k]; k += 2)
+            check_field(w[i].meta[k], meta_str(&d[i], w[i].meta[k], buf, sizeof buf), w[i].meta[k + 1], i);
+    }
+}
+
 static const char *meta_str(const sem_doc *d, const char *key, char *buf, size_t cap)
 {
     cJSON *o = cJSON_Parse(d->metadata_json);
@@ -105,32 +144,19 @@ static void test_jsonl(void)
                                (size_t)-1);
     sem_doc d[16];
     int ne;
-    char errs[4096], buf[256];
+    char errs[4096];
     int n = read_all(p, NULL, d, 16, &ne, errs, sizeof errs);
     CHECK_EQ_INT(n, 5);
     CHECK_EQ_INT(ne, 4);
-    if (n == 5) {
-        CHECK_STREQ(d[0].id, "d1");
-        CHECK_STREQ(d[0].text, "hello world");
-        CHECK_STREQ(d[0].title, "T1");
-        CHECK(d[0].answer == NULL);
-        CHECK_STREQ(meta_str(&d[0], "lang", buf, sizeof buf), "en");
-        CHECK_STREQ(meta_str(&d[0], "n", buf, sizeof buf), "3");
-        CHECK(meta_str(&d[0], "text", buf, sizeof buf) == NULL);
-        CHECK_EQ_INT(d[0].line, 1);
-        CHECK_STREQ(d[1].id, "7");
-        CHECK_STREQ(d[1].text, "Why?\n\nBecause.");
-        CHECK_STREQ(d[1].answer, "Because.");
-        CHECK_STREQ(d[1].title, "Why?");
-        CHECK_STREQ(meta_str(&d[1], "src", buf, sizeof buf), "x");
-        CHECK_EQ_INT(d[1].line, 3);
-        CHECK_STREQ(d[2].id, "b1");
-        CHECK_STREQ(d[2].title, "BEIR");
-        CHECK_STREQ(d[2].text, "corpus text");
-        CHECK_STREQ(d[3].id, "a.jsonl#5");
-        CHECK_STREQ(d[4].id, "last");
-        CHECK_STREQ(d[4].text, "still read");
-    }
+    static const want w[] = {
+        {"d1", "T1", "hello world", NULL, 1, {"lang", "en", "n", "3", "text", NULL}},
+        {"7", "Why?", "Why?\n\nBecause.", "Because.", 3, {"src", "x"}},
+        {"b1", "BEIR", "corpus text", ANY, 0, {NULL}},
+        {"a.jsonl#5", ANY, ANY, ANY, 0, {NULL}},
+        {"last", ANY, "still read", ANY, 0, {NULL}},
+    };
+    if (n == 5)
+        check_docs(d, w, n);
     CHECK_MSG(strstr(errs, "a.jsonl:6: malformed JSON") != NULL, "%s", errs);
     CHECK_MSG(strstr(errs, "a.jsonl:7: expected a JSON object") != NULL, "%s", errs);
     CHECK_MSG(strstr(errs, "a.jsonl:8: missing text") != NULL, "%s", errs);
@@ -191,27 +217,18 @@ static void test_csv(void)
                                (size_t)-1);
     sem_doc d[16];
     int ne;
-    char errs[4096], buf[256];
+    char errs[4096];
     int n = read_all(p, NULL, d, 16, &ne, errs, sizeof errs);
     CHECK_EQ_INT(n, 3);
     CHECK_EQ_INT(ne, 4);
-    if (n == 3) {
-        CHECK_STREQ(d[0].id, "faq.csv#1");
-        CHECK_STREQ(d[0].title, "What is it?");
-        CHECK_STREQ(d[0].text, "What is it?\n\nA thing, with a comma.");
-        CHECK_STREQ(d[0].answer, "A thing, with a comma.");
-        CHECK_STREQ(meta_str(&d[0], "link", buf, sizeof buf), "http://a");
-        CHECK_STREQ(meta_str(&d[0], "lang", buf, sizeof buf), "en");
-        CHECK(meta_str(&d[0], "question", buf, sizeof buf) == NULL);
-        CHECK_EQ_INT(d[0].line, 2);
-        CHECK_STREQ(d[1].title, "Multi\nline?");
-        CHECK_STREQ(d[1].answer, "First line.\n\nSecond \"quoted\" line.");
-        CHECK(meta_str(&d[1], "link", buf, sizeof buf) == NULL); /* empty values are left out */
-        CHECK_EQ_INT(d[1].line, 3);
-        CHECK_STREQ(d[2].title, "Last?");
-        CHECK_EQ_INT(d[2].line, 12);
-        CHECK_STREQ(d[2].id, "faq.csv#7"); /* the 7th data row (bad rows count) */
-    }
+    static const want w[] = {
+        {"faq.csv#1", "What is it?", "What is it?\n\nA thing, with a comma.", "A thing, with a comma.", 2,
+         {"link", "http://a", "lang", "en", "question", NULL}},
+        {ANY, "Multi\nline?", ANY, "First line.\n\nSecond \"quoted\" line.", 3, {"link", NULL}}, /* empty: left out */
+        {"faq.csv#7", "Last?", ANY, ANY, 12, {NULL}}, /* the 7th data row (bad rows count) */
+    };
+    if (n == 3)
+        check_docs(d, w, n);
     CHECK_MSG(strstr(errs, "faq.csv:8: bad CSV quoting") != NULL, "%s", errs);
     CHECK_MSG(strstr(errs, "faq.csv:9: the row has 2 fields, the header has 4") != NULL, "%s", errs);
     CHECK_MSG(strstr(errs, "faq.csv:10: missing text") != NULL, "%s", errs);
@@ -228,14 +245,12 @@ static void test_csv(void)
     n = read_all(p, &rp, d, 16, &ne, errs, sizeof errs);
     CHECK_EQ_INT(n, 2);
     CHECK_EQ_INT(ne, 0);
-    if (n == 2) {
-        CHECK_STREQ(d[0].id, "k1");
-        CHECK_STREQ(d[0].text, "some body");
-        CHECK_STREQ(d[0].title, "Head");
-        CHECK_STREQ(meta_str(&d[0], "b", buf, sizeof buf), "2");
-        CHECK(meta_str(&d[0], "a", buf, sizeof buf) == NULL);
-        CHECK(d[1].title == NULL);
-    }
+    static const want w2[] = {
+        {"k1", "Head", "some body", ANY, 0, {"b", "2", "a", NULL}},
+        {ANY, NULL, ANY, ANY, 0, {NULL}},
+    };
+    if (n == 2)
+        check_docs(d, w2, n);
     clear_all(d, n < 16 ? n : 16);
     rp.csv_text = "nope";
     n = read_all(p, &rp, d, 16, &ne, errs, sizeof errs);

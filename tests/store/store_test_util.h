@@ -126,4 +126,41 @@ static inline int tu_put(sem_kb *kb, const char *id, const float *x, int np, con
     return sem_kb_put(kb, &doc, 1, err);
 }
 
+/* The tables of a schema-1 KB as the first builds wrote them: tests make old KBs from this SQL, written here
+ * independently of store/db.c, then add their own meta rows, documents and passages. */
+#define TU_SCHEMA_V1_TABLES                                                                                      \
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"                                              \
+    "CREATE TABLE documents(id INTEGER PRIMARY KEY AUTOINCREMENT, ext_id TEXT NOT NULL UNIQUE,"                  \
+    " title TEXT NOT NULL DEFAULT '', text TEXT NOT NULL DEFAULT '',"                                            \
+    " meta TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(meta)), created_at INTEGER NOT NULL,"                    \
+    " updated_at INTEGER NOT NULL);"                                                                             \
+    "CREATE TABLE passages(id INTEGER PRIMARY KEY AUTOINCREMENT,"                                                \
+    " doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE, passage_no INTEGER NOT NULL,"          \
+    " start_off INTEGER NOT NULL, end_off INTEGER NOT NULL, text TEXT NOT NULL, vec BLOB NOT NULL,"              \
+    " UNIQUE (doc_id, passage_no));"
+
+/* Makes the folder dir and runs sql (WAL mode first) on a new kb.sqlite there: an old KB for migration tests.
+ * Returns the open database (the caller closes it) or NULL, with a failed CHECK, on an error. */
+#ifdef SQLITE_OK
+static inline sqlite3 *tu_old_kb(const char *dir, const char *sql)
+{
+    char cmd[2100], p[2048];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    CHECK(system(cmd) == 0);
+    snprintf(p, sizeof p, "%s/kb.sqlite", dir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(p, &db) == SQLITE_OK);
+    char *msg = NULL;
+    int ok = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, &msg) == SQLITE_OK &&
+             sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK;
+    CHECK_MSG(ok, "%s", msg ? msg : "");
+    sqlite3_free(msg);
+    if (!ok) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+#endif
+
 #endif

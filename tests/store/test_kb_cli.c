@@ -4,6 +4,7 @@
 #include "test.h"
 #include "test_util.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -12,16 +13,22 @@
 
 static char out[1 << 16];
 
-static int run(const char *args)
+/* Runs `semsearch ARGS` (printf-style) with stdout and stderr into out; returns the exit status. */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
 {
-    char cmd[4096];
+    char args[3000], cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
     snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s 2>&1", SEM_BINARY, args);
     return tst_run_capture(cmd, out, sizeof out);
 }
 
 int main(void)
 {
-    char base[512], kb[1024], a[3000];
+    char base[512], kb[1024];
     tu_tmpdir(base, sizeof base, "cli");
     snprintf(kb, sizeof kb, "%s/kb", base);
 
@@ -32,28 +39,19 @@ int main(void)
     CHECK_EQ_INT(run("kb frob x"), 2);
     CHECK_EQ_INT(run("kb create"), 2);
     setenv("SEMSEARCH_MODEL", "none", 1);
-    snprintf(a, sizeof a, "kb create %s", kb);
-    CHECK_EQ_INT(run(a), 1); /* neither --dim nor --model, and no default model */
+    CHECK_EQ_INT(run("kb create %s", kb), 1); /* neither --dim nor --model, and no default model */
     CHECK(strstr(out, "no default model") != NULL);
-    snprintf(a, sizeof a, "kb create %s --dim 8 --model x", kb);
-    CHECK_EQ_INT(run(a), 2);
-    snprintf(a, sizeof a, "kb create %s --dim 0", kb);
-    CHECK_EQ_INT(run(a), 2);
-    snprintf(a, sizeof a, "kb create %s --dim 8 --metric cosine", kb);
-    CHECK_EQ_INT(run(a), 2);
-    snprintf(a, sizeof a, "kb create %s --dim 8 --bogus 1", kb);
-    CHECK_EQ_INT(run(a), 2);
-    snprintf(a, sizeof a, "kb create %s --dim 8 --stemming snowball", kb);
-    CHECK_EQ_INT(run(a), 2);
+    CHECK_EQ_INT(run("kb create %s --dim 8 --model x", kb), 2);
+    CHECK_EQ_INT(run("kb create %s --dim 0", kb), 2);
+    CHECK_EQ_INT(run("kb create %s --dim 8 --metric cosine", kb), 2);
+    CHECK_EQ_INT(run("kb create %s --dim 8 --bogus 1", kb), 2);
+    CHECK_EQ_INT(run("kb create %s --dim 8 --stemming snowball", kb), 2);
     CHECK(strstr(out, "porter or none") != NULL);
-    snprintf(a, sizeof a, "kb create %s --dim 8 --index NoSuchIndex", kb);
-    CHECK_EQ_INT(run(a), 1);
+    CHECK_EQ_INT(run("kb create %s --dim 8 --index NoSuchIndex", kb), 1);
     CHECK(strstr(out, "NoSuchIndex") != NULL);
-    snprintf(a, sizeof a, "kb info %s", kb);
-    CHECK_EQ_INT(run(a), 1); /* does not exist */
-    snprintf(a, sizeof a, "kb create %s --dim 8 --index IVF4,Flat --metric l2 --stemming none", kb);
-    CHECK_EQ_INT(run(a), 0);
-    CHECK_EQ_INT(run(a), 1); /* exists */
+    CHECK_EQ_INT(run("kb info %s", kb), 1); /* does not exist */
+    CHECK_EQ_INT(run("kb create %s --dim 8 --index IVF4,Flat --metric l2 --stemming none", kb), 0);
+    CHECK_EQ_INT(run("kb create %s --dim 8 --index IVF4,Flat --metric l2 --stemming none", kb), 1); /* exists */
 
     /* Fill through the C API (the CLI has no add: that is `semsearch index`). */
     sem_error err;
@@ -69,68 +67,53 @@ int main(void)
         }
         sem_kb_close(k);
     }
-    snprintf(a, sizeof a, "kb info %s", kb);
-    CHECK_EQ_INT(run(a), 0);
+    CHECK_EQ_INT(run("kb info %s", kb), 0);
     CHECK(strstr(out, "passages:       200") != NULL);
     CHECK(strstr(out, "metric:         l2") != NULL);
     CHECK(strstr(out, "trained:        yes") != NULL); /* IVF4 trains at 156 vectors */
     CHECK(strstr(out, "schema:         3") != NULL);
     CHECK(strstr(out, "tokenizer:      semsearch_cjk remove_diacritics 2 (text and title)") != NULL);
-    snprintf(a, sizeof a, "kb check %s", kb);
-    CHECK_EQ_INT(run(a), 0);
+    CHECK_EQ_INT(run("kb check %s", kb), 0);
     CHECK(strstr(out, "check: ok") != NULL);
 
     /* A damaged index file: check reports it (exit 1); compact rewrites it. */
     char idx[1100];
     snprintf(idx, sizeof idx, "%s/index.faiss", kb);
     CHECK(truncate(idx, tst_file_size(idx) / 2) == 0);
-    snprintf(a, sizeof a, "kb check %s", kb);
-    CHECK_EQ_INT(run(a), 1);
+    CHECK_EQ_INT(run("kb check %s", kb), 1);
     CHECK(strstr(out, "damaged") != NULL);
-    snprintf(a, sizeof a, "kb compact %s", kb);
-    CHECK_EQ_INT(run(a), 0);
+    CHECK_EQ_INT(run("kb compact %s", kb), 0);
     CHECK(strstr(out, "200 vectors") != NULL);
-    snprintf(a, sizeof a, "kb check %s", kb);
-    CHECK_EQ_INT(run(a), 0);
-    snprintf(a, sizeof a, "kb compact %s --index HNSW16", kb);
-    CHECK_EQ_INT(run(a), 0);
-    snprintf(a, sizeof a, "kb info %s", kb);
-    CHECK_EQ_INT(run(a), 0);
+    CHECK_EQ_INT(run("kb check %s", kb), 0);
+    CHECK_EQ_INT(run("kb compact %s --index HNSW16", kb), 0);
+    CHECK_EQ_INT(run("kb info %s", kb), 0);
     CHECK(strstr(out, "index spec:     HNSW16") != NULL);
     /* --stemming on compact rebuilds the full-text index with it */
-    snprintf(a, sizeof a, "kb compact %s --stemming porter", kb);
-    CHECK_EQ_INT(run(a), 0);
+    CHECK_EQ_INT(run("kb compact %s --stemming porter", kb), 0);
     CHECK(strstr(out, "full-text index: porter semsearch_cjk remove_diacritics 2") != NULL);
-    snprintf(a, sizeof a, "kb compact %s --stemming lancaster", kb);
-    CHECK_EQ_INT(run(a), 2);
+    CHECK_EQ_INT(run("kb compact %s --stemming lancaster", kb), 2);
 
     /* Lexical query on this raw-vector KB with 40 one-letter words: `semsearch query` aborted (heap overflow in
      * the FTS5 query builder, issue #12). The passages read "text of dN passage 0". */
     char xs[200] = "";
     for (int i = 0; i < 40; i++)
         strcat(xs, i ? " x" : "x");
-    snprintf(a, sizeof a, "query %s --mode lexical -k 3 '%s passage d7'", kb, xs);
-    CHECK_EQ_INT(run(a), 0);
+    CHECK_EQ_INT(run("query %s --mode lexical -k 3 '%s passage d7'", kb, xs), 0);
     CHECK_MSG(strstr(out, "d7") != NULL, "%s", out);
     /* index specs are checked before FAISS sees them */
-    snprintf(a, sizeof a, "kb create %s/pq --dim 8 --index PQ8x20", base);
-    CHECK_EQ_INT(run(a), 1);
+    CHECK_EQ_INT(run("kb create %s/pq --dim 8 --index PQ8x20", base), 1);
     CHECK_MSG(strstr(out, "bits") != NULL, "%s", out);
 
     /* Export. */
-    snprintf(a, sizeof a, "kb export %s --format jsonl", kb);
-    CHECK_EQ_INT(run(a), 0);
+    CHECK_EQ_INT(run("kb export %s --format jsonl", kb), 0);
     int lines = 0;
     for (char *c = out; *c; c++)
         lines += *c == '\n';
     CHECK_EQ_INT(lines, 200);
     CHECK(strstr(out, "{\"id\":1,\"doc\":\"d0\"") == out);
-    snprintf(a, sizeof a, "kb export %s --format npy", kb);
-    CHECK_EQ_INT(run(a), 2);
-    snprintf(a, sizeof a, "kb export %s --format csv -o x", kb);
-    CHECK_EQ_INT(run(a), 2);
-    snprintf(a, sizeof a, "kb export %s --format npy -o %s/v.npy", kb, base);
-    CHECK_EQ_INT(run(a), 0);
+    CHECK_EQ_INT(run("kb export %s --format npy", kb), 2);
+    CHECK_EQ_INT(run("kb export %s --format csv -o x", kb), 2);
+    CHECK_EQ_INT(run("kb export %s --format npy -o %s/v.npy", kb, base), 0);
     char p[1100];
     snprintf(p, sizeof p, "%s/v.npy", base);
     CHECK_EQ_INT(tst_file_size(p), 128 + 200 * 8 * 4);
@@ -142,11 +125,9 @@ int main(void)
     snprintf(model, sizeof model, "%s/testdata/models/bert-tiny-uncased", SEM_SHARED_DIR);
     struct stat st;
     if (stat(model, &st) == 0) {
-        snprintf(a, sizeof a, "kb create %s/m --model %s", base, model);
-        int rc = run(a);
+        int rc = run("kb create %s/m --model %s", base, model);
         CHECK_MSG(rc == 0, "create --model: %s", out);
-        snprintf(a, sizeof a, "kb info %s/m", base);
-        CHECK_EQ_INT(run(a), 0);
+        CHECK_EQ_INT(run("kb info %s/m", base), 0);
         CHECK(strstr(out, "model:          bert-tiny-uncased") != NULL);
         /* the model folder is recorded: index add and query need no --model afterwards */
         char docs[1100];
@@ -157,13 +138,10 @@ int main(void)
             fputs("{\"id\":\"d1\",\"text\":\"the kb remembers its model\"}\n", f);
             fclose(f);
         }
-        snprintf(a, sizeof a, "index add %s/m %s", base, docs);
-        CHECK_EQ_INT(run(a), 0);
-        snprintf(a, sizeof a, "query %s/m 'the kb remembers its model' -k 1 --json", base);
-        CHECK_EQ_INT(run(a), 0);
+        CHECK_EQ_INT(run("index add %s/m %s", base, docs), 0);
+        CHECK_EQ_INT(run("query %s/m 'the kb remembers its model' -k 1 --json", base), 0);
         CHECK(strstr(out, "\"id\":\"d1\"") != NULL);
-        snprintf(a, sizeof a, "kb create %s/m2 --model %s/nonexistent", base, base);
-        CHECK_EQ_INT(run(a), 1);
+        CHECK_EQ_INT(run("kb create %s/m2 --model %s/nonexistent", base, base), 1);
     } else {
         fprintf(stderr, "skipping --model checks: %s not found\n", model);
     }

@@ -1,7 +1,7 @@
 /* tests/store/test_store_fts.c: full-text search of schema-3 KBs: the semsearch_cjk tokenizer (Chinese, mixed
  * text, highlight() offsets), titles, porter stemming per KB, stopword-aware queries, the terms a page
- * highlights, and a schema-2 KB (written with the old schema's SQL) that opens, searches and is migrated by
- * compact. */
+ * highlights, and a schema-2 KB (the old tables and the store's 1 -> 2 migration) that opens, searches and is
+ * migrated by compact. */
 #include "test.h"
 
 #include <sqlite3.h>
@@ -9,6 +9,7 @@
 #include "store/fts_query.h"
 #include "store/fts_tokenizer.h"
 #include "store/kb.h"
+#include "store/kb_impl.h"
 #include "store_test_util.h"
 
 #define D 4
@@ -236,58 +237,29 @@ static void test_terms(const char *dir)
     free(q);
 }
 
-/* A KB as schema 2 wrote it: passage text only, unicode61. */
-static const char *SCHEMA_V2 =
-    "PRAGMA journal_mode=WAL;"
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE documents(id INTEGER PRIMARY KEY AUTOINCREMENT, ext_id TEXT NOT NULL UNIQUE,"
-    " title TEXT NOT NULL DEFAULT '', text TEXT NOT NULL DEFAULT '',"
-    " meta TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(meta)), created_at INTEGER NOT NULL,"
-    " updated_at INTEGER NOT NULL);"
-    "CREATE TABLE passages(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE, passage_no INTEGER NOT NULL,"
-    " start_off INTEGER NOT NULL, end_off INTEGER NOT NULL, text TEXT NOT NULL, vec BLOB NOT NULL,"
-    " UNIQUE (doc_id, passage_no));"
-    "CREATE VIRTUAL TABLE passages_fts USING fts5("
-    "  text, content='passages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
-    "CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, op INTEGER NOT NULL,"
-    "  passage_id INTEGER NOT NULL);"
-    "CREATE TRIGGER passages_ai AFTER INSERT ON passages BEGIN"
-    "  INSERT INTO passages_fts(rowid, text) VALUES (new.id, new.text);"
-    "  INSERT INTO changes(op, passage_id) VALUES (1, new.id);"
-    "END;"
-    "CREATE TRIGGER passages_ad AFTER DELETE ON passages BEGIN"
-    "  INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
-    "  INSERT INTO changes(op, passage_id) VALUES (2, old.id);"
-    "END;"
-    "CREATE TRIGGER passages_au BEFORE UPDATE ON passages BEGIN"
-    "  SELECT RAISE(ABORT, 'passages are immutable: delete and insert');"
-    "END;"
+/* A KB of schema 2 (passage text only, unicode61): the first schema's tables written by the test's own SQL,
+ * moved to schema 2 by the store's migration, then filled (so that the triggers fill FTS5 and the change log). */
+static const char *SCHEMA_V1 =
+    TU_SCHEMA_V1_TABLES
     "INSERT INTO meta VALUES ('uuid','0123456789abcdef0123456789abcdef'),('dim','4'),('metric','ip'),"
     " ('index_spec','Flat'),('model_name',''),('model_hash',''),('model_pooling',''),"
-    " ('model_normalize','0'),('created_at','0'),('log_floor','0'),('lexical_only','0');"
+    " ('model_normalize','0'),('created_at','0'),('lexical_only','0');"
+    "PRAGMA user_version=1;";
+static const char *ROWS_V2 =
     "INSERT INTO documents VALUES (1,'v2-1','Zebra facts','the infected zebra',  '{}',0,0);"
     "INSERT INTO documents VALUES (2,'v2-2','','\xe6\x96\xb0\xe5\x86\xa0\xe7\x97\x85\xe6\xaf\x92', '{}',0,0);"
     "INSERT INTO passages VALUES (1,1,0,0,18,'the infected zebra', x'0000803F000000000000000000000000');"
     "INSERT INTO passages VALUES (2,2,0,0,12,'\xe6\x96\xb0\xe5\x86\xa0\xe7\x97\x85\xe6\xaf\x92',"
-    "  x'000000000000803F0000000000000000');"
-    "PRAGMA user_version=2;";
+    "  x'000000000000803F0000000000000000');";
 
 static void test_schema2(const char *dir)
 {
-    char cmd[2100], p[2048];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
-    CHECK(system(cmd) == 0);
-    snprintf(p, sizeof p, "%s/kb.sqlite", dir);
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(p, &db) == SQLITE_OK);
-    char *msg = NULL;
-    CHECK_MSG(sqlite3_exec(db, SCHEMA_V2, NULL, NULL, &msg) == SQLITE_OK, "%s", msg ? msg : "");
-    sqlite3_free(msg);
+    sem_error err;
+    sqlite3 *db = tu_old_kb(dir, SCHEMA_V1);
+    CHECK(db && sem_db_migrate(db, 2, NULL, &err) == SEM_OK && sem_db_exec(db, ROWS_V2, &err) == SEM_OK);
     sqlite3_close(db);
 
     /* it opens (read-only too) and searches as before: whole words, no title, no stems */
-    sem_error err;
     sem_kb_open_params op = sem_kb_default_open_params();
     op.read_only = 1;
     sem_kb *ro = sem_kb_open(dir, &op, &err);
@@ -359,6 +331,8 @@ static void test_schema2(const char *dir)
         sem_kb_close(kb);
     }
     /* a tokenizer setting this build does not know is refused, not guessed */
+    char p[2048];
+    snprintf(p, sizeof p, "%s/kb.sqlite", dir);
     CHECK(sqlite3_open(p, &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db, "UPDATE meta SET value = 'trigram' WHERE key = 'fts_tokenizer'", NULL, NULL, NULL) ==
           SQLITE_OK);
