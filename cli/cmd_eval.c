@@ -426,6 +426,7 @@ static int add_hybrid_modes(retrieval_opts *o)
         o->n_modes++;
         return 0;
     }
+    int n_weights = 0;
     for (const char *w = o->weights; *w;) {
         size_t len = strcspn(w, ",");
         char num[32];
@@ -437,7 +438,7 @@ static int add_hybrid_modes(retrieval_opts *o)
         num[len] = 0;
         if (sem_cli_parse_double(num, 0, 1, &x) || x <= 0)
             return sem_cli_usage_error("eval retrieval", "--semantic-weight: '%s' is not in (0, 1]", num);
-        if (o->n_modes == MAX_MODES)
+        if (++n_weights > MAX_MODES - 2) /* the same limit with or without the semantic and lexical columns */
             return sem_cli_usage_error("eval retrieval", "at most %d weights", MAX_MODES - 2);
         snprintf(o->labels[o->n_modes], sizeof o->labels[0], "%s@%s", base, num);
         o->modes[o->n_modes] = o->labels[o->n_modes];

@@ -3,6 +3,7 @@
 #include "eval/ann.h"
 
 #include "common/fileio.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "store/kb.h"
 
@@ -10,22 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* FNV-style hash of the bytes of x (n floats), chained from h. */
-static uint64_t hash_floats(uint64_t h, const float *x, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)x;
-    size_t len = n * sizeof(float), i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0x100000001b3ull;
-        h ^= h >> 29;
-    }
-    for (; i < len; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
 
 size_t sem_ann_default_sample(size_t n)
 {
@@ -46,14 +31,11 @@ int sem_vecs_hold_out(sem_vecs *v, size_t nq, uint64_t seed, sem_vecs *q, sem_er
         q->data = NULL;
         return sem_error_set(err, SEM_ENOMEM, "out of memory");
     }
-    /* partial Fisher-Yates over rows (xorshift64): the last nq rows become the queries */
-    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    /* partial Fisher-Yates over rows (splitmix64): the last nq rows become the queries */
+    uint64_t s = seed;
     for (size_t i = 0; i < nq; i++) {
         size_t last = n - 1 - i;
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        size_t j = (size_t)(s % (last + 1));
+        size_t j = (size_t)(sem_rng_next(&s) % (last + 1));
         memcpy(tmp, v->data + j * d, d * sizeof(float));
         memmove(v->data + j * d, v->data + last * d, d * sizeof(float));
         memcpy(v->data + last * d, tmp, d * sizeof(float));
@@ -90,8 +72,8 @@ static void cache_name(const sem_vecs *base, const sem_vecs *q, const sem_ann_gt
     if (p->cache_path) {
         snprintf(out, cap, "%s", p->cache_path);
     } else if (p->queries_path) {
-        uint64_t h = hash_floats(0xcbf29ce484222325ull, base->data, base->n * base->d);
-        h = hash_floats(h ^ 0x9E3779B97F4A7C15ull, q->data, q->n * q->d);
+        uint64_t h = sem_fnv1a64(SEM_FNV1A64_INIT, base->data, base->n * base->d * sizeof(float));
+        h = sem_fnv1a64(h ^ SEM_SPLITMIX64_GAMMA, q->data, q->n * q->d * sizeof(float));
         if ((size_t)snprintf(out, cap, "%s.gt-%s-k%zu-%016llx.ivecs", p->queries_path, p->metric_ip ? "ip" : "l2",
                              p->k, (unsigned long long)h) >= cap)
             out[0] = 0;

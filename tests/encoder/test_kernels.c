@@ -60,7 +60,7 @@ int main(void)
 
     /* --precision */
     CHECK_EQ_INT(tst_run_capture("echo '\"a\"' | " SEM_BINARY " embed --precision fp16 2>&1", out, sizeof out), 2);
-    CHECK(strstr(out, "--precision: expected f32, bf16 or int8, got 'fp16'") != NULL);
+    CHECK(strstr(out, "--precision wants f32, bf16 or int8, not 'fp16'") != NULL);
     CHECK_EQ_INT(tst_run_capture("echo '\"a\"' | " SEM_BINARY " embed --precision 2>&1", out, sizeof out), 2);
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "echo '\"a cat sits\"' | %s embed --precision int8 --model %s/testdata/models/%s 2>&1",

@@ -138,6 +138,15 @@ int main(void)
     CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s --mode lexical --semantic-weight 0.5",
                      path_of("kb"), path_of("queries.jsonl"), path_of("qrels.tsv")),
                  2);
+    /* at most 16 weights, whether or not the semantic and lexical columns are evaluated too */
+    const char *w17 = "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,0.15,0.25,0.35,0.45,0.55,0.65,0.75,0.85";
+    CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s --mode hybrid --semantic-weight %s",
+                     path_of("kb"), path_of("queries.jsonl"), path_of("qrels.tsv"), w17),
+                 2);
+    CHECK(strstr(stderr_text(), "at most 16 weights") != NULL);
+    CHECK_EQ_INT(run("eval retrieval --kb %s --queries %s --qrels %s --mode hybrid --semantic-weight %s",
+                     path_of("kb"), path_of("queries.jsonl"), path_of("qrels.tsv"), w17 + 4), /* the 16 after "0.1," */
+                 0);
 
     /* a lexical-only KB (no model): --mode all evaluates lexical search alone, --mode semantic is an error */
     st = run("index add %s %s -q --lexical", path_of("kblex"), path_of("corpus.jsonl"));

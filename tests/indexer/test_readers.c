@@ -66,6 +66,13 @@ static int read_all(const char *path, const sem_reader_params *p, sem_doc *docs,
     return n;
 }
 
+/* Reads path with the default parameters into d[16]; n documents read, ne records rejected, errs their messages. */
+#define READ_ALL(path)                                                                                           \
+    sem_doc d[16];                                                                                               \
+    int ne;                                                                                                      \
+    char errs[4096];                                                                                             \
+    int n = read_all((path), NULL, d, 16, &ne, errs, sizeof errs)
+
 static void clear_all(sem_doc *d, int n)
 {
     for (int i = 0; i < n; i++)
@@ -142,10 +149,7 @@ static void test_jsonl(void)
                                "{\"id\":\"u\",\"text\":\"bad \xC3\x28 utf8\"}\n"
                                "{\"id\":\"last\",\"text\":\"still read\"}",
                                (size_t)-1);
-    sem_doc d[16];
-    int ne;
-    char errs[4096];
-    int n = read_all(p, NULL, d, 16, &ne, errs, sizeof errs);
+    READ_ALL(p);
     CHECK_EQ_INT(n, 5);
     CHECK_EQ_INT(ne, 4);
     static const want w[] = {
@@ -215,10 +219,7 @@ static void test_csv(void)
                                "Bad utf8 \xFF?,a,b,c\n"
                                "Last?,Yes.,http://z,en\n",
                                (size_t)-1);
-    sem_doc d[16];
-    int ne;
-    char errs[4096];
-    int n = read_all(p, NULL, d, 16, &ne, errs, sizeof errs);
+    READ_ALL(p);
     CHECK_EQ_INT(n, 3);
     CHECK_EQ_INT(ne, 4);
     static const want w[] = {
@@ -336,10 +337,7 @@ static void test_text(void)
     write_file("docs/empty.md", "  \n\n", (size_t)-1);
     write_file("docs/sub/bin.txt", "ok\xC0\xAFno\n", (size_t)-1);
     snprintf(dir, sizeof dir, "%s/docs", tmpdir);
-    sem_doc d[16];
-    int ne;
-    char errs[4096];
-    int n = read_all(dir, NULL, d, 16, &ne, errs, sizeof errs);
+    READ_ALL(dir);
     CHECK_EQ_INT(n, 4);
     CHECK_EQ_INT(ne, 2);
     if (n == 4) {
