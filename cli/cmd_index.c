@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "hub/hub.h"
 #include "indexer/indexer.h"
+#include "shard/shard.h"
 #include "store/kb.h"
 
 #include <stdio.h>
@@ -73,7 +74,7 @@ static const char *new_kb_model(const char *const *inputs, int n, const sem_read
 
 typedef struct add_opts {
     sem_index_params p;
-    int quiet, lexical, no_calibrate, npos;
+    int quiet, lexical, no_calibrate, npos, shards;
     const char **pos;
 } add_opts;
 
@@ -93,6 +94,9 @@ static int parse_add(int argc, char **argv, add_opts *o, int *status)
         SEM_OPT_S("--index", 0, p->index_spec, "SPEC",
                   "FAISS index of a new KB: auto (default), Flat, IVF1024,Flat, HNSW32, ...;\nignored with a warning "
                   "for an existing KB (see kb compact --index)"),
+        SEM_OPT_I("--shards", 0, o->shards, "N", 1, SEM_SHARD_MAX,
+                  "make KB a sharded KB of N shards, each document in the shard its id hashes\nto (docs/scale.md); "
+                  "an existing sharded KB routes without it"),
         SEM_OPT_E("--format", p->reader.format, "F", sem_input_format_parse, "auto, jsonl, csv, text or beir",
                   "auto (default: by extension), jsonl, csv, text, beir"),
         SEM_OPT_S("--csv-id", 0, p->reader.csv_id, "COL", "column with the document id (default: id or _id; else "
@@ -153,7 +157,7 @@ static void print_stats(const char *kb, const sem_index_stats *st, int lexical)
 static int run_add(add_opts *o)
 {
     const char *kb = o->pos[0];
-    int is_new = !sem_kb_exists(kb);
+    int sharded = o->shards > 0 || sem_shard_exists(kb), is_new = !sem_kb_exists(kb) && !sem_shard_exists(kb);
     if (o->lexical && !is_new)
         return sem_cli_usage_error("index add", "--lexical applies to a new KB only (%s exists)", kb);
     if (!is_new && o->p.index_spec) { /* the spec is the KB's, fixed at creation: compact changes it */
@@ -172,7 +176,11 @@ static int run_add(add_opts *o)
     sem_error err;
     sem_error_clear(&err);
     sem_index_stats st;
-    int r = sem_index_add(kb, o->pos + 1, o->npos - 1, &o->p, &st, &err), rc = SEM_EXIT_OK;
+    int r = sharded ? sem_shard_index_add(kb, o->shards, o->pos + 1, o->npos - 1, &o->p, &st, &err)
+                    : sem_index_add(kb, o->pos + 1, o->npos - 1, &o->p, &st, &err), rc = SEM_EXIT_OK;
+    char cal[4096]; /* a sharded KB's hybrid weight is shard 0's (shard/shard.h) */
+    if (!sharded || sem_shard_dir(kb, 0, cal, sizeof cal, NULL))
+        snprintf(cal, sizeof cal, "%s", kb);
     if (b.tty)
         fputc('\n', stderr);
     if (r != SEM_OK)
@@ -181,7 +189,7 @@ static int run_add(add_opts *o)
         print_stats(kb, &st, o->lexical);
     /* the KB changed: weigh hybrid search anew on it (docs/query.md, "Calibrated hybrid weight") */
     if (r == SEM_OK && !o->no_calibrate && !st.lexical_only && (st.created || st.docs_added || st.docs_replaced))
-        sem_cli_calibrate(kb, o->p.model, o->quiet, 1);
+        sem_cli_calibrate(cal, o->p.model, o->quiet, 1);
     return rc;
 }
 

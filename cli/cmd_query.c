@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "query/resultjson.h"
 #include "query/search.h"
+#include "shard/shard.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -109,19 +110,36 @@ static int valid_filter(const char *kv)
     return eq && eq != kv ? 0 : -1;
 }
 
+/* An ordinary KB's search handle or a sharded KB's (shard/shard.h): the one that fits the folder. */
+typedef struct searcher {
+    sem_search *s;
+    sem_shard_search *sh;
+} searcher;
+
+static int searcher_open(searcher *x, const char *kb, const sem_search_open_params *op, sem_error *err)
+{
+    if (sem_shard_exists(kb))
+        x->sh = sem_shard_search_open(kb, op, err);
+    else
+        x->s = sem_search_open(kb, op, err);
+    return x->s || x->sh ? 0 : -1;
+}
+
 /* Searches and prints; an exit status. */
 static int run(const char *kb, const char *question, int mode, sem_query_params *qp,
                const sem_search_open_params *op, const char *json)
 {
     sem_error err;
     sem_error_clear(&err);
-    sem_search *s = sem_search_open(kb, op, &err);
-    if (!s)
+    searcher x = {0};
+    if (searcher_open(&x, kb, op, &err))
         return sem_cli_fail(&err);
-    qp->mode = mode >= 0 ? (sem_search_mode)mode : sem_search_model(s) ? SEM_MODE_HYBRID : SEM_MODE_LEXICAL;
+    const sem_model *model = x.sh ? sem_shard_search_model(x.sh) : sem_search_model(x.s);
+    qp->mode = mode >= 0 ? (sem_search_mode)mode : model ? SEM_MODE_HYBRID : SEM_MODE_LEXICAL;
     sem_search_result res;
     int rc = SEM_EXIT_OK;
-    if (sem_search_query(s, question, qp, &res, &err) != SEM_OK) {
+    if ((x.sh ? sem_shard_search_query(x.sh, question, qp, &res, &err)
+              : sem_search_query(x.s, question, qp, &res, &err)) != SEM_OK) {
         rc = sem_cli_fail(&err);
     } else {
         if (!json || strcmp(json, "-") != 0)
@@ -130,7 +148,8 @@ static int run(const char *kb, const char *question, int mode, sem_query_params 
             rc = SEM_EXIT_FAIL;
         sem_search_result_clear(&res);
     }
-    sem_search_free(s);
+    sem_search_free(x.s);
+    sem_shard_search_free(x.sh);
     return rc;
 }
 
@@ -168,7 +187,8 @@ int sem_cmd_query(int argc, char **argv)
     const sem_cli_cmd cmd = {
         "query",
         "Usage: semsearch query KB QUESTION [options]\n\n"
-        "Searches the knowledge base KB and prints the best passages, best first.\n\n",
+        "Searches the knowledge base KB (or each shard of a sharded KB, docs/scale.md) and prints the best\n"
+        "passages, best first.\n\n",
         opts,
         "Examples:\n"
         "  semsearch query kb/faq \"how long does the virus survive on surfaces?\" -k 3\n"

@@ -138,6 +138,13 @@ typedef struct sem_index_params {
     const char *index_spec;   /* for a KB created by this call: FAISS factory string or "auto" (NULL) */
     sem_progress_fn progress; /* called from the calling thread after each batch; may be NULL */
     void *progress_ud;
+    /* Routing (sharded KBs, shard/shard.h): when keep is set, a document whose id keep(keep_ud, id) refuses (0)
+     * is left out without a word, before the duplicate-id check. Bad records (which have no usable id) are then
+     * logged and counted only when keep_bad is 1, so that one of several passes over the same inputs reports
+     * them; under SEM_ON_ERROR_FAIL every pass stops at the first. */
+    int (*keep)(void *keep_ud, const char *doc_id);
+    void *keep_ud;
+    int keep_bad;
 } sem_index_params;
 sem_index_params sem_index_default_params(void);
 

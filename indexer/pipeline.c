@@ -636,11 +636,17 @@ static int add_input(run *r, const char *input, id_set *ids, int idx, int n_inpu
                 break;
             }
             r->docs_seen++;
+            if (r->p->keep && !r->p->keep_bad && r->p->on_error == SEM_ON_ERROR_SKIP)
+                continue; /* another pass reports it */
             if ((rc = bad_record(r, got, &e, err)))
                 break;
             continue;
         }
         r->docs_seen++;
+        if (r->p->keep && !r->p->keep(r->p->keep_ud, d.id)) { /* another shard's document */
+            sem_doc_clear(&d);
+            continue;
+        }
         int oom = 0;
         const char *first = id_set_add(ids, d.id, d.source, d.line, &oom);
         if (oom) {

@@ -254,134 +254,159 @@ static int check_params(const sem_search *s, const sem_query_params *p, sem_erro
     return SEM_OK;
 }
 
-/* The core: vec (semantic/hybrid, may be NULL for lexical) and words (lexical/hybrid). */
-static int run_query(sem_search *s, const float *vec, const char *words, const sem_query_params *p,
-                     sem_search_result *out, sem_error *err)
+int sem_search_candidates(const sem_query_params *p)
 {
+    int cand = p->mode == SEM_MODE_HYBRID ? (p->k * 3 < 100 ? 100 : p->k * 3) : p->k;
+    return cand > MAX_K ? MAX_K : cand;
+}
+
+void sem_search_cands_clear(sem_search_cands *c)
+{
+    if (!c)
+        return;
+    free(c->sem);
+    free(c->lex);
+    memset(c, 0, sizeof *c);
+}
+
+int sem_search_gather(sem_search *s, const float *vec, const char *words, const sem_query_params *p,
+                      sem_search_cands *out, sem_error *err)
+{
+    memset(out, 0, sizeof *out);
     sem_kb_filter f = {p->filter_keys, p->filter_values, p->n_filters};
     sem_kb_search_params sp = sem_kb_default_search_params();
     sp.nprobe = p->nprobe;
     sp.filter = p->n_filters ? &f : NULL;
-    int cand = p->mode == SEM_MODE_HYBRID ? (p->k * 3 < 100 ? 100 : p->k * 3) : p->k;
-    if (cand > MAX_K)
-        cand = MAX_K;
-    sp.k = cand;
-    sem_kb_hit *hs = NULL, *hl = NULL;
-    int ns = 0, nl = 0, rc = SEM_OK;
-    int64_t *ids = NULL, *ia = NULL, *ib = NULL;
-    float *sc = NULL;
-    int *ra = NULL, *rb = NULL;
-    double *fs = NULL;
-    if (vec) {
-        if (!(hs = malloc((size_t)cand * sizeof *hs))) {
-            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
-            goto done;
-        }
-        if ((rc = sem_kb_search(s->kb, vec, 1, &sp, hs, &ns, err)))
-            goto done;
-    }
-    if (words && words[0]) {
-        if (!(hl = malloc((size_t)cand * sizeof *hl))) {
-            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
-            goto done;
-        }
-        if ((rc = sem_kb_search_text(s->kb, words, &sp, hl, &nl, err)))
-            goto done;
-    }
-    int n_max = ns + nl;
-    ids = malloc(((size_t)n_max + 1) * sizeof *ids);
-    sc = malloc(((size_t)n_max + 1) * sizeof *sc);
-    ra = calloc((size_t)n_max + 1, sizeof *ra);
-    rb = calloc((size_t)n_max + 1, sizeof *rb);
-    if (!ids || !sc || !ra || !rb) {
+    sp.k = sem_search_candidates(p);
+    int rc = SEM_OK;
+    if (vec && !(out->sem = malloc((size_t)sp.k * sizeof *out->sem)))
         rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
-        goto done;
-    }
-    int n = 0;
-    if (p->mode == SEM_MODE_HYBRID) {
-        ia = malloc(((size_t)ns + 1) * sizeof *ia);
-        ib = malloc(((size_t)nl + 1) * sizeof *ib);
-        fs = malloc(((size_t)n_max + 1) * sizeof *fs);
-        if (!ia || !ib || !fs) {
-            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
-            goto done;
-        }
-        for (int i = 0; i < ns; i++)
-            ia[i] = hs[i].passage_id;
-        for (int i = 0; i < nl; i++)
-            ib[i] = hl[i].passage_id;
-        float *ss = malloc(((size_t)ns + 1) * sizeof *ss), *sl = malloc(((size_t)nl + 1) * sizeof *sl);
-        if (!ss || !sl) {
-            free(ss);
-            free(sl);
-            rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
-            goto done;
-        }
-        for (int i = 0; i < ns; i++)
-            ss[i] = hs[i].score;
-        for (int i = 0; i < nl; i++)
-            sl[i] = hl[i].score;
-        /* the KB's calibrated weight is the cc fusion's; rrf weighs ranks, not scores, and keeps the default */
-        float w = p->semantic_weight > 0            ? p->semantic_weight
-                  : p->fusion == SEM_FUSION_CC ? s->kb_weight
-                                               : SEM_HYBRID_SEMANTIC_WEIGHT;
-        out->semantic_weight = w;
-        sem_fusion_params fp = {p->fusion, w, SEM_RRF_K};
-        n = sem_fuse(&fp, ia, ss, ns, ib, sl, nl, p->k, ids, fs, ra, rb);
-        free(ss);
-        free(sl);
-        if (n < 0) {
-            rc = sem_error_set(err, n, "out of memory");
-            goto done;
-        }
-        for (int i = 0; i < n; i++)
-            sc[i] = (float)fs[i];
-    } else {
-        const sem_kb_hit *h = vec ? hs : hl;
-        n = vec ? ns : nl;
-        if (n > p->k)
-            n = p->k;
-        for (int i = 0; i < n; i++) {
-            ids[i] = h[i].passage_id;
-            sc[i] = h[i].score;
-            if (vec)
-                ra[i] = i + 1;
-            else
-                rb[i] = i + 1;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        if (!isfinite(sc[i])) { /* only a KB written before vectors were bounded can hold such vectors */
-            rc = sem_error_set(err, SEM_ERANGE, "a score is not finite: the KB holds vectors too large to compare");
-            goto done;
-        }
-    rc = fill(s, ids, sc, ra, rb, n, out, err);
-done:
-    free(hs);
-    free(hl);
-    free(ids);
-    free(ia);
-    free(ib);
-    free(sc);
-    free(ra);
-    free(rb);
-    free(fs);
+    if (rc == SEM_OK && vec)
+        rc = sem_kb_search(s->kb, vec, 1, &sp, out->sem, &out->n_sem, err);
+    if (rc == SEM_OK && words && words[0] && !(out->lex = malloc((size_t)sp.k * sizeof *out->lex)))
+        rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+    if (rc == SEM_OK && out->lex)
+        rc = sem_kb_search_text(s->kb, words, &sp, out->lex, &out->n_lex, err);
+    if (rc)
+        sem_search_cands_clear(out);
     return rc;
 }
 
-int sem_search_query(sem_search *s, const char *query, const sem_query_params *params, sem_search_result *out,
-                     sem_error *err)
+void sem_search_ranked_clear(sem_search_ranked *r)
 {
-    memset(out, 0, sizeof *out);
-    double t0 = sem_now();
-    sem_query_params p = params ? *params : sem_query_default_params();
+    if (!r)
+        return;
+    free(r->ids);
+    free(r->scores);
+    free(r->ra);
+    free(r->rb);
+    memset(r, 0, sizeof *r);
+}
+
+/* Hybrid: fuses c's two lists (fuse.c) into r (allocated for ns + nl entries). */
+static int rank_hybrid(const sem_query_params *p, float w, const sem_search_cands *c, sem_search_ranked *r,
+                       sem_error *err)
+{
+    size_t ns = (size_t)c->n_sem, nl = (size_t)c->n_lex;
+    int64_t *ia = malloc((ns + 1) * sizeof *ia), *ib = malloc((nl + 1) * sizeof *ib);
+    float *ss = malloc((ns + 1) * sizeof *ss), *sl = malloc((nl + 1) * sizeof *sl);
+    double *fs = malloc((ns + nl + 1) * sizeof *fs);
+    int n = SEM_ENOMEM;
+    if (ia && ib && ss && sl && fs) {
+        for (size_t i = 0; i < ns; i++) {
+            ia[i] = c->sem[i].passage_id;
+            ss[i] = c->sem[i].score;
+        }
+        for (size_t i = 0; i < nl; i++) {
+            ib[i] = c->lex[i].passage_id;
+            sl[i] = c->lex[i].score;
+        }
+        sem_fusion_params fp = {p->fusion, w, SEM_RRF_K};
+        n = sem_fuse(&fp, ia, ss, c->n_sem, ib, sl, c->n_lex, p->k, r->ids, fs, r->ra, r->rb);
+    }
+    for (int i = 0; i < n; i++)
+        r->scores[i] = (float)fs[i];
+    r->n = n > 0 ? n : 0;
+    free(ia);
+    free(ib);
+    free(ss);
+    free(sl);
+    free(fs);
+    return n < 0 ? sem_error_set(err, n, "out of memory") : SEM_OK;
+}
+
+int sem_search_rank(const sem_search *s, const sem_query_params *p, const sem_search_cands *c,
+                    sem_search_ranked *r, sem_error *err)
+{
+    memset(r, 0, sizeof *r);
+    size_t n_max = (size_t)c->n_sem + (size_t)c->n_lex + 1;
+    r->ids = malloc(n_max * sizeof *r->ids);
+    r->scores = malloc(n_max * sizeof *r->scores);
+    r->ra = calloc(n_max, sizeof *r->ra);
+    r->rb = calloc(n_max, sizeof *r->rb);
+    int rc = SEM_OK;
+    if (!r->ids || !r->scores || !r->ra || !r->rb) {
+        rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+    } else if (p->mode == SEM_MODE_HYBRID) {
+        /* the KB's calibrated weight is the cc fusion's; rrf weighs ranks, not scores, and keeps the default */
+        r->weight = p->semantic_weight > 0         ? p->semantic_weight
+                    : p->fusion == SEM_FUSION_CC ? s->kb_weight
+                                                 : SEM_HYBRID_SEMANTIC_WEIGHT;
+        rc = rank_hybrid(p, r->weight, c, r, err);
+    } else {
+        int sem = p->mode == SEM_MODE_SEMANTIC;
+        const sem_kb_hit *h = sem ? c->sem : c->lex;
+        r->n = sem ? c->n_sem : c->n_lex;
+        if (r->n > p->k)
+            r->n = p->k;
+        for (int i = 0; i < r->n; i++) {
+            r->ids[i] = h[i].passage_id;
+            r->scores[i] = h[i].score;
+            (sem ? r->ra : r->rb)[i] = i + 1;
+        }
+    }
+    for (int i = 0; rc == SEM_OK && i < r->n; i++)
+        if (!isfinite(r->scores[i])) /* only a KB written before vectors were bounded can hold such vectors */
+            rc = sem_error_set(err, SEM_ERANGE, "a score is not finite: the KB holds vectors too large to compare");
+    if (rc)
+        sem_search_ranked_clear(r);
+    return rc;
+}
+
+int sem_search_fill(sem_search *s, const sem_search_ranked *r, sem_search_result *out, sem_error *err)
+{
+    out->semantic_weight = r->weight;
+    return fill(s, r->ids, r->scores, r->ra, r->rb, r->n, out, err);
+}
+
+/* The core: vec (semantic/hybrid, may be NULL for lexical) and words (lexical/hybrid). */
+static int run_query(sem_search *s, const float *vec, const char *words, const sem_query_params *p,
+                     sem_search_result *out, sem_error *err)
+{
+    sem_search_cands c;
+    sem_search_ranked r = {0};
+    int rc = sem_search_gather(s, vec, words, p, &c, err);
+    if (rc == SEM_OK)
+        rc = sem_search_rank(s, p, &c, &r, err);
+    if (rc == SEM_OK)
+        rc = sem_search_fill(s, &r, out, err);
+    sem_search_cands_clear(&c);
+    sem_search_ranked_clear(&r);
+    return rc;
+}
+
+int sem_search_prepare(sem_search *s, const char *query, const sem_query_params *p, float **vec, char **words,
+                       sem_error *err)
+{
+    *vec = NULL;
+    *words = NULL;
     if (!query)
         return sem_error_set(err, SEM_EINVAL, "empty query");
     size_t bad, qn = strlen(query);
     if (qn > SEM_QUERY_MAX_BYTES) /* first: the same answer in every mode */
         return sem_error_set(err, SEM_EINVAL, "the query is too long: %zu bytes, the limit is %d", qn,
                              SEM_QUERY_MAX_BYTES);
-    int rc = check_params(s, &p, err);
+    int rc = check_params(s, p, err);
     if (rc)
         return rc;
     if (!sem_utf8_valid(query, qn, &bad))
@@ -391,20 +416,31 @@ int sem_search_query(sem_search *s, const char *query, const sem_query_params *p
         blank = query[i] == ' ' || query[i] == '\t' || query[i] == '\n' || query[i] == '\r';
     if (blank)
         return sem_error_set(err, SEM_EINVAL, "empty query");
-    float *vec = NULL;
-    char *words = NULL;
-    if (p.mode != SEM_MODE_LEXICAL) {
-        if (!(vec = malloc((size_t)s->dim * sizeof *vec)))
+    if (p->mode != SEM_MODE_LEXICAL) {
+        if (!(*vec = malloc((size_t)s->dim * sizeof **vec)))
             return sem_error_set(err, SEM_ENOMEM, "out of memory");
-        if ((rc = encode_query(s, query, vec, err))) {
-            free(vec);
-            return rc;
-        }
+        rc = encode_query(s, query, *vec, err);
     }
-    if (p.mode != SEM_MODE_SEMANTIC && !(words = sem_fts_words(query))) {
-        free(vec);
-        return sem_error_set(err, SEM_ENOMEM, "out of memory");
+    if (rc == SEM_OK && p->mode != SEM_MODE_SEMANTIC && !(*words = sem_fts_words(query)))
+        rc = sem_error_set(err, SEM_ENOMEM, "out of memory");
+    if (rc) {
+        free(*vec);
+        *vec = NULL;
     }
+    return rc;
+}
+
+int sem_search_query(sem_search *s, const char *query, const sem_query_params *params, sem_search_result *out,
+                     sem_error *err)
+{
+    memset(out, 0, sizeof *out);
+    double t0 = sem_now();
+    sem_query_params p = params ? *params : sem_query_default_params();
+    float *vec;
+    char *words;
+    int rc = sem_search_prepare(s, query, &p, &vec, &words, err);
+    if (rc)
+        return rc;
     rc = run_query(s, vec, words, &p, out, err);
     free(vec);
     free(words);

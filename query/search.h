@@ -145,6 +145,50 @@ int sem_search_query(sem_search *s, const char *query, const sem_query_params *p
 int sem_search_query_vector(sem_search *s, const float *vec, int dim, const sem_query_params *params,
                             sem_search_result *out, sem_error *err);
 
+/* ---- search in phases: prepare → gather → rank → fill (what sem_search_query does; shard/ gathers the
+ * candidates of several KBs, merges them and ranks once, so that fusion normalises over the global list) ----
+ * Threads: as sem_search_query (any thread, on a shared handle). Outputs are caller-owned (the _clear functions
+ * free them; clearing a zeroed struct is a no-op). */
+
+/* Checks the query and params as sem_search_query does and makes what the store needs: *vec ((dim) floats, the
+ * encoded query; NULL in lexical mode) and *words (sem_fts_words; NULL in semantic mode), both malloc'd. On
+ * failure both are NULL. */
+int sem_search_prepare(sem_search *s, const char *query, const sem_query_params *p, float **vec, char **words,
+                       sem_error *err);
+
+/* How many candidates each side asks the store for: k, or max(100, 3k) (at most 10000) for hybrid. */
+int sem_search_candidates(const sem_query_params *p);
+
+/* The candidate lists of one query on one KB, best first (sem_kb_hit scores: higher is better). */
+typedef struct sem_search_cands {
+    sem_kb_hit *sem; /* n_sem semantic candidates (NULL when vec was NULL) */
+    int n_sem;
+    sem_kb_hit *lex; /* n_lex lexical candidates (NULL when words were NULL or empty) */
+    int n_lex;
+} sem_search_cands;
+void sem_search_cands_clear(sem_search_cands *c);
+
+/* Searches s's KB with vec and/or words for sem_search_candidates(p) candidates per side (filters, nprobe). */
+int sem_search_gather(sem_search *s, const float *vec, const char *words, const sem_query_params *p,
+                      sem_search_cands *out, sem_error *err);
+
+/* The final ranking: the best p->k of c (semantic or lexical mode) or their fusion (hybrid, with p's weight,
+ * else s's: sem_search_semantic_weight). ids are c's passage ids (any int64: shard/ passes global ones). */
+typedef struct sem_search_ranked {
+    int n;
+    int64_t *ids;   /* (n) best first */
+    float *scores;  /* (n) */
+    int *ra, *rb;   /* (n) 1-based semantic / lexical ranks, 0 = absent */
+    float weight;   /* hybrid: the semantic weight used; else 0 */
+} sem_search_ranked;
+void sem_search_ranked_clear(sem_search_ranked *r);
+int sem_search_rank(const sem_search *s, const sem_query_params *p, const sem_search_cands *c,
+                    sem_search_ranked *r, sem_error *err);
+
+/* Joins r's ids (passage ids of s's KB) with their text, title and metadata into out (whose hits it allocates;
+ * out must be zeroed). Passages deleted since the search are left out. */
+int sem_search_fill(sem_search *s, const sem_search_ranked *r, sem_search_result *out, sem_error *err);
+
 /* Reciprocal rank fusion: score(id) = sum over the two lists of 1 / (k0 + rank), rank 1-based. a (na ids) and
  * b (nb ids) are rankings best first (an id appears at most once in each). Writes at most cap fused ids, best
  * first (ties: the better best rank, then the smaller id), with their scores and ranks (0 = absent) into
