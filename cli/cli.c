@@ -10,6 +10,7 @@
 #include <cblas.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -108,6 +109,18 @@ static void store_int(void *dst, size_t size, long v)
     }
 }
 
+/* An option table's integer bound (a double, so that one field holds both kinds) as a long, clamped to what a field
+ * of size bytes holds: (long)x is undefined for x >= 2^63, and 0x7fffffffffffffff as a double is 2^63. */
+static long int_bound(double x, size_t size)
+{
+    long max = size == sizeof(int) ? INT_MAX : LONG_MAX, min = size == sizeof(int) ? INT_MIN : LONG_MIN;
+    if (x >= (double)max)
+        return max;
+    if (x <= (double)min)
+        return min;
+    return (long)x;
+}
+
 static void store_double(void *dst, size_t size, double v)
 {
     if (size == sizeof(float)) {
@@ -148,9 +161,9 @@ static int take_value(const sem_cli_cmd *cmd, const sem_cli_opt *o, const char *
     double d;
     switch (o->kind) {
     case SEM_OPT_INT:
-        if (sem_cli_parse_int(v, (long)o->lo, (long)o->hi, &n))
-            return sem_cli_usage_error(cn, "%s wants an integer in [%ld, %ld], not '%s'", o->name, (long)o->lo,
-                                       (long)o->hi, v);
+        if (sem_cli_parse_int(v, int_bound(o->lo, o->size), int_bound(o->hi, o->size), &n))
+            return sem_cli_usage_error(cn, "%s wants an integer in [%ld, %ld], not '%s'", o->name,
+                                       int_bound(o->lo, o->size), int_bound(o->hi, o->size), v);
         store_int(o->dst, o->size, n);
         return 0;
     case SEM_OPT_DOUBLE:

@@ -119,6 +119,8 @@ static void test_parser(void)
         {"kb info %s --model m", "unknown option '--model'"},
         {"kb export %s --format csv", "--format wants jsonl or npy, not 'csv'"},
         {"kb %s", "unknown subcommand"},
+        /* a bound at the top of a 64-bit field (0x7fffffffffffffff: 2^63 as the table's double) stays positive */
+        {"train mlm --seed -1 --out %s", "--seed wants an integer in [0, 9223372036854775807], not '-1'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_MSG(run(bad[i].args, path_of("lex")) == 2, "%s", bad[i].args);
@@ -137,6 +139,9 @@ static void test_parser(void)
     CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "query")));
     cJSON_Delete(o);
     CHECK_EQ_INT(run("query %s -otters --mode lexical", path_of("lex")), 0);
+    /* a 64-bit option at and below its top bound is accepted (options are read in order: --help then prints) */
+    CHECK_MSG(run("train mlm --seed 42 --help") == 0, "train mlm --seed 42: %s", stderr_text());
+    CHECK_MSG(run("train mlm --seed 9223372036854775807 --help") == 0, "%s", stderr_text());
     /* "--": ids that begin with '-' (an unknown id is a failure, exit 1, not a usage error) */
     CHECK_EQ_INT(run("index rm %s -- -odd-id", path_of("lex")), 1);
     CHECK(strstr(out, "0 documents deleted") != NULL && strstr(stderr_text(), "'-odd-id'") != NULL);
