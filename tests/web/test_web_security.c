@@ -34,7 +34,7 @@ static web_kb *make_kb(const char *tmp, const char *name, const char *model)
     sem_error err = {0};
     if (sem_index_add(dir, inputs, 1, &ip, NULL, &err) != SEM_OK)
         wt_die("indexing %s: %s", name, err.msg);
-    web_kb *k = web_kb_open(dir, NULL, &err);
+    web_kb *k = web_kb_open(dir, NULL, -1, &err);
     if (!k)
         wt_die("opening %s: %s", name, err.msg);
     free(in);
