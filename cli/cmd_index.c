@@ -1,5 +1,6 @@
 /* cli/cmd_index.c: `semsearch index add KB INPUT…` and `semsearch index rm KB ID…` (indexer/indexer.h). */
 #include "cli/cli.h"
+#include "encoder/encoder.h"
 #include "common/fileio.h"
 #include "common/log.h"
 #include "hub/hub.h"
@@ -119,6 +120,9 @@ static int parse_add(int argc, char **argv, add_opts *o, int *status)
         SEM_OPT_I("--batch", 0, p->batch, "N", 1, 65536, "passages per encoder batch and write transaction (default "
                                                          "64)"),
         SEM_OPT_I("--threads", 0, p->threads, "N", 1, 256, "encoder threads (default: all cores)"),
+        SEM_OPT_E("--precision", p->precision, "P", sem_precision_parse, "f32, bf16 or int8",
+                  "encoder linear layers in f32, bf16 or int8, recorded in the KB for later\ncommands (default: "
+                  "the KB's, see kb info; f32 for a new KB)"),
         SEM_OPT_QUIET(o->quiet, "no progress bar and no summary"),
         {0}};
     const sem_cli_cmd cmd = {"index add", ADD_USAGE, opts,
@@ -134,6 +138,8 @@ static int parse_add(int argc, char **argv, add_opts *o, int *status)
         sem_cli_usage_error("index add", o->npos ? "no INPUT given" : "no KB and no INPUT given");
     else if (o->lexical && p->model)
         sem_cli_usage_error("index add", "--lexical and --model exclude each other");
+    else if (o->lexical && p->precision >= 0)
+        sem_cli_usage_error("index add", "--lexical and --precision exclude each other");
     else
         return 1;
     return 0;

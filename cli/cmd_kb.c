@@ -167,6 +167,25 @@ int sem_cmd_kb_calibrate(int argc, char **argv)
     return sem_cli_calibrate(o.kb, o.model, 0, 0);
 }
 
+/* The encoder precision a KB records (sem_kbmodel_get_precision). */
+typedef struct kb_precision {
+    int rc, recorded;
+    sem_precision p;
+    sem_error err;
+} kb_precision;
+
+/* kb info's lines on the model of a KB that has one. */
+static void print_model(const sem_kb_model *m, const kb_precision *pr)
+{
+    printf("model:          %s (config %s, pooling %s%s)\n", m->name, m->config_hash, m->pooling,
+           m->normalize ? ", normalized" : "");
+    if (pr->rc)
+        printf("precision:      invalid: %s\n", pr->err.msg);
+    else
+        printf("precision:      %s (%s)\n", sem_precision_name(pr->p),
+               pr->recorded ? "recorded by 'index add --precision'" : "default; 'index add --precision' records one");
+}
+
 /* kb info and kb check: no options but -q. */
 static int parse_plain(const char *name, const char *usage, int argc, char **argv, kb_opts *o, int *status)
 {
@@ -193,6 +212,9 @@ int sem_cmd_kb_info(int argc, char **argv)
     sem_calibration cal;
     sem_error cerr;
     int cal_rc = in.model.config_hash[0] ? sem_calibration_read(kb, &cal, &cerr) : SEM_OK;
+    kb_precision pr = {0};
+    if (in.model.config_hash[0])
+        pr.rc = sem_kbmodel_get_precision(kb, &pr.p, &pr.recorded, &pr.err);
     sem_kb_close(kb);
     char a[32], b[32], c[32];
     human(in.index_file_bytes, a, sizeof a);
@@ -204,8 +226,7 @@ int sem_cmd_kb_info(int argc, char **argv)
            in.schema_version < 3 ? " (passage text only: 'semsearch kb compact' adds titles, CJK and stemming)"
                                  : " (text and title)");
     if (in.model.config_hash[0])
-        printf("model:          %s (config %s, pooling %s%s)\n", in.model.name, in.model.config_hash, in.model.pooling,
-               in.model.normalize ? ", normalized" : "");
+        print_model(&in.model, &pr);
     else if (in.model.dim == 1)
         printf("model:          none: lexical-only (bm25) KB, made by 'index add' without --model\n");
     else

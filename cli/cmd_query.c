@@ -1,5 +1,6 @@
 /* cli/cmd_query.c: `semsearch query KB "question"`: ranked passages from a KB (query/search.h). */
 #include "cli/cli.h"
+#include "encoder/encoder.h"
 #include "query/resultjson.h"
 #include "query/search.h"
 #include "shard/shard.h"
@@ -182,6 +183,9 @@ int sem_cmd_query(int argc, char **argv)
                             "QUESTION)"),
         SEM_OPT_I("--threads", 0, op.n_threads, "N", 1, 1024,
                   "query encoder threads (default: all cores, or $OPENBLAS_NUM_THREADS)"),
+        SEM_OPT_E("--precision", op.precision, "P", sem_precision_parse, "f32, bf16 or int8",
+                  "encoder linear layers in f32, bf16 or int8 (default: the KB's, recorded\nby 'index add "
+                  "--precision', see kb info; else f32)"),
         SEM_OPT_QUIET(quiet, "no info messages"),
         {0}};
     const sem_cli_cmd cmd = {

@@ -1,5 +1,6 @@
 /* cli/cmd_serve.c: `semsearch serve KB...`: serves knowledge bases over HTTP until SIGTERM or SIGINT. */
 #include "cli/cli.h"
+#include "encoder/encoder.h"
 #include "web/web.h"
 
 #include <pthread.h>
@@ -32,6 +33,9 @@ static int parse_args(int argc, char **argv, serve_opts *o, int *status)
                   "without a key, let anyone who can connect write; only on a loopback --host"),
         SEM_OPT_S("--model", 0, p->model_dir, "DIR|ORG/NAME", "the KBs' encoder model (default: the folder recorded "
                                                               "in each KB)"),
+        SEM_OPT_E("--precision", p->precision, "P", sem_precision_parse, "f32, bf16 or int8",
+                  "encoder linear layers in f32, bf16 or int8 for every KB (default: each\nKB's, recorded by "
+                  "'index add --precision'; else f32)"),
         SEM_OPT_I("--max-body", 0, p->max_body, "BYTES", 1, 1L << 40,
                   "largest request body (default 8388608; larger gets 413)"),
         SEM_OPT_I("--max-body-in-flight", 0, p->max_body_in_flight, "BYTES", 1, 1L << 42,

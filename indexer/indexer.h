@@ -135,6 +135,8 @@ typedef struct sem_index_params {
     int batch;                /* passages per encoder batch and write transaction; 0 = 64 */
     int threads;              /* encoder threads; 0 = all cores */
     const char *model;        /* a model folder or cached hub name; NULL = the one the KB records */
+    int precision;            /* a sem_precision for the encoder, recorded in a KB with a model for later opens
+                                 (sem_kbmodel_set_precision); -1 (default) = the KB's recorded one, f32 when none */
     const char *index_spec;   /* for a KB created by this call: FAISS factory string or "auto" (NULL) */
     sem_progress_fn progress; /* called from the calling thread after each batch; may be NULL */
     void *progress_ud;

@@ -44,6 +44,7 @@ sem_index_params sem_index_default_params(void)
     p.reader = sem_reader_default_params();
     p.on_error = SEM_ON_ERROR_SKIP;
     p.chunk_overlap = -1;
+    p.precision = -1;
     return p;
 }
 
@@ -730,6 +731,7 @@ static int open_existing(const char *kb_dir, const sem_index_params *p, sem_kbmo
     sem_kbmodel_params kp = sem_kbmodel_default_params();
     kp.model = p->model;
     kp.n_threads = 1;
+    kp.precision = p->precision;
     return sem_kbmodel_open(kb_dir, &kp, km, err);
 }
 
@@ -744,6 +746,8 @@ static int create_new(const char *kb_dir, const sem_index_params *p, sem_kbmodel
             return rc;
         sem_model_params mp = sem_model_default_params();
         mp.n_threads = 1;
+        if (p->precision >= 0)
+            mp.precision = (sem_precision)p->precision;
         if (!(km->model = sem_model_load(km->model_dir, &mp, err)))
             return err ? err->code : SEM_EIO;
         sem_kbmodel_identity(km->model, &cp.model);
@@ -811,6 +815,8 @@ int sem_index_add(const char *kb_dir, const char *const *inputs, int n_inputs, c
     r.kb = km.kb;
     st->created = is_new && r.kb;
     if (rc || (km.model && (rc = sem_kbmodel_record(km.kb, km.model_dir, err))))
+        goto done;
+    if (km.model && p.precision >= 0 && (rc = sem_kbmodel_set_precision(km.kb, (sem_precision)p.precision, err)))
         goto done;
     r.kind = kind_of(r.kb);
     st->lexical_only = r.kind.lexical_only;

@@ -81,12 +81,47 @@ const char *sem_kbmodel_passage_text(const char *title, const char *passage, cha
     return *owned;
 }
 
+/* ---- the encoder precision a KB records ------------------------------------------------------------------ */
+
+int sem_kbmodel_get_precision(sem_kb *kb, sem_precision *out, int *recorded, sem_error *err)
+{
+    char v[64];
+    sem_error e;
+    *out = SEM_PRECISION_F32;
+    if (recorded)
+        *recorded = 0;
+    int rc = sem_kb_get_setting(kb, SEM_KBMODEL_PRECISION_KEY, v, sizeof v, &e);
+    if (rc == SEM_ENOTFOUND)
+        return SEM_OK;
+    if (rc && rc != SEM_EFORMAT) /* SEM_EFORMAT: longer than any precision name, reported below */
+        return sem_error_set(err, rc, "%s: %s", sem_kb_dir(kb), e.msg);
+    int pr = rc ? -1 : sem_precision_parse(v);
+    for (char *c = v; pr < 0 && *c; c++) /* the file's bytes go into a message: no control characters */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    if (pr < 0)
+        return sem_error_set(err, SEM_EFORMAT,
+                             "KB %s records the encoder precision '%.40s%s', which is not f32, bf16 or int8 (give "
+                             "--precision, or record one with 'index add --precision')",
+                             sem_kb_dir(kb), v, rc ? "..." : "");
+    *out = (sem_precision)pr;
+    if (recorded)
+        *recorded = 1;
+    return SEM_OK;
+}
+
+int sem_kbmodel_set_precision(sem_kb *kb, sem_precision precision, sem_error *err)
+{
+    return sem_kb_set_setting(kb, SEM_KBMODEL_PRECISION_KEY, sem_precision_name(precision), err);
+}
+
 /* ---- opening a KB with its model ------------------------------------------------------------------------- */
 
 sem_kbmodel_params sem_kbmodel_default_params(void)
 {
     sem_kbmodel_params p;
     memset(&p, 0, sizeof p);
+    p.precision = -1;
     return p;
 }
 
@@ -99,6 +134,10 @@ static int load_model(const sem_kbmodel_params *p, sem_kbmodel *out, sem_error *
     sem_model_params mp = sem_model_default_params();
     if (p->n_threads > 0)
         mp.n_threads = p->n_threads;
+    if (p->precision >= 0)
+        mp.precision = (sem_precision)p->precision;
+    else if ((rc = sem_kbmodel_get_precision(out->kb, &mp.precision, NULL, err)))
+        return rc;
     if (!(out->model = sem_model_load(out->model_dir, &mp, err)))
         return err ? err->code : SEM_EIO;
     return sem_kbmodel_check(out->kb, out->model, out->model_dir, err);

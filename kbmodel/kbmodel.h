@@ -67,12 +67,26 @@ sem_encode_params sem_kbmodel_encode_params(const sem_kb *kb);
  * and adapt's training pairs all use. */
 const char *sem_kbmodel_passage_text(const char *title, const char *passage, char **owned);
 
+/* ---- the encoder precision a KB records ------------------------------------------------------------------ */
+
+/* The KB setting (sem_kb_set_setting) holding the precision `index add --precision` recorded: "f32", "bf16" or
+ * "int8" (sem_precision_name). */
+#define SEM_KBMODEL_PRECISION_KEY "ext.encoder.precision"
+
+/* The precision kb records into *out: SEM_PRECISION_F32 with *recorded = 0 when it records none (recorded may
+ * be NULL). A value that is not a precision is SEM_EFORMAT naming the KB and the value. */
+int sem_kbmodel_get_precision(sem_kb *kb, sem_precision *out, int *recorded, sem_error *err);
+
+/* Records precision as the KB's (kb open read-write); later opens with precision -1 load the model with it. */
+int sem_kbmodel_set_precision(sem_kb *kb, sem_precision precision, sem_error *err);
+
 /* ---- opening a KB with its model ------------------------------------------------------------------------- */
 
 typedef struct sem_kbmodel_params {
     int read_only;     /* as sem_kb_open_params.read_only; default 0 */
     const char *model; /* a model folder or cached hub name instead of the KB's own; NULL = find it */
     int n_threads;     /* sem_model_params.n_threads for the load; 0 = the encoder's default */
+    int precision;     /* a sem_precision for the load; -1 (default) = the KB's recorded one (f32 when none) */
 } sem_kbmodel_params;
 sem_kbmodel_params sem_kbmodel_default_params(void);
 
@@ -82,9 +96,10 @@ typedef struct sem_kbmodel {
     char model_dir[PATH_MAX];  /* the folder it was loaded from (absolute when found from the record); "" if none */
 } sem_kbmodel;
 
-/* Opens the KB in kb_dir (sem_kb_open), finds its model (sem_kbmodel_find with p->model), loads it and checks
- * that it is the KB's (sem_kbmodel_check: SEM_EMISMATCH). A KB without a model opens without one; giving it a
- * model (p->model) is SEM_EMISMATCH. p may be NULL (defaults). On failure *out holds nothing (nothing to close). */
+/* Opens the KB in kb_dir (sem_kb_open), finds its model (sem_kbmodel_find with p->model), loads it at
+ * p->precision (-1: sem_kbmodel_get_precision, whose SEM_EFORMAT it returns) and checks that it is the KB's
+ * (sem_kbmodel_check: SEM_EMISMATCH). A KB without a model opens without one (p->precision is ignored); giving
+ * it a model (p->model) is SEM_EMISMATCH. p may be NULL (defaults). On failure *out holds nothing (nothing to close). */
 int sem_kbmodel_open(const char *kb_dir, const sem_kbmodel_params *p, sem_kbmodel *out, sem_error *err);
 
 /* Closes the KB and frees the model (either may be NULL); out's fields are cleared. NULL is a no-op. */

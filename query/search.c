@@ -31,7 +31,7 @@ struct sem_search {
 
 sem_search_open_params sem_search_default_open_params(void)
 {
-    sem_search_open_params p = {NULL, 1, 0};
+    sem_search_open_params p = {NULL, 1, 0, -1};
     return p;
 }
 
@@ -107,6 +107,7 @@ sem_search *sem_search_open(const char *kb_dir, const sem_search_open_params *pa
     kp.read_only = p.read_only;
     kp.model = p.model;
     kp.n_threads = p.n_threads;
+    kp.precision = p.precision;
     sem_kbmodel km;
     if (sem_kbmodel_open(kb_dir, &kp, &km, err) != SEM_OK)
         return NULL;

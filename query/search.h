@@ -82,6 +82,8 @@ typedef struct sem_search_open_params {
     int read_only;     /* 1 (default): open the KB read-only, so that an indexer may hold it read-write */
     int n_threads;     /* threads of one query's forward pass (sem_model_params.n_threads); 0 = the encoder's
                           default */
+    int precision;     /* a sem_precision for the model; -1 (default) = the one the KB records (kbmodel/kbmodel.h:
+                          sem_kbmodel_params.precision) */
 } sem_search_open_params;
 sem_search_open_params sem_search_default_open_params(void);
 

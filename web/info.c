@@ -39,6 +39,11 @@ static cJSON *kb_stats(web_kb *k, sem_error *err)
         cJSON_AddBoolToObject(m, "normalize", in.model.normalize);
         cJSON_AddStringToObject(m, "config_hash", in.model.config_hash);
         cJSON_AddBoolToObject(m, "loaded", web_kb_model(k) != NULL);
+        if (web_kb_model(k)) {
+            sem_model_info mi;
+            sem_model_get_info(web_kb_model(k), &mi);
+            cJSON_AddStringToObject(m, "precision", sem_precision_name(mi.precision));
+        }
     }
     cJSON *ix = cJSON_AddObjectToObject(o, "index");
     if (ix) {

@@ -212,8 +212,9 @@ int web_h_metrics(const web_state *st, web_reply *r);
 struct sem_kb;
 struct sem_search;
 /* Opens the KB at path read-write with its model: model_dir (a folder or cached hub name), else the folder the KB
- * records; it must be the model the KB was built with. NULL with err on failure. Controlling thread only. */
-web_kb *web_kb_open(const char *path, const char *model_dir, sem_error *err);
+ * records; it must be the model the KB was built with. precision: a sem_precision for the model, -1 = the one
+ * the KB records. NULL with err on failure. Controlling thread only. */
+web_kb *web_kb_open(const char *path, const char *model_dir, int precision, sem_error *err);
 void web_kb_close(web_kb *kb); /* NULL is a no-op; no request may be using it */
 const char *web_kb_name(const web_kb *kb);
 struct sem_kb *web_kb_store(const web_kb *kb);

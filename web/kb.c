@@ -32,7 +32,7 @@ static char *base_name(const char *path)
     return s;
 }
 
-web_kb *web_kb_open(const char *path, const char *model_dir, sem_error *err)
+web_kb *web_kb_open(const char *path, const char *model_dir, int precision, sem_error *err)
 {
     web_kb *k = calloc(1, sizeof *k);
     if (!k)
@@ -47,6 +47,7 @@ web_kb *web_kb_open(const char *path, const char *model_dir, sem_error *err)
      * folder the KB records, else the hub cache) and checks that it is the KB's. */
     sem_search_open_params op = sem_search_default_open_params();
     op.model = model_dir;
+    op.precision = precision;
     op.read_only = 0;
     k->search = sem_search_open(path, &op, err);
     if (!k->search) {

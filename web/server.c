@@ -84,6 +84,7 @@ sem_server_params sem_server_default_params(void)
     p.host = "127.0.0.1";
     p.port = 8080;
     p.n_threads = 0;
+    p.precision = -1;
     p.api_key = NULL;
     p.max_body = (size_t)8 << 20;
     p.max_batch = 256;
@@ -550,7 +551,7 @@ static int open_all(sem_server *s, const char *const *kb_paths, int n_kbs, sem_e
         return -1;
     s->st.p.port = s->listener.port;
     for (int i = 0; i < n_kbs; i++) {
-        web_kb *kb = web_kb_open(kb_paths[i], s->model_dir, err);
+        web_kb *kb = web_kb_open(kb_paths[i], s->model_dir, s->st.p.precision, err);
         if (!kb)
             return -1;
         s->st.kbs[s->st.n_kbs++] = kb;

@@ -40,6 +40,7 @@ typedef struct sem_server_params {
     int n_threads;        /* workers per lane (search, embeddings/writes); 0 = the number of CPUs (at least 2) */
     const char *api_key;  /* when non-NULL and non-empty, write routes need it (Bearer or api-key header) */
     const char *model_dir; /* the encoder model folder of the KBs that have one; NULL = the folder they record */
+    int precision;        /* a sem_precision for the KBs' models; -1 (default) = the one each KB records */
     size_t max_body;      /* request bodies above this many bytes get 413; default 8 MiB */
     int max_batch;        /* texts per embedding request / documents per POST /documents; default 256 */
     int max_k;            /* largest k for /search; default 1000 */

@@ -7,7 +7,10 @@
  *   - with the fixture models (skipped without ../shared): sem_kbmodel_open finds, loads and checks the KB's
  *     model; another model of the same dimension gets the SAME SEM_EMISMATCH message from kbmodel, the query
  *     layer (sem_search_open, sem_search_new) and the indexer (sem_index_put_docs); a KB without a model opens
- *     without one and refuses a given one. */
+ *     without one and refuses a given one;
+ *   - the encoder precision a KB records (ext.encoder.precision): f32 when none, loaded by default, overridden
+ *     by sem_kbmodel_params.precision, followed by sem_search_open; a damaged value is SEM_EFORMAT naming the KB
+ *     (control bytes masked), and an explicit precision still opens it. */
 #include "test.h"
 #include "test_util.h"
 
@@ -231,6 +234,78 @@ static void test_open_with_model(void)
     sem_model_free(other);
 }
 
+/* The model km holds runs at want (requested and running: int8 always runs; bf16 would not everywhere). */
+static void check_precision(const sem_model *m, sem_precision want)
+{
+    sem_model_info mi;
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    sem_model_get_info(m, &mi);
+    CHECK_MSG(mi.precision_requested == want && mi.precision == want, "requested %s, runs %s, want %s",
+              sem_precision_name(mi.precision_requested), sem_precision_name(mi.precision), sem_precision_name(want));
+}
+
+/* Opens path(name) with precision (-1: the KB's) and checks the model's; returns the open's status. */
+static int open_at(const char *name, int precision, sem_precision want, sem_error *err)
+{
+    sem_kbmodel km;
+    sem_kbmodel_params p = sem_kbmodel_default_params();
+    p.read_only = 1;
+    p.precision = precision;
+    int rc = sem_kbmodel_open(path(name), &p, &km, err);
+    if (rc == SEM_OK)
+        check_precision(km.model, want);
+    else
+        CHECK(km.kb == NULL && km.model == NULL);
+    sem_kbmodel_close(&km);
+    return rc;
+}
+
+/* The encoder precision a KB records: f32 when none, the recorded one by default, --precision overriding it,
+ * the query layer following it, and a damaged record a clear SEM_EFORMAT naming the KB. */
+static void test_precision(void)
+{
+    sem_error err;
+    CHECK_EQ_INT(sem_kbmodel_default_params().precision, -1);
+    CHECK_EQ_INT(sem_search_default_open_params().precision, -1);
+    if (model_kb("p") != SEM_OK)
+        return;
+    sem_kb *kb = sem_kb_open(path("p"), NULL, &err), *ro = open_ro(path("p"));
+    sem_precision pr = SEM_PRECISION_INT8;
+    int recorded = 1;
+    CHECK_EQ_INT(sem_kbmodel_get_precision(ro, &pr, &recorded, &err), SEM_OK);
+    CHECK(pr == SEM_PRECISION_F32 && recorded == 0);
+    CHECK_EQ_INT(open_at("p", -1, SEM_PRECISION_F32, &err), SEM_OK);
+    CHECK_EQ_INT(sem_kbmodel_set_precision(ro, SEM_PRECISION_INT8, &err), SEM_EINVAL); /* read-only */
+    CHECK_EQ_INT(sem_kbmodel_set_precision(kb, SEM_PRECISION_INT8, &err), SEM_OK);
+    CHECK_EQ_INT(sem_kbmodel_get_precision(ro, &pr, &recorded, &err), SEM_OK);
+    CHECK(pr == SEM_PRECISION_INT8 && recorded == 1);
+    CHECK_EQ_INT(open_at("p", -1, SEM_PRECISION_INT8, &err), SEM_OK);
+    CHECK_EQ_INT(open_at("p", SEM_PRECISION_F32, SEM_PRECISION_F32, &err), SEM_OK);
+    sem_search *s = sem_search_open(path("p"), NULL, &err);
+    CHECK_MSG(s != NULL, "%s", err.msg);
+    if (s)
+        check_precision(sem_search_model(s), SEM_PRECISION_INT8);
+    sem_search_free(s);
+    /* a damaged record (control bytes shown as '?'); an explicit precision still opens the KB */
+    CHECK_EQ_INT(sem_kb_set_setting(kb, SEM_KBMODEL_PRECISION_KEY, "int9\x1b[2J", &err), SEM_OK);
+    CHECK_EQ_INT(sem_kbmodel_get_precision(ro, &pr, NULL, &err), SEM_EFORMAT);
+    CHECK_EQ_INT(open_at("p", -1, SEM_PRECISION_F32, &err), SEM_EFORMAT);
+    CHECK_MSG(strstr(err.msg, path("p")) && strstr(err.msg, "'int9?[2J'") && strstr(err.msg, "f32, bf16 or int8"),
+              "%s", err.msg);
+    CHECK(sem_search_open(path("p"), NULL, &err) == NULL && err.code == SEM_EFORMAT);
+    CHECK_EQ_INT(open_at("p", SEM_PRECISION_INT8, SEM_PRECISION_INT8, &err), SEM_OK);
+    char big[200];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    CHECK_EQ_INT(sem_kb_set_setting(kb, SEM_KBMODEL_PRECISION_KEY, big, &err), SEM_OK);
+    CHECK_EQ_INT(open_at("p", -1, SEM_PRECISION_F32, &err), SEM_EFORMAT); /* longer than any name */
+    CHECK_MSG(strstr(err.msg, path("p")) && strstr(err.msg, "xxx...'"), "%s", err.msg);
+    sem_kb_close(ro);
+    sem_kb_close(kb);
+}
+
 static void test_open_without_model(void)
 {
     sem_error err;
@@ -258,7 +333,7 @@ int main(void)
     test_legacy_file();
     test_open_without_model();
     if (access(MODEL "/model.safetensors", R_OK) == 0 && access(OTHER "/model.safetensors", R_OK) == 0)
-        test_open_with_model();
+        test_open_with_model(), test_precision();
     else
         TEST_SKIP_SECTION("the fixture models (../shared/testdata/models) are missing");
     tst_sh("rm -rf '%s'", tmp);

@@ -68,7 +68,7 @@ static void init(void)
         fprintf(stderr, "fuzz setup: %s\n", err.msg);
         abort();
     }
-    g_kb = web_kb_open(kb, NULL, &err);
+    g_kb = web_kb_open(kb, NULL, -1, &err);
     if (!g_kb) {
         fprintf(stderr, "fuzz setup: %s\n", err.msg);
         abort();

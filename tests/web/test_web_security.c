@@ -34,7 +34,7 @@ static web_kb *make_kb(const char *tmp, const char *name, const char *model)
     sem_error err = {0};
     if (sem_index_add(dir, inputs, 1, &ip, NULL, &err) != SEM_OK)
         wt_die("indexing %s: %s", name, err.msg);
-    web_kb *k = web_kb_open(dir, NULL, &err);
+    web_kb *k = web_kb_open(dir, NULL, -1, &err);
     if (!k)
         wt_die("opening %s: %s", name, err.msg);
     free(in);
@@ -314,6 +314,28 @@ static void test_utf8_replies(const web_state *st)
     }
 }
 
+/* /stats shows the precision each KB's model runs at: the KB's (f32: it records none) or the server's. */
+static void test_stats_precision(const web_state *st, const char *zh_dir, web_metrics *m)
+{
+    sem_error err = {0};
+    web_kb *zh = web_kb_open(zh_dir, NULL, SEM_PRECISION_INT8, &err);
+    CHECK_MSG(zh != NULL, "%s", err.msg);
+    web_kb *kbs[] = {zh};
+    web_state st_zh = state_of(kbs, 1, m);
+    const web_state *sts[] = {st, &st_zh};
+    const char *want[] = {"f32", "int8"};
+    for (int i = 0; i < 2 && zh; i++) {
+        cJSON *j = NULL;
+        web_http_req q = req_of("GET", "/stats", NULL);
+        CHECK_EQ_INT(run(sts[i], &q, &j), 200);
+        const cJSON *model = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+                                 cJSON_GetObjectItemCaseSensitive(j, "kbs"), 0), "model");
+        CHECK_STREQ(wt_str(model, "precision"), want[i]);
+        cJSON_Delete(j);
+    }
+    web_kb_close(zh);
+}
+
 static void in_process(const char *tmp)
 {
     web_kb *kb = make_kb(tmp, "kb", WT_MODEL), *zh = make_kb(tmp, "zh", ZH_MODEL), *lex = make_kb(tmp, "lex", NULL);
@@ -321,6 +343,11 @@ static void in_process(const char *tmp)
     web_kb *main_kbs[] = {kb}, *lex_kbs[] = {lex};
     web_state st = state_of(main_kbs, 1, m), st_lex = state_of(lex_kbs, 1, m);
     test_openai_names(kb, zh, lex, m);
+    web_kb_close(zh); /* reopened at int8 (one read-write handle per KB) */
+    zh = NULL;
+    char *zh_dir = wt_strdupf("%s/zh", tmp);
+    test_stats_precision(&st, zh_dir, m);
+    free(zh_dir);
     test_normalized(&st);
     test_token_budget(&st);
     test_cancel(&st);
